@@ -1,0 +1,161 @@
+"""SQLModel tables: the whole persistent schema of Kehu."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+
+def _dt(**kw) -> object:
+    """A timezone-aware UTC datetime column."""
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Team(SQLModel, table=True):
+    """A field sales team or a store."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    is_store: bool = False
+    created_at: datetime = _dt(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    """A member of staff who signs in with passkeys."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    locale: str | None = Field(default=None, max_length=8)
+    active: bool = True
+    # Random bytes sent as the WebAuthn user handle: never the row id.
+    webauthn_handle: bytes = Field(sa_column=Column(LargeBinary, unique=True, nullable=False))
+    created_at: datetime = _dt(default_factory=utcnow)
+
+
+class Credential(SQLModel, table=True):
+    """A passkey registered by a user."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    credential_id: bytes = Field(sa_column=Column(LargeBinary, unique=True, nullable=False))
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sign_count: int = 0
+    transports: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    name: str = Field(default="", max_length=100)
+    created_at: datetime = _dt(default_factory=utcnow)
+    last_used_at: datetime | None = _dt(default=None)
+    revoked_at: datetime | None = _dt(default=None)
+
+
+class EnrolmentToken(SQLModel, table=True):
+    """A one-time link that lets a user register a passkey; stored as a hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _dt(default_factory=utcnow)
+    expires_at: datetime = _dt()
+    used_at: datetime | None = _dt(default=None)
+
+
+class WebSession(SQLModel, table=True):
+    """A server-side session; the cookie holds a random id, this row its hash."""
+
+    __tablename__ = "web_session"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _dt(default_factory=utcnow)
+    expires_at: datetime = _dt(index=True)
+
+
+class Customer(SQLModel, table=True):
+    """A company or a person the business sells to."""
+
+    __table_args__ = (
+        Index("ix_customer_team_owner", "team_id", "owner_id"),
+        Index("ix_customer_owner_next", "owner_id", "next_follow_up_on"),
+        Index("ix_customer_team_next", "team_id", "next_follow_up_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=20)
+    name: str = Field(max_length=200)
+    name_key: str = Field(default="", max_length=200, index=True)
+    name_pinyin: str = Field(default="", max_length=600)
+    name_initials: str = Field(default="", max_length=200)
+    kind: str = Field(default="company", max_length=16)
+    phone: str = Field(default="", max_length=32, index=True)
+    phone_last4: str = Field(default="", max_length=4, index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user.id")
+    team_id: int = Field(foreign_key="team.id")
+    level: str = Field(default="C", max_length=1)
+    source: str = Field(default="other", max_length=16)
+    contact_name: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=200)
+    industry: str = Field(default="", max_length=100)
+    needs: str = Field(default="")
+    address: str = Field(default="", max_length=300)
+    lat: float | None = None
+    lng: float | None = None
+    expected_amount_cents: int | None = None
+    status: str = Field(default="potential", max_length=16)
+    loss_reason: str | None = Field(default=None, max_length=32)
+    stage: str = Field(default="lead", max_length=24)
+    custom: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_follow_up_on: date | None = None
+    last_visit_at: datetime | None = _dt(default=None)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _dt(default_factory=utcnow)
+    updated_at: datetime = _dt(default_factory=utcnow)
+    version: int = 1
+
+
+class Visit(SQLModel, table=True):
+    """One touch with a customer: field visit, call, store visit, message, email."""
+
+    __table_args__ = (
+        Index("ix_visit_customer_at", "customer_id", "at"),
+        Index("ix_visit_user_at", "user_id", "at"),
+        Index("ix_visit_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    user_id: int = Field(foreign_key="user.id")
+    outcome: str = Field(max_length=32)
+    method: str = Field(max_length=16)
+    at: datetime = _dt(default_factory=utcnow)
+    device_at: datetime | None = _dt(default=None)
+    lat: float | None = None
+    lng: float | None = None
+    accuracy_m: float | None = None
+    distance_m: float | None = None
+    note: str = ""
+    feedback: str = ""
+    next_action: str = ""
+    next_action_due: date | None = None
+    milestone: str | None = Field(default=None, max_length=32)
+    amount_cents: int | None = None
+    idempotency_key: str = Field(unique=True, max_length=64)
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only record of who did what, when and from where."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _dt(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=64)
+    entity: str = Field(default="", max_length=32)
+    entity_id: int | None = None
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ip: str = Field(default="", max_length=64)

@@ -1,0 +1,1 @@
+"""Business rules of Kehu in plain Python: no web, database or PDF libraries."""

@@ -1,0 +1,69 @@
+"""Helpers shared by the tests: users, signed-in clients, CSRF tokens, HTML parsing."""
+
+import secrets
+from datetime import timedelta
+
+from litestar.testing import AsyncTestClient
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Team, User
+from db.sessions import session_save
+from db.types import utcnow
+from db.users import team_get_or_create, user_add
+from web.sessions import COOKIE, hash_token
+
+
+def html(response) -> HTMLParser:
+    """Parse a response body as HTML."""
+    return HTMLParser(response.text)
+
+
+def texts(tree: HTMLParser, selector: str) -> list[str]:
+    """Return the stripped text of every node matching a CSS selector."""
+    return [n.text(strip=True) for n in tree.css(selector)]
+
+
+async def make_team(db: AsyncSession, name: str = "华东销售一组", *, store: bool = False) -> Team:
+    """Create (or fetch) a team."""
+    team = await team_get_or_create(db, name=name, is_store=store)
+    await db.commit()
+    return team
+
+
+async def make_user(
+    db: AsyncSession,
+    *,
+    name: str = "陈静",
+    role: str = "rep",
+    team: Team | None = None,
+    locale: str | None = None,
+) -> User:
+    """Create a user in a team."""
+    user = await user_add(
+        db, name=name, role=role, team_id=team.id if team else None, locale=locale
+    )
+    await db.commit()
+    return user
+
+
+async def sign_in(client: AsyncTestClient, db: AsyncSession, user: User) -> None:
+    """Give the client a server-side session for the user (no passkey ceremony)."""
+    token = secrets.token_urlsafe(32)
+    await session_save(
+        db,
+        id_hash=hash_token(token),
+        user_id=user.id,
+        data={},
+        expires_at=utcnow() + timedelta(days=1),
+    )
+    await db.commit()
+    client.cookies.set(COOKIE, token)
+
+
+async def csrf_token(client: AsyncTestClient, path: str = "/login") -> str:
+    """Fetch a page and return the CSRF token of its forms."""
+    response = await client.get(path)
+    node = html(response).css_first("input[name=_csrf_token]")
+    assert node is not None, f"no CSRF field on {path}"
+    return node.attributes["value"]

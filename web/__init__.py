@@ -1,0 +1,1 @@
+"""Litestar web layer: app factory, controllers, guards, HTMX helpers, error handlers."""
