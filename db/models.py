@@ -159,3 +159,20 @@ class AuditEvent(SQLModel, table=True):
     entity_id: int | None = None
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     ip: str = Field(default="", max_length=64)
+
+
+class StageChange(SQLModel, table=True):
+    """History of a customer's stage and status: who moved it, from what, to what, why."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = _dt(default_factory=utcnow)
+    from_stage: str | None = Field(default=None, max_length=24)
+    to_stage: str | None = Field(default=None, max_length=24)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, max_length=32)

@@ -52,3 +52,8 @@ async def db(app):
     """A database session on the app's engine, for arranging and checking data."""
     async with app.state.sessionmaker() as session:
         yield session
+
+
+def pytest_collection_modifyitems(items):
+    """Run the real-browser tests last: Playwright's sync loop must not overlap async tests."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))

@@ -7,7 +7,7 @@ Revises: ${down_revision | comma,n}
 import sqlalchemy as sa
 import sqlmodel
 
-import db.types  # noqa: F401
+import db.types
 from alembic import op
 ${imports if imports else ""}
 revision = ${repr(up_revision)}

@@ -167,3 +167,55 @@ def shot(page, name: str) -> Path:
 def no_horizontal_overflow(page) -> bool:
     """Return True when nothing makes the page scroll sideways."""
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def signed_in_context(
+    browser,
+    server,
+    *,
+    name: str,
+    role: str,
+    team: str | None = None,
+    store: bool = False,
+    size: str = "phone",
+    locale: str = "zh-CN",
+):
+    """Create a user with `kehu user add` and a browser context already signed in as them.
+
+    Feature e2e tests start signed in by a server-side session written to the database;
+    the passkey e2e tests run the real ceremony instead.
+    """
+    import secrets
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    from web.sessions import COOKIE, hash_token
+
+    args = ["user", "add", name, "--role", role]
+    if team:
+        args += ["--team", team]
+    if store:
+        args.append("--store")
+    server.kehu(*args)
+    token = secrets.token_urlsafe(32)
+    con = sqlite3.connect(server.workdir / "e2e.db")
+    with con:
+        uid = con.execute(
+            "select id from user where name = ? order by id desc", (name,)
+        ).fetchone()[0]
+        now = datetime.now(UTC)
+        con.execute(
+            "insert into web_session (id_hash, user_id, data, created_at, expires_at)"
+            " values (?, ?, '{}', ?, ?)",
+            (
+                hash_token(token),
+                uid,
+                now.isoformat(sep=" "),
+                (now + timedelta(days=1)).isoformat(sep=" "),
+            ),
+        )
+    con.close()
+    options = PHONE if size == "phone" else COUNTER
+    ctx = browser.new_context(**options, locale=locale)
+    ctx.add_cookies([{"name": COOKIE, "value": token, "url": server.origin}])
+    return ctx

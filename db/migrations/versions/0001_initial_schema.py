@@ -191,6 +191,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "stage_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("at", db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("from_stage", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+        sa.Column("to_stage", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+        sa.Column("from_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("to_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customer.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("stage_change", schema=None) as batch_op:
+        batch_op.create_index("ix_stage_change_at", ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_stage_change_customer_id"), ["customer_id"], unique=False
+        )
+
+    op.create_table(
         "visit",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -238,6 +265,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_visit_at")
 
     op.drop_table("visit")
+    with op.batch_alter_table("stage_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stage_change_customer_id"))
+        batch_op.drop_index("ix_stage_change_at")
+
+    op.drop_table("stage_change")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_session_user_id"))
         batch_op.drop_index(batch_op.f("ix_web_session_expires_at"))

@@ -1,0 +1,30 @@
+"""Row-level visibility of customers, enforced in every query (PRODUCT.md §1)."""
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Customer
+from domain.enums import Role
+from domain.users import Actor
+
+
+def visible_customers(actor: Actor) -> ColumnElement[bool]:
+    """Return the WHERE clause limiting customers to what the actor may see."""
+    if actor.role == Role.ADMIN:
+        return true()
+    if actor.team_id is None:
+        return false()
+    in_team = Customer.team_id == actor.team_id
+    if actor.role in (Role.MANAGER, Role.CLERK):
+        return in_team
+    return in_team & or_(Customer.owner_id == actor.id, Customer.owner_id.is_(None))
+
+
+async def customer_get_visible(
+    session: AsyncSession, *, actor: Actor, customer_id: int
+) -> Customer | None:
+    """Return the customer if the actor may see it, else None (callers answer 404)."""
+    from sqlalchemy import select
+
+    stmt = select(Customer).where(Customer.id == customer_id, visible_customers(actor))
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,120 @@
+"""Customer names: the duplicate-check key, pinyin spellings for search, short CJK queries."""
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin
+
+# Names produce no user-facing messages; kept for symmetry with the other modules.
+MESSAGES: tuple[str, ...] = ()
+
+# Longest first, so 有限责任公司 is removed whole rather than leaving 有限责任.
+CJK_SUFFIXES: tuple[str, ...] = (
+    "有限责任公司",
+    "股份有限公司",
+    "有限公司",
+    "股份公司",
+    "集团",
+    "公司",
+)
+# Compared with whole words after casefolding and dropping punctuation, so "Co., Ltd."
+# is the two words "co" "ltd"; a word-level match keeps "Costco" from losing its "co".
+LATIN_SUFFIXES: frozenset[str] = frozenset(
+    {
+        "ag",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "gmbh",
+        "inc",
+        "incorporated",
+        "limited",
+        "llc",
+        "ltd",
+        "plc",
+        "pte",
+        "pty",
+    }
+)
+
+# Letters and digits only; "_" counts as punctuation here.
+_SEPARATORS = re.compile(r"[\W_]+")
+_CJK = re.compile(
+    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3007\U00020000-\U0002ffff\U00030000-\U0003134f]"
+)
+
+
+def _fold(text: str) -> str:
+    """Fold full-width forms to ASCII and case differences away."""
+    return unicodedata.normalize("NFKC", text or "").casefold()
+
+
+def _words(text: str) -> list[str]:
+    """Split a folded text into words, dropping whitespace and punctuation."""
+    return [word for word in _SEPARATORS.split(text) if word]
+
+
+def _strip_suffix(words: list[str]) -> bool:
+    """Remove one company suffix from the end of `words`; return whether one was removed.
+
+    A suffix is only removed when something remains, so a customer literally named
+    "公司" or "Limited" still has a key.
+    """
+    last = words[-1]
+    if last in LATIN_SUFFIXES and len(words) > 1:
+        words.pop()
+        return True
+    for suffix in CJK_SUFFIXES:
+        if last.endswith(suffix) and (len(last) > len(suffix) or len(words) > 1):
+            words[-1] = last[: -len(suffix)]
+            if not words[-1]:
+                words.pop()
+            return True
+    return False
+
+
+def name_key(name: str) -> str:
+    """Return the key two names share when they are the same customer written differently.
+
+    Full/half width, case, whitespace and punctuation are ignored, and company
+    suffixes (有限公司, 集团, Co., Ltd., Inc, GmbH ...) are removed repeatedly from the
+    end: "ＡＢＣ Trading Co., Ltd." and "abc trading" both give "abctrading".
+    """
+    words = _words(_fold(name))
+    while words and _strip_suffix(words):
+        pass
+    return "".join(words)
+
+
+def _compact(text: str) -> str:
+    """Lowercase a pinyin syllable or Latin chunk and drop spaces and punctuation."""
+    return _SEPARATORS.sub("", text.lower())
+
+
+def pinyin_forms(name: str) -> tuple[str, str]:
+    """Return (full pinyin, initials) of a name for search, both lowercase without spaces.
+
+    上海华东机械有限公司 → ("shanghaihuadongjixieyouxiangongsi", "shhdjxyxgs"). Latin
+    words and digits are kept whole in both forms. Heteronyms follow pypinyin's phrase
+    dictionary (重庆 → chongqing), which is right for place and company names.
+    """
+    text = unicodedata.normalize("NFKC", name or "")
+    full = "".join(_compact(part) for part in lazy_pinyin(text))
+    initials = "".join(_compact(part) for part in lazy_pinyin(text, style=Style.FIRST_LETTER))
+    return full, initials
+
+
+def has_cjk(text: str) -> bool:
+    """Return whether a text contains a Chinese (CJK ideograph) character."""
+    return bool(_CJK.search(text or ""))
+
+
+def is_cjk_short(q: str) -> bool:
+    """Return whether a search query is 1-2 characters with CJK in it.
+
+    SQLite's FTS5 trigram index cannot answer such a query, so search must use LIKE
+    on the base table instead.
+    """
+    text = (q or "").strip()
+    return 1 <= len(text) <= 2 and has_cjk(text)
