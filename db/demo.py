@@ -348,10 +348,8 @@ def _insert_visits(conn: Connection, rows: list[dict]) -> None:
     if conn.dialect.name != "sqlite":
         conn.execute(insert(Visit), rows)
         return
-    sql = (  # noqa: S608 (constant column names)
-        f"INSERT INTO visit ({', '.join(VISIT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in VISIT_COLUMNS)})"
-    )
+    columns, marks = ", ".join(VISIT_COLUMNS), ", ".join("?" for _ in VISIT_COLUMNS)
+    sql = f"INSERT INTO visit ({columns}) VALUES ({marks})"  # noqa: S608 (constant names)
     tuples = [
         tuple(_sqlite_time(r[c]) if c in ("at", "device_at") else r[c] for c in VISIT_COLUMNS)
         for r in rows
