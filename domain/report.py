@@ -1,0 +1,736 @@
+"""Weekly manager report arithmetic: ISO weeks, per-rep rows, funnel, lost and silent customers."""
+
+import re
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from domain.cadence import DEFAULT_CADENCE_DAYS, next_follow_up
+from domain.enums import STAGE_ORDER, Level, LossReason, Method, Stage, Status
+
+METHOD_ORDER: tuple[Method, ...] = tuple(Method)
+LEVEL_ORDER: tuple[Level, ...] = tuple(Level)
+
+# "Going silent" means no visit for this many cadences (A: 2 x 3 days, B: 2 x 7, C: 2 x 14).
+SILENT_CADENCE_FACTOR = 2
+
+_ISO_WEEK_RE = re.compile(r"(\d{4})-[Ww](\d{2})")
+_MINUS = "\N{MINUS SIGN}"
+
+
+# --- ISO weeks ---------------------------------------------------------------------------------
+
+
+def iso_weeks_in_year(iso_year: int) -> int:
+    """Return 52 or 53: the number of ISO weeks in an ISO year."""
+    # 28 December always lies in the last ISO week of its year.
+    return date(iso_year, 12, 28).isocalendar().week
+
+
+def format_iso_week(iso_year: int, iso_week: int) -> str:
+    """Return the ISO 8601 week label, e.g. "2026-W47" (the value of an HTML week input)."""
+    return f"{iso_year:04d}-W{iso_week:02d}"
+
+
+def parse_iso_week(text: str) -> tuple[int, int]:
+    """Parse "2026-W47" into (2026, 47); raise ValueError for malformed or non-existent weeks."""
+    match = _ISO_WEEK_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not an ISO week (expected YYYY-Www): {text!r}")
+    iso_year, iso_week = int(match[1]), int(match[2])
+    if iso_year < 1 or not 1 <= iso_week <= iso_weeks_in_year(iso_year):
+        raise ValueError(f"no such ISO week: {text!r}")
+    return iso_year, iso_week
+
+
+def iso_week_of(day: date) -> tuple[int, int]:
+    """Return the (ISO year, ISO week) a day belongs to."""
+    iso = day.isocalendar()
+    return iso.year, iso.week
+
+
+def previous_week(iso_year: int, iso_week: int) -> tuple[int, int]:
+    """Return the ISO week before the given one (2027-W01 -> 2026-W53)."""
+    return iso_week_of(date.fromisocalendar(iso_year, iso_week, 1) - timedelta(days=7))
+
+
+def last_complete_week(today: date) -> tuple[int, int]:
+    """Return the last ISO week that has fully ended before `today` (the report's default)."""
+    return previous_week(*iso_week_of(today))
+
+
+def week_days(iso_year: int, iso_week: int) -> tuple[date, ...]:
+    """Return the seven local days, Monday to Sunday, of an ISO week."""
+    monday = date.fromisocalendar(iso_year, iso_week, 1)
+    return tuple(monday + timedelta(days=i) for i in range(7))
+
+
+def week_bounds(iso_year: int, iso_week: int, tz: tzinfo) -> tuple[datetime, datetime]:
+    """Return [start, end) in UTC: Monday 00:00 local time to the next Monday 00:00 local time."""
+    monday = date.fromisocalendar(iso_year, iso_week, 1)
+    # Each bound is converted on its own so a DST change inside the week stays correct.
+    start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def format_delta(change: int) -> str:
+    """Return a signed change for display: "+3", "−2" (a true minus sign) or "0"."""
+    if change > 0:
+        return f"+{change}"
+    if change < 0:
+        return f"{_MINUS}{-change}"
+    return "0"
+
+
+# --- inputs (loaded by the db layer) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepInfo:
+    """A member of the team who gets a row in the report."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    """One visit: who visited which customer, how and when (aware UTC)."""
+
+    customer_id: int
+    user_id: int
+    method: Method
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    """A customer of the team with the fields the report needs.
+
+    `last_visit_at` and `next_follow_up_on` are the stored columns. `last_visit_before_window`
+    is the latest visit before the earliest loaded visit (the previous week's Monday for
+    `weekly_report`); it lets a past week be reconstructed for a customer visited again after
+    that week. `completeness` is 0.0-1.0. `owner_id` is None for customers in the pool.
+    """
+
+    id: int
+    name: str
+    owner_id: int | None
+    owner_name: str | None
+    level: Level
+    status: Status
+    stage: Stage
+    created_at: datetime
+    last_visit_at: datetime | None
+    next_follow_up_on: date | None
+    completeness: float
+    loss_reason: LossReason | None
+    last_visit_before_window: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageMove:
+    """One entry of a customer's stage/status history.
+
+    A side that did not change is None (or equal on both ends): a status-only change has
+    `from_stage`/`to_stage` None. `reason` is the loss reason when the status became lost.
+    """
+
+    customer_id: int
+    customer_name: str
+    user_name: str
+    from_stage: Stage | None
+    to_stage: Stage | None
+    from_status: Status | None
+    to_status: Status | None
+    reason: LossReason | None
+    at: datetime
+
+    @property
+    def stage_changed(self) -> bool:
+        """Whether this entry moved the customer to another stage."""
+        return self.to_stage is not None and self.to_stage != self.from_stage
+
+    @property
+    def status_changed(self) -> bool:
+        """Whether this entry changed the customer's status."""
+        return self.to_status is not None and self.to_status != self.from_status
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A number for the week and the same number for the week before."""
+
+    value: int
+    previous: int
+
+    @property
+    def delta(self) -> int:
+        """The change against the previous week."""
+        return self.value - self.previous
+
+    @property
+    def delta_text(self) -> str:
+        """The change formatted for display ("+3", "−2", "0")."""
+        return format_delta(self.delta)
+
+
+# Headline keys in display order; True where a rise is good news (renderers colour the delta).
+HEADLINE_KEYS: tuple[tuple[str, bool], ...] = (
+    ("visits", True),
+    ("customers_touched", True),
+    ("new_customers", True),
+    ("won", True),
+    ("lost", False),
+    ("overdue", False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The team's headline numbers for the week, each with last week's value."""
+
+    visits: Change
+    customers_touched: Change
+    new_customers: Change
+    won: Change
+    lost: Change
+    overdue: Change
+
+    def items(self) -> tuple[tuple[str, Change, bool], ...]:
+        """Return (key, change, rise_is_good) in display order."""
+        return tuple((key, getattr(self, key), good) for key, good in HEADLINE_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class RepRow:
+    """One rep's numbers for a period (a week, or this week so far on the Team page).
+
+    `a_coverage` and `completeness` are 0.0-1.0, or None when the rep has no such customers.
+    """
+
+    rep_id: int
+    rep_name: str
+    visits: int
+    visits_by_method: Mapping[Method, int]
+    customers_touched: int
+    new_customers: int
+    customers: int
+    overdue: int
+    a_customers: int
+    a_covered: int
+    a_coverage: float | None
+    completeness: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """Visits on one local day."""
+
+    day: date
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    """One stage of the funnel at the week's end.
+
+    `active` and `lost` customers currently sit at this stage; `reached` counts every customer
+    at this stage or a later one (lost ones included, they did get that far); `conversion` is
+    the share of `reached` that went on to the next stage (None for the last stage or 0 reached).
+    """
+
+    stage: Stage
+    active: int
+    lost: int
+    reached: int
+    conversion: float | None
+
+    @property
+    def count(self) -> int:
+        """All customers currently at this stage."""
+        return self.active + self.lost
+
+
+@dataclass(frozen=True, slots=True)
+class LostRow:
+    """A customer whose status became lost during the week."""
+
+    customer_id: int
+    customer_name: str
+    owner_name: str | None
+    level: Level | None
+    stage: Stage | None
+    reason: LossReason | None
+    at: datetime
+    by_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCount:
+    """How many customers were lost for one reason."""
+
+    reason: LossReason
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SilentRow:
+    """An owned, not-lost customer with no visit for at least twice its level's cadence."""
+
+    customer_id: int
+    customer_name: str
+    owner_id: int | None
+    owner_name: str | None
+    level: Level
+    last_visit_at: datetime | None
+    days_silent: int
+    threshold_days: int
+
+    @property
+    def never_visited(self) -> bool:
+        """True when the customer has had no visit at all (days count from its creation)."""
+        return self.last_visit_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyReport:
+    """Everything the weekly report shows, ready to render as HTML or PDF."""
+
+    team_name: str
+    iso_year: int
+    iso_week: int
+    tz: tzinfo
+    start: datetime
+    end: datetime
+    generated_at: datetime
+    generated_by: str
+    cadence_days: Mapping[Level, int]
+    headline: Headline
+    reps: tuple[RepRow, ...]
+    visits_per_day: tuple[DayCount, ...]
+    method_counts: Mapping[Method, int]
+    funnel: tuple[FunnelStep, ...]
+    moves: tuple[StageMove, ...]
+    lost: tuple[LostRow, ...]
+    lost_reasons: tuple[ReasonCount, ...]
+    silent: tuple[SilentRow, ...]
+
+    @property
+    def week_label(self) -> str:
+        """The ISO week as "2026-W47"."""
+        return format_iso_week(self.iso_year, self.iso_week)
+
+    @property
+    def first_day(self) -> date:
+        """The week's Monday (local)."""
+        return date.fromisocalendar(self.iso_year, self.iso_week, 1)
+
+    @property
+    def last_day(self) -> date:
+        """The week's Sunday (local)."""
+        return date.fromisocalendar(self.iso_year, self.iso_week, 7)
+
+
+# --- computation -----------------------------------------------------------------------------
+
+
+def _local_day(at: datetime, tz: tzinfo) -> date:
+    return at.astimezone(tz).date()
+
+
+def _in(at: datetime, start: datetime, end: datetime) -> bool:
+    return start <= at < end
+
+
+def _is_overdue(due: date | None, today: date) -> bool:
+    # Due on its follow-up day, overdue after it (PRODUCT §5).
+    return due is not None and due < today
+
+
+def _last_day_before(end: datetime, tz: tzinfo) -> date:
+    # The last local day of a half-open period [.., end): end itself is the next day's midnight.
+    return _local_day(end - timedelta(microseconds=1), tz)
+
+
+def customers_as_of(
+    customers: Iterable[CustomerRow],
+    *,
+    visits: Iterable[VisitRow],
+    moves: Iterable[StageMove] = (),
+    at: datetime,
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+) -> tuple[CustomerRow, ...]:
+    """Return the customers that existed at `at`, as they stood then.
+
+    `last_visit_at` becomes the latest visit before `at` and `next_follow_up_on` the due day
+    then; stage and status are rewound through the `moves` made at or after `at`. Level and
+    owner are taken as they are now. For `at` = now this returns the rows unchanged.
+    """
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for visit in visits:
+        times[visit.customer_id].append(visit.at)
+    for ts in times.values():
+        ts.sort()
+    later_moves: dict[int, list[StageMove]] = defaultdict(list)
+    for move in moves:
+        if move.at >= at:
+            later_moves[move.customer_id].append(move)
+
+    cadence = dict(cadence_days)
+    result = []
+    for c in customers:
+        if c.created_at >= at:
+            continue
+        # Any visit known to lie before `at` is a candidate; the latest one wins.
+        candidates = []
+        ts = times.get(c.id, ())
+        i = bisect_left(ts, at)
+        if i:
+            candidates.append(ts[i - 1])
+        if c.last_visit_at is not None and c.last_visit_at < at:
+            candidates.append(c.last_visit_at)
+        if c.last_visit_before_window is not None and c.last_visit_before_window < at:
+            candidates.append(c.last_visit_before_window)
+        last = max(candidates, default=None)
+
+        if c.last_visit_at is None or c.last_visit_at < at:
+            # No visit since `at`: the stored due day (which may be a hand-set next action)
+            # is still the one that applied then.
+            due = c.next_follow_up_on
+        elif last is not None:
+            due = next_follow_up(_local_day(last, tz), c.level, cadence)
+        else:
+            # First visited only after `at`: until then it was due one cadence after creation.
+            due = next_follow_up(_local_day(c.created_at, tz), c.level, cadence)
+
+        stage, status = c.stage, c.status
+        # The earliest change after `at` tells what the value was at `at`.
+        for move in sorted(later_moves.get(c.id, ()), key=lambda m: m.at, reverse=True):
+            if move.stage_changed and move.from_stage is not None:
+                stage = move.from_stage
+            if move.status_changed and move.from_status is not None:
+                status = move.from_status
+
+        if (last, due, stage, status) != (c.last_visit_at, c.next_follow_up_on, c.stage, c.status):
+            c = replace(c, last_visit_at=last, next_follow_up_on=due, stage=stage, status=status)
+        result.append(c)
+    return tuple(result)
+
+
+def count_overdue(customers: Iterable[CustomerRow], *, at: datetime, tz: tzinfo) -> int:
+    """Count owned, not-lost customers whose follow-up day had passed at `at` (rows as of `at`)."""
+    today = _local_day(at, tz)
+    return sum(
+        1
+        for c in customers
+        if c.owner_id is not None
+        and c.status != Status.LOST
+        and _is_overdue(c.next_follow_up_on, today)
+    )
+
+
+def method_counts(visits: Iterable[VisitRow]) -> dict[Method, int]:
+    """Count visits per method, every method present, in METHOD_ORDER."""
+    counts = Counter(v.method for v in visits)
+    return {m: counts.get(m, 0) for m in METHOD_ORDER}
+
+
+def rep_rows(
+    reps: Sequence[RepInfo],
+    customers: Iterable[CustomerRow],
+    visits: Iterable[VisitRow],
+    *,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+) -> tuple[RepRow, ...]:
+    """Return one row per rep for visits in [start, end) and customer state at `end`.
+
+    `customers` must be as they stood at `end`: the current rows when `end` is now (the Team
+    page's "this week so far"), else the result of `customers_as_of(..., at=end)`.
+    Overdue, A-level coverage and completeness count the rep's own customers; a customer is
+    covered when its last visit is within the A cadence (not overdue by cadence at `end`).
+    """
+    today = _local_day(end, tz)
+    a_cadence = cadence_days[Level.A]
+    by_user: dict[int, list[VisitRow]] = defaultdict(list)
+    for v in visits:
+        if _in(v.at, start, end):
+            by_user[v.user_id].append(v)
+    by_owner: dict[int, list[CustomerRow]] = defaultdict(list)
+    for c in customers:
+        if c.owner_id is not None and c.created_at < end:
+            by_owner[c.owner_id].append(c)
+
+    rows = []
+    for rep in reps:
+        rep_visits = by_user.get(rep.id, [])
+        owned = by_owner.get(rep.id, [])
+        active = [c for c in owned if c.status != Status.LOST]
+        a_level = [c for c in active if c.level == Level.A]
+        a_covered = sum(
+            1
+            for c in a_level
+            if c.last_visit_at is not None
+            and not _is_overdue(_local_day(c.last_visit_at, tz) + timedelta(days=a_cadence), today)
+        )
+        rows.append(
+            RepRow(
+                rep_id=rep.id,
+                rep_name=rep.name,
+                visits=len(rep_visits),
+                visits_by_method=method_counts(rep_visits),
+                customers_touched=len({v.customer_id for v in rep_visits}),
+                new_customers=sum(1 for c in owned if _in(c.created_at, start, end)),
+                customers=len(active),
+                overdue=sum(1 for c in active if _is_overdue(c.next_follow_up_on, today)),
+                a_customers=len(a_level),
+                a_covered=a_covered,
+                a_coverage=a_covered / len(a_level) if a_level else None,
+                completeness=sum(c.completeness for c in owned) / len(owned) if owned else None,
+            )
+        )
+    return tuple(rows)
+
+
+def visits_per_day(
+    visits: Iterable[VisitRow], *, iso_year: int, iso_week: int, tz: tzinfo
+) -> tuple[DayCount, ...]:
+    """Count visits per local day of the week, Monday to Sunday (visits outside are ignored)."""
+    counts = Counter(_local_day(v.at, tz) for v in visits)
+    return tuple(DayCount(day, counts.get(day, 0)) for day in week_days(iso_year, iso_week))
+
+
+def stage_funnel(customers: Iterable[CustomerRow]) -> tuple[FunnelStep, ...]:
+    """Return the funnel in STAGE_ORDER with conversion between consecutive stages."""
+    active = Counter()
+    lost = Counter()
+    for c in customers:
+        (lost if c.status == Status.LOST else active)[c.stage] += 1
+    reached = []
+    running = 0
+    for stage in reversed(STAGE_ORDER):
+        running += active[stage] + lost[stage]
+        reached.append(running)
+    reached.reverse()
+    steps = []
+    for i, stage in enumerate(STAGE_ORDER):
+        nxt = reached[i + 1] if i + 1 < len(STAGE_ORDER) else None
+        conversion = nxt / reached[i] if nxt is not None and reached[i] else None
+        steps.append(FunnelStep(stage, active[stage], lost[stage], reached[i], conversion))
+    return tuple(steps)
+
+
+def lost_customers(
+    moves: Iterable[StageMove],
+    customers: Iterable[CustomerRow],
+    *,
+    start: datetime,
+    end: datetime,
+) -> tuple[LostRow, ...]:
+    """Return customers whose status became lost in [start, end), latest loss per customer."""
+    by_id = {c.id: c for c in customers}
+    latest: dict[int, StageMove] = {}
+    for m in moves:
+        if m.status_changed and m.to_status == Status.LOST and _in(m.at, start, end):
+            seen = latest.get(m.customer_id)
+            if seen is None or m.at > seen.at:
+                latest[m.customer_id] = m
+    rows = []
+    for m in sorted(latest.values(), key=lambda m: m.at):
+        c = by_id.get(m.customer_id)
+        rows.append(
+            LostRow(
+                customer_id=m.customer_id,
+                customer_name=c.name if c else m.customer_name,
+                owner_name=c.owner_name if c else None,
+                level=c.level if c else None,
+                stage=m.to_stage or m.from_stage or (c.stage if c else None),
+                reason=m.reason or (c.loss_reason if c else None),
+                at=m.at,
+                by_name=m.user_name,
+            )
+        )
+    return tuple(rows)
+
+
+def loss_reason_counts(lost: Iterable[LostRow]) -> tuple[ReasonCount, ...]:
+    """Count lost customers per reason, in LossReason order, leaving out reasons never given."""
+    # Lost requires a reason; a missing one (old data) is counted as "other".
+    counts = Counter(row.reason or LossReason.OTHER for row in lost)
+    return tuple(ReasonCount(r, counts[r]) for r in LossReason if counts[r])
+
+
+def silent_customers(
+    customers: Iterable[CustomerRow],
+    *,
+    at: datetime,
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+) -> tuple[SilentRow, ...]:
+    """Return owned, not-lost customers with no visit for 2x their cadence (rows as of `at`).
+
+    Days count from the last visit's local day to the last day before `at` (a week's Sunday);
+    a never-visited customer counts from its creation. Sorted A, B, C, then longest silence.
+    """
+    day = _last_day_before(at, tz)
+    rows = []
+    for c in customers:
+        if c.owner_id is None or c.status == Status.LOST:
+            continue
+        since = c.last_visit_at if c.last_visit_at is not None else c.created_at
+        days = (day - _local_day(since, tz)).days
+        threshold = SILENT_CADENCE_FACTOR * cadence_days[c.level]
+        if days >= threshold:
+            rows.append(
+                SilentRow(
+                    customer_id=c.id,
+                    customer_name=c.name,
+                    owner_id=c.owner_id,
+                    owner_name=c.owner_name,
+                    level=c.level,
+                    last_visit_at=c.last_visit_at,
+                    days_silent=days,
+                    threshold_days=threshold,
+                )
+            )
+    rows.sort(key=lambda r: (LEVEL_ORDER.index(r.level), -r.days_silent, r.customer_name))
+    return tuple(rows)
+
+
+def weekly_report(
+    *,
+    team_name: str,
+    iso_year: int,
+    iso_week: int,
+    reps: Sequence[RepInfo],
+    customers: Sequence[CustomerRow],
+    visits: Sequence[VisitRow],
+    moves: Sequence[StageMove],
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+    generated_at: datetime,
+    generated_by: str,
+) -> WeeklyReport:
+    """Compute the weekly report for one team and ISO week.
+
+    `visits` and `moves` must cover the week and the week before (anything else is ignored,
+    except later moves, which rewind stages and statuses to the week's end); `customers` are
+    the team's current customer rows.
+    """
+    start, end = week_bounds(iso_year, iso_week, tz)
+    # The previous week ends where this one starts (both are local midnights).
+    prev_start, _ = week_bounds(*previous_week(iso_year, iso_week), tz)
+
+    now_rows = customers_as_of(
+        customers, visits=visits, moves=moves, at=end, tz=tz, cadence_days=cadence_days
+    )
+    prev_rows = customers_as_of(
+        customers, visits=visits, moves=moves, at=start, tz=tz, cadence_days=cadence_days
+    )
+    week_visits = [v for v in visits if _in(v.at, start, end)]
+    prev_visits = [v for v in visits if _in(v.at, prev_start, start)]
+
+    def status_changes(to: Status, lo: datetime, hi: datetime) -> int:
+        return len(
+            {
+                m.customer_id
+                for m in moves
+                if m.status_changed and m.to_status == to and _in(m.at, lo, hi)
+            }
+        )
+
+    def created(lo: datetime, hi: datetime) -> int:
+        return sum(1 for c in customers if _in(c.created_at, lo, hi))
+
+    headline = Headline(
+        visits=Change(len(week_visits), len(prev_visits)),
+        customers_touched=Change(
+            len({v.customer_id for v in week_visits}), len({v.customer_id for v in prev_visits})
+        ),
+        new_customers=Change(created(start, end), created(prev_start, start)),
+        won=Change(
+            status_changes(Status.WON, start, end), status_changes(Status.WON, prev_start, start)
+        ),
+        lost=Change(
+            status_changes(Status.LOST, start, end), status_changes(Status.LOST, prev_start, start)
+        ),
+        overdue=Change(
+            count_overdue(now_rows, at=end, tz=tz), count_overdue(prev_rows, at=start, tz=tz)
+        ),
+    )
+    lost = lost_customers(moves, now_rows, start=start, end=end)
+    return WeeklyReport(
+        team_name=team_name,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        tz=tz,
+        start=start,
+        end=end,
+        generated_at=generated_at,
+        generated_by=generated_by,
+        cadence_days=dict(cadence_days),
+        headline=headline,
+        reps=rep_rows(
+            reps, now_rows, week_visits, start=start, end=end, tz=tz, cadence_days=cadence_days
+        ),
+        visits_per_day=visits_per_day(week_visits, iso_year=iso_year, iso_week=iso_week, tz=tz),
+        method_counts=method_counts(week_visits),
+        funnel=stage_funnel(now_rows),
+        moves=tuple(sorted((m for m in moves if _in(m.at, start, end)), key=lambda m: m.at)),
+        lost=lost,
+        lost_reasons=loss_reason_counts(lost),
+        silent=silent_customers(now_rows, at=end, tz=tz, cadence_days=cadence_days),
+    )
+
+
+DRILLDOWNS = ("visits", "touched", "new", "overdue", "a_uncovered")
+
+
+def rep_drilldown(
+    rep_id: int,
+    what: str,
+    customers: Iterable[CustomerRow],
+    visits: Iterable[VisitRow],
+    *,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+) -> tuple[int, ...]:
+    """Return the customer ids behind one number of a rep's row (same rules as rep_rows)."""
+    if what not in DRILLDOWNS:
+        raise ValueError(f"unknown drilldown {what!r}")
+    today = _local_day(end, tz)
+    if what in ("visits", "touched"):
+        seen: dict[int, None] = {}
+        for v in sorted(visits, key=lambda v: v.at, reverse=True):
+            if v.user_id == rep_id and _in(v.at, start, end):
+                seen.setdefault(v.customer_id, None)
+        return tuple(seen)
+    owned = [c for c in customers if c.owner_id == rep_id and c.created_at < end]
+    if what == "new":
+        return tuple(c.id for c in owned if _in(c.created_at, start, end))
+    active = [c for c in owned if c.status != Status.LOST]
+    if what == "overdue":
+        late = [c for c in active if _is_overdue(c.next_follow_up_on, today)]
+        return tuple(c.id for c in sorted(late, key=lambda c: c.next_follow_up_on))
+    a_cadence = cadence_days[Level.A]
+    return tuple(
+        c.id
+        for c in active
+        if c.level == Level.A
+        and (
+            c.last_visit_at is None
+            or _is_overdue(_local_day(c.last_visit_at, tz) + timedelta(days=a_cadence), today)
+        )
+    )

@@ -1,0 +1,506 @@
+"""The weekly manager report as an A4 PDF, rendered with WeasyPrint from an escaped template."""
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+import jinja2
+from weasyprint import HTML
+
+from domain.enums import Level, LossReason, Method, Stage, Status
+from domain.report import METHOD_ORDER, RepRow, StageMove, WeeklyReport
+
+Translate = Callable[[str], str]
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.LEAD: "Lead",
+    Stage.FIRST_CONTACT: "First contact",
+    Stage.NEEDS_CONFIRMED: "Needs confirmed",
+    Stage.PROPOSAL: "Proposal",
+    Stage.NEGOTIATION: "Negotiation",
+    Stage.WON: "Won",
+    Stage.AFTER_SALES: "After-sales",
+}
+STATUS_LABELS: dict[Status, str] = {
+    Status.POTENTIAL: "Potential",
+    Status.INTENT: "Intent",
+    Status.WON: "Won",
+    Status.LOST: "Lost",
+}
+LOSS_REASON_LABELS: dict[LossReason, str] = {
+    LossReason.PRICE: "Price too high",
+    LossReason.COMPETITOR: "Competitor won",
+    LossReason.NEED_CHANGED: "Need changed",
+    LossReason.NO_RESPONSE: "No response",
+    LossReason.OTHER: "Other",
+}
+METHOD_LABELS: dict[Method, str] = {
+    Method.FIELD: "Field visit",
+    Method.PHONE: "Phone",
+    Method.STORE: "Store",
+    Method.MESSAGE: "Message",
+    Method.EMAIL: "Email",
+}
+WEEKDAY_LABELS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HEADLINE_LABELS: dict[str, str] = {
+    "visits": "Visits",
+    "customers_touched": "Customers touched",
+    "new_customers": "New customers",
+    "won": "Won",
+    "lost": "Lost",
+    "overdue": "Overdue at week end",
+}
+# Every other msgid the template passes to `_`; placeholders use str.format names.
+TEXT_MSGIDS: tuple[str, ...] = (
+    "Weekly report",
+    "Generated {when} by {who}",
+    "Page {page} of {pages}",
+    "Headline numbers",
+    "Last week: {n}",
+    "Reps",
+    "Rep",
+    "Visits",
+    "Visits by method",
+    "Touched",
+    "New",
+    "Overdue",
+    "A coverage",
+    "Completeness",
+    "Visits per day",
+    "Stage funnel",
+    "Stage",
+    "Customers",
+    "Of which lost",
+    "Reached",
+    "Conversion to next",
+    "Stage moves this week",
+    "Date",
+    "Customer",
+    "By",
+    "Status",
+    "Lost customers",
+    "Owner",
+    "Reason",
+    "Customers going silent",
+    "No visit for twice the cadence: A {a} days, B {b} days, C {c} days.",
+    "Level",
+    "Last visit",
+    "Days without visit",
+    "Never",
+    "Pool",
+    "None this week.",
+    "None.",
+    "Showing {shown} of {total}; the full list is in Kehu.",
+)
+MSGIDS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *TEXT_MSGIDS,
+            *HEADLINE_LABELS.values(),
+            *STAGE_LABELS.values(),
+            *STATUS_LABELS.values(),
+            *LOSS_REASON_LABELS.values(),
+            *METHOD_LABELS.values(),
+            *WEEKDAY_LABELS,
+        )
+    )
+)
+
+# WeasyPrint spends ~5 ms per table row, so long lists are cut to keep a report near 1 s.
+MAX_ROWS = 50
+
+FONT_STACK = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
+
+_CHART_W, _CHART_H = 640, 190
+_CHART_TOP, _CHART_BOTTOM, _CHART_SIDE = 22, 38, 8
+
+_TEMPLATE = """\
+{%- macro more(rows) -%}
+{% if rows|length > max_rows %}<p class="note">
+{{- _("Showing {shown} of {total}; the full list is in Kehu.").format(
+    shown=max_rows, total=rows|length) }}</p>{% endif %}
+{%- endmacro -%}
+{%- macro cols(widths) -%}
+<colgroup>{% for w in widths %}<col style="width: {{ w }}%">{% endfor %}</colgroup>
+{%- endmacro -%}
+<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<title>{{ _("Weekly report") }} {{ r.team_name }} {{ r.week_label }}</title>
+<style>
+@page {
+  size: A4;
+  margin: 20mm 13mm 15mm 13mm;
+  @top-center { content: element(header); width: 100%; vertical-align: bottom; }
+  @bottom-right { content: {{ page_counter_css|safe }}; font-size: 7.5pt; color: #555; }
+}
+html { font-family: {{ font_stack|safe }}; font-size: 8.5pt; color: #1f2328; }
+body { margin: 0; }
+h1, h2, th, .value, .strong { font-weight: 700; }
+h1 { font-size: 16pt; margin: 0 0 1mm; }
+h2 { font-size: 11pt; margin: 6mm 0 2mm; padding-bottom: 0.8mm; break-after: avoid;
+     border-bottom: 0.6pt solid #9aa4b2; }
+.subtitle { color: #444; margin: 0 0 3mm; }
+/* Fixed column widths and separate borders: auto layout measures every cell twice and the
+   collapsing-border model resolves every cell edge, together about a third of the time. */
+table { border-collapse: separate; border-spacing: 0; width: 100%; table-layout: fixed; }
+th, td { padding: 1mm 1.2mm; text-align: left; vertical-align: top; }
+th { background: #eef1f5; font-size: 7.5pt; }
+tbody tr { break-inside: avoid; }
+tbody tr:nth-child(even) { background: #f7f8fa; }
+.num { text-align: right; white-space: nowrap; }
+.muted { color: #666; }
+.empty { color: #666; }
+table.running { position: running(header); font-size: 7.5pt; color: #444;
+                border-bottom: 0.5pt solid #9aa4b2; }
+table.running td { padding: 0 0 1mm; background: none; }
+table.running td + td { text-align: right; }
+.headline { border-spacing: 1.6mm 0; }
+.headline td { border: 0.6pt solid #d0d5dc; padding: 2mm; }
+.headline .label { color: #444; font-size: 7.5pt; height: 7mm; }
+.headline .value { font-size: 17pt; line-height: 1.15; }
+.up-good, .down-good { color: #15803d; font-weight: 700; }
+.up-bad, .down-bad { color: #b91c1c; font-weight: 700; }
+.flat { color: #666; font-weight: 700; }
+th.group { text-align: center; border-bottom: 0.5pt solid #c7cdd6; }
+.bar { height: 2.4mm; margin-top: 0.6mm; background: #3b82f6; }
+.chart { width: 100%; height: auto; }
+.note { color: #555; margin: 0 0 2mm; }
+table + .note { margin-top: 1.5mm; }
+.reasons span { margin-right: 5mm; white-space: nowrap; }
+</style>
+</head>
+<body>
+<table class="running"><tr>
+  <td><span class="strong">{{ r.team_name }}</span> · {{ r.week_label }} · {{ date_range }}</td>
+  <td>{{ _("Generated {when} by {who}").format(when=generated, who=r.generated_by) }}</td>
+</tr></table>
+
+<h1>{{ _("Weekly report") }} · {{ r.team_name }}</h1>
+<p class="subtitle">{{ r.week_label }} · {{ date_range }}</p>
+
+<h2>{{ _("Headline numbers") }}</h2>
+<table class="headline"><tr>
+{% for key, change, rise_is_good in r.headline.items() %}
+  <td>
+    <div class="label">{{ _(headline_labels[key]) }}</div>
+    <div class="value">{{ change.value }}</div>
+    <div class="{{ delta_class(change.delta, rise_is_good) }}">{{ change.delta_text }}</div>
+    <div class="muted">{{ _("Last week: {n}").format(n=change.previous) }}</div>
+  </td>
+{% endfor %}
+</tr></table>
+
+<h2>{{ _("Reps") }}</h2>
+{% if r.reps %}
+<table class="reps">
+  {{ cols([13, 6.5] + [7] * methods|length + [7.5, 6, 7.5, 12, 12.5]) }}
+  <thead>
+    <tr>
+      <th rowspan="2">{{ _("Rep") }}</th>
+      <th rowspan="2" class="num">{{ _("Visits") }}</th>
+      <th colspan="{{ methods|length }}" class="group">{{ _("Visits by method") }}</th>
+      <th rowspan="2" class="num">{{ _("Touched") }}</th>
+      <th rowspan="2" class="num">{{ _("New") }}</th>
+      <th rowspan="2" class="num">{{ _("Overdue") }}</th>
+      <th rowspan="2" class="num">{{ _("A coverage") }}</th>
+      <th rowspan="2" class="num">{{ _("Completeness") }}</th>
+    </tr>
+    <tr>{% for m in methods %}<th class="num">{{ _(method_labels[m]) }}</th>{% endfor %}</tr>
+  </thead>
+  <tbody>
+  {% for row in r.reps %}
+    <tr>
+      <td>{{ row.rep_name }}</td>
+      <td class="num strong">{{ row.visits }}</td>
+      {% for m in methods %}<td class="num">{{ row.visits_by_method[m] }}</td>{% endfor %}
+      <td class="num">{{ row.customers_touched }}</td>
+      <td class="num">{{ row.new_customers }}</td>
+      <td class="num">{{ row.overdue }}</td>
+      <td class="num">{{ coverage(row) }}</td>
+      <td class="num">{{ percent(row.completeness) }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+{% else %}<p class="empty">{{ _("None.") }}</p>{% endif %}
+
+<h2>{{ _("Visits per day") }}</h2>
+<svg class="chart" xmlns="http://www.w3.org/2000/svg"
+     width="{{ chart.width }}" height="{{ chart.height }}"
+     viewBox="0 0 {{ chart.width }} {{ chart.height }}" font-family="{{ font_stack }}">
+  <line x1="{{ chart.side }}" y1="{{ chart.base }}" x2="{{ chart.width - chart.side }}"
+        y2="{{ chart.base }}" stroke="#9aa4b2" stroke-width="1"/>
+  {% for b in chart.bars %}
+  <rect x="{{ b.x }}" y="{{ b.y }}" width="{{ b.w }}" height="{{ b.h }}" fill="#3b82f6"/>
+  <text x="{{ b.cx }}" y="{{ b.y - 5 }}" text-anchor="middle" font-size="13" font-weight="bold"
+        fill="#1f2328">{{ b.value }}</text>
+  <text x="{{ b.cx }}" y="{{ chart.base + 16 }}" text-anchor="middle" font-size="12"
+        fill="#1f2328">{{ b.weekday }}</text>
+  <text x="{{ b.cx }}" y="{{ chart.base + 31 }}" text-anchor="middle" font-size="10"
+        fill="#666">{{ b.date }}</text>
+  {% endfor %}
+</svg>
+
+<h2>{{ _("Stage funnel") }}</h2>
+<table class="funnel">
+  {{ cols([20, 11, 11, 11, 30, 17]) }}
+  <thead><tr>
+    <th>{{ _("Stage") }}</th><th class="num">{{ _("Customers") }}</th>
+    <th class="num">{{ _("Of which lost") }}</th><th class="num">{{ _("Reached") }}</th>
+    <th></th><th class="num">{{ _("Conversion to next") }}</th>
+  </tr></thead>
+  <tbody>
+  {% for s in r.funnel %}
+    <tr>
+      <td>{{ _(stage_labels[s.stage]) }}</td>
+      <td class="num">{{ s.count }}</td>
+      <td class="num">{{ s.lost }}</td>
+      <td class="num">{{ s.reached }}</td>
+      <td><div class="bar" style="width: {{ bar_width(s.reached) }}%"></div></td>
+      <td class="num">{{ percent(s.conversion) }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+
+<h2>{{ _("Stage moves this week") }}</h2>
+{% if r.moves %}
+<table class="moves">
+  {{ cols([13, 28, 30, 16, 13]) }}
+  <thead><tr>
+    <th>{{ _("Date") }}</th><th>{{ _("Customer") }}</th><th>{{ _("Stage") }}</th>
+    <th>{{ _("Status") }}</th><th>{{ _("By") }}</th>
+  </tr></thead>
+  <tbody>
+  {% for m in r.moves[:max_rows] %}
+    <tr>
+      <td>{{ when(m.at) }}</td>
+      <td>{{ m.customer_name }}</td>
+      <td>{{ stage_change(m) }}</td>
+      <td>{{ status_change(m) }}</td>
+      <td>{{ m.user_name }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+{{ more(r.moves) }}
+{% else %}<p class="empty">{{ _("None this week.") }}</p>{% endif %}
+
+<h2>{{ _("Lost customers") }}</h2>
+{% if r.lost %}
+<p class="reasons">
+{%- for rc in r.lost_reasons %}
+<span>{{ _(reason_labels[rc.reason]) }}: <span class="strong">{{ rc.count }}</span></span>
+{%- endfor %}</p>
+<table class="lost">
+  {{ cols([13, 28, 13, 15, 18, 13]) }}
+  <thead><tr>
+    <th>{{ _("Date") }}</th><th>{{ _("Customer") }}</th><th>{{ _("Owner") }}</th>
+    <th>{{ _("Stage") }}</th><th>{{ _("Reason") }}</th><th>{{ _("By") }}</th>
+  </tr></thead>
+  <tbody>
+  {% for row in r.lost[:max_rows] %}
+    <tr>
+      <td>{{ when(row.at) }}</td>
+      <td>{{ row.customer_name }}</td>
+      <td>{{ row.owner_name or _("Pool") }}</td>
+      <td>{{ _(stage_labels[row.stage]) if row.stage else "—" }}</td>
+      <td>{{ _(reason_labels[row.reason]) if row.reason else "—" }}</td>
+      <td>{{ row.by_name }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+{{ more(r.lost) }}
+{% else %}<p class="empty">{{ _("None this week.") }}</p>{% endif %}
+
+<h2>{{ _("Customers going silent") }}</h2>
+<p class="note">{{ silent_note }}
+{%- for level, n in silent_counts %}
+{{ " " if loop.first else " · " }}{{ level }}: <span class="strong">{{ n }}</span>
+{%- endfor %}</p>
+{% if r.silent %}
+<table class="silent">
+  {{ cols([40, 9, 17, 17, 17]) }}
+  <thead><tr>
+    <th>{{ _("Customer") }}</th><th>{{ _("Level") }}</th><th>{{ _("Owner") }}</th>
+    <th class="num">{{ _("Last visit") }}</th><th class="num">{{ _("Days without visit") }}</th>
+  </tr></thead>
+  <tbody>
+  {% for row in r.silent[:max_rows] %}
+    <tr>
+      <td>{{ row.customer_name }}</td>
+      <td>{{ row.level }}</td>
+      <td>{{ row.owner_name or _("Pool") }}</td>
+      <td class="num">{{ day(row.last_visit_at) if row.last_visit_at else _("Never") }}</td>
+      <td class="num">{{ row.days_silent }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+{{ more(r.silent) }}
+{% else %}<p class="empty">{{ _("None.") }}</p>{% endif %}
+</body>
+</html>
+"""
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_COMPILED = _ENV.from_string(_TEMPLATE)
+
+
+def _identity(msgid: str) -> str:
+    return msgid
+
+
+def css_string(text: str) -> str:
+    """Quote text as a CSS string, hex-escaping anything that could end the string or <style>."""
+    out = []
+    for ch in text:
+        if ch.isalnum() or ch in " .,:;!?()-_/%·，：；。（）":
+            out.append(ch)
+        else:
+            # A trailing space ends a CSS hex escape, so the next character is never absorbed.
+            out.append(f"\\{ord(ch):x} ")
+    return '"' + "".join(out) + '"'
+
+
+def page_counter_css(template: str) -> str:
+    """Turn a translated "Page {page} of {pages}" into a CSS `content` value with counters."""
+    parts = []
+    rest = template
+    while rest:
+        cut = min(
+            (i for i in (rest.find("{page}"), rest.find("{pages}")) if i >= 0), default=len(rest)
+        )
+        if cut:
+            parts.append(css_string(rest[:cut]))
+        rest = rest[cut:]
+        for token, counter in (("{pages}", "counter(pages)"), ("{page}", "counter(page)")):
+            if rest.startswith(token):
+                parts.append(counter)
+                rest = rest[len(token) :]
+                break
+    return " ".join(parts) or '""'
+
+
+def _chart(report: WeeklyReport, _: Translate) -> dict:
+    """Lay out the visits-per-day bars in SVG user units."""
+    days = report.visits_per_day
+    base = _CHART_H - _CHART_BOTTOM
+    usable = base - _CHART_TOP
+    top = max((d.visits for d in days), default=0) or 1
+    slot = (_CHART_W - 2 * _CHART_SIDE) / max(len(days), 1)
+    bar_w = slot * 0.56
+    bars = []
+    for i, d in enumerate(days):
+        h = round(usable * d.visits / top, 1)
+        x = _CHART_SIDE + slot * i + (slot - bar_w) / 2
+        bars.append(
+            {
+                "x": round(x, 1),
+                "y": round(base - h, 1),
+                "w": round(bar_w, 1),
+                "h": h,
+                "cx": round(x + bar_w / 2, 1),
+                "value": d.visits,
+                "weekday": _(WEEKDAY_LABELS[d.day.weekday()]),
+                "date": f"{d.day:%m-%d}",
+            }
+        )
+    return {
+        "width": _CHART_W,
+        "height": _CHART_H,
+        "side": _CHART_SIDE,
+        "base": base,
+        "bars": bars,
+    }
+
+
+def _delta_class(delta: int, rise_is_good: bool) -> str:
+    if delta == 0:
+        return "flat"
+    if delta > 0:
+        return "up-good" if rise_is_good else "up-bad"
+    return "down-bad" if rise_is_good else "down-good"
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{round(share * 100)}%"
+
+
+def render_html(
+    report: WeeklyReport, *, locale: str, _: Translate = _identity, max_rows: int = MAX_ROWS
+) -> str:
+    """Return the report's print HTML (every dynamic value escaped); the PDF is made from it."""
+    tz = report.tz
+
+    def day(at: datetime) -> str:
+        return f"{at.astimezone(tz):%Y-%m-%d}"
+
+    def when(at: datetime) -> str:
+        return f"{at.astimezone(tz):%m-%d %H:%M}"
+
+    def change(labels: dict, old, new) -> str:
+        def label(value) -> str:
+            return _(labels[value]) if value is not None else "—"
+
+        return f"{label(old)} → {label(new)}"
+
+    def stage_change(m: StageMove) -> str:
+        return change(STAGE_LABELS, m.from_stage, m.to_stage) if m.stage_changed else ""
+
+    def status_change(m: StageMove) -> str:
+        return change(STATUS_LABELS, m.from_status, m.to_status) if m.status_changed else ""
+
+    def fmt_day(d: date) -> str:
+        return f"{d:%Y-%m-%d}"
+
+    def coverage(row: RepRow) -> str:
+        if not row.a_customers:
+            return _percent(None)
+        return f"{_percent(row.a_coverage)} ({row.a_covered}/{row.a_customers})"
+
+    funnel_top = max((s.reached for s in report.funnel), default=0) or 1
+    cadence = report.cadence_days
+    silent_note = _("No visit for twice the cadence: A {a} days, B {b} days, C {c} days.").format(
+        a=2 * cadence[Level.A], b=2 * cadence[Level.B], c=2 * cadence[Level.C]
+    )
+    return _COMPILED.render(
+        r=report,
+        _=_,
+        lang=locale.replace("_", "-"),
+        font_stack=FONT_STACK,
+        page_counter_css=page_counter_css(_("Page {page} of {pages}")),
+        date_range=f"{fmt_day(report.first_day)} – {fmt_day(report.last_day)}",
+        generated=f"{report.generated_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        headline_labels=HEADLINE_LABELS,
+        methods=METHOD_ORDER,
+        method_labels=METHOD_LABELS,
+        stage_labels=STAGE_LABELS,
+        reason_labels=LOSS_REASON_LABELS,
+        chart=_chart(report, _),
+        silent_note=silent_note,
+        silent_counts=[(lv, n) for lv in Level if (n := sum(r.level == lv for r in report.silent))],
+        max_rows=max_rows,
+        delta_class=_delta_class,
+        percent=_percent,
+        bar_width=lambda n: round(100 * n / funnel_top, 1),
+        coverage=coverage,
+        day=day,
+        when=when,
+        stage_change=stage_change,
+        status_change=status_change,
+    )
+
+
+def render_weekly_pdf(
+    report: WeeklyReport, *, locale: str, _: Translate = _identity, max_rows: int = MAX_ROWS
+) -> bytes:
+    """Render the weekly report as A4 PDF bytes (CPU-bound: call it in a worker thread).
+
+    The moves, lost and silent lists print at most `max_rows` rows each (silent ones most
+    urgent first) with a "showing N of M" note; the HTML report carries the full lists.
+    """
+    html = render_html(report, locale=locale, _=_, max_rows=max_rows)
+    return HTML(string=html).write_pdf()
