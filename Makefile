@@ -1,5 +1,7 @@
 # Two commands: `make run` (set up, migrate, seed demo data, serve) and `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET := grep -v 'WARNING: Location' || true
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,8 +13,8 @@ PORT ?= 8000
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | { $(QUIET); }
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { $(QUIET); }
 	@touch $(STAMP)
 
 # Debian packages: chromium (browser tests), a CJK font (PDF), poppler (PDF checks).

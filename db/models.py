@@ -81,6 +81,14 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_team_owner", "team_id", "owner_id"),
         Index("ix_customer_owner_next", "owner_id", "next_follow_up_on"),
         Index("ix_customer_team_next", "team_id", "next_follow_up_on"),
+        # Added by 0002 for search and the customer list.
+        Index("ix_customer_name_initials", "name_initials"),
+        Index("ix_customer_name_pinyin", "name_pinyin"),
+        Index("ix_customer_team_key", "team_id", "name_key"),
+        Index("ix_customer_team_initials", "team_id", "name_initials"),
+        Index("ix_customer_team_pinyin", "team_id", "name_pinyin"),
+        Index("ix_customer_like", "team_id", "owner_id", "name", "contact_name"),
+        Index("ix_customer_next_follow_up", "next_follow_up_on", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -108,6 +116,10 @@ class Customer(SQLModel, table=True):
     loss_reason: str | None = Field(default=None, max_length=32)
     stage: str = Field(default="lead", max_length=24)
     custom: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Short labels ("VIP", "展会2026"), at most domain.customers.MAX_TAGS; added by 0002.
+    tags: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     next_follow_up_on: date | None = None
     last_visit_at: datetime | None = _dt(default=None)
     created_by: int | None = Field(default=None, foreign_key="user.id")
@@ -176,3 +188,89 @@ class StageChange(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
     reason: str | None = Field(default=None, max_length=32)
+
+
+class Outcome(SQLModel, table=True):
+    """A preset a visit is logged with; admins edit the list (PRODUCT.md §4)."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    label_en: str = Field(max_length=60)
+    label_zh: str = Field(max_length=60)
+    method: str = Field(max_length=16)
+    asks_amount: bool = False
+    position: int = 0
+    active: bool = True
+
+
+class Cadence(SQLModel, table=True):
+    """How many days after a visit a customer of a level is due again (admin-editable)."""
+
+    level: str = Field(primary_key=True, max_length=1)
+    days: int
+
+
+class RecentlyViewed(SQLModel, table=True):
+    """The customers a user opened lately, for the Today page (one row per user and customer)."""
+
+    __tablename__ = "recently_viewed"
+    __table_args__ = (Index("ix_recently_viewed_user_at", "user_id", "viewed_at"),)
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    viewed_at: datetime = _dt(default_factory=utcnow)
+
+
+class Contact(SQLModel, table=True):
+    """A person at a customer: their role in the decision chain and how to reach them."""
+
+    __table_args__ = (Index("ix_contact_name", "name", "customer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=100)
+    role: str = Field(default="other", max_length=24)
+    phone: str = Field(default="", max_length=32)
+    email: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = _dt(default_factory=utcnow)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class CustomFieldDefinition(SQLModel, table=True):
+    """A customer field an admin defined (domain.customers.CustomFieldDef as a row)."""
+
+    __tablename__ = "custom_field"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=40)
+    label_en: str = Field(max_length=100)
+    label_zh: str = Field(max_length=100)
+    kind: str = Field(default="text", max_length=16)
+    required: bool = False
+    choices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    position: int = 0
+    active: bool = True
+    created_at: datetime = _dt(default_factory=utcnow)
+
+
+class CustomerNumberCounter(SQLModel, table=True):
+    """The last customer number handed out in a month ("202611" → 37 means C202611037)."""
+
+    __tablename__ = "customer_number_counter"
+
+    period: str = Field(primary_key=True, max_length=6)
+    last: int = 0
+
+
+class RfmSetting(SQLModel, table=True):
+    """Admin-set thresholds of the store member tiers (one row, id 1)."""
+
+    __tablename__ = "rfm_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    recency_core_days: int = 30
+    recency_key_days: int = 90
+    frequency_core: int = 6
+    frequency_key: int = 3
+    monetary_core_cents: int = 500_000
+    monetary_key_cents: int = 100_000

@@ -1,26 +1,133 @@
-"""Visits: list, record, undo, update (the visits feature fills this in)."""
+"""Visits: list, record (idempotent), undo, add details; and the recently viewed customers."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy import insert as insert_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import User, Visit
+from db.audit import audit_add
+from db.models import AuditEvent, Cadence, Customer, Outcome, RecentlyViewed, User, Visit
+from db.outcomes import cadence_get
+from db.types import utcnow
+from db.visibility import visible_customers
+from domain.enums import Role
+from domain.users import Actor
+from domain.visits import (
+    Location,
+    VisitDetails,
+    distance_to_customer,
+    follow_up_after,
+    undo_allowed,
+)
+
+
+class VisitError(Exception):
+    """A visit command that cannot be carried out."""
+
+
+class CustomerNotVisible(VisitError):
+    """The customer does not exist or the actor may not see it (answer 404)."""
+
+
+class VisitNotVisible(VisitError):
+    """The visit does not exist or belongs to a customer the actor may not see (404)."""
+
+
+class OutcomeUnknown(VisitError):
+    """The outcome code is not in the outcome table."""
+
+
+class KeyReused(VisitError):
+    """The idempotency key already belongs to another user's or customer's visit."""
+
+
+class NotYours(VisitError):
+    """Only the person who recorded a visit may undo it (args[0]: the customer id)."""
+
+
+class UndoTooLate(VisitError):
+    """The undo window has passed (args[0]: the customer id)."""
 
 
 @dataclass(frozen=True)
 class VisitView:
-    """A visit with the name of who made it, ready to render."""
+    """A visit with who made it and its outcome labels, ready to render."""
 
     id: int
+    customer_id: int
+    user_id: int
+    user_name: str
     at: datetime
     outcome: str
+    outcome_en: str
+    outcome_zh: str
+    asks_amount: bool
     method: str
-    user_name: str
-    note: str
-    amount_cents: int | None
+    device_at: datetime | None
+    accuracy_m: float | None
     distance_m: float | None
+    note: str
+    feedback: str
+    next_action: str
+    next_action_due: date | None
+    milestone: str | None
+    amount_cents: int | None
+
+    def label(self, locale: str) -> str:
+        """Return the outcome label in the user's language (the code if it was removed)."""
+        text = self.outcome_zh if locale == "zh_CN" else self.outcome_en
+        return text or self.outcome
+
+    @property
+    def has_details(self) -> bool:
+        """Whether anything was added after saving."""
+        return bool(
+            self.note or self.feedback or self.next_action or self.next_action_due or self.milestone
+        )
+
+
+_VIEW_COLUMNS = (
+    Visit.id,
+    Visit.customer_id,
+    Visit.user_id,
+    User.name,
+    Visit.at,
+    Visit.outcome,
+    Outcome.label_en,
+    Outcome.label_zh,
+    Outcome.asks_amount,
+    Visit.method,
+    Visit.device_at,
+    Visit.accuracy_m,
+    Visit.distance_m,
+    Visit.note,
+    Visit.feedback,
+    Visit.next_action,
+    Visit.next_action_due,
+    Visit.milestone,
+    Visit.amount_cents,
+)
+
+
+def _view_select():
+    """SELECT the columns of a VisitView."""
+    return (
+        select(*_VIEW_COLUMNS)
+        .join(User, User.id == Visit.user_id)
+        .outerjoin(Outcome, Outcome.code == Visit.outcome)
+    )
+
+
+def _to_view(row) -> VisitView:
+    """Build a VisitView from a row of _view_select()."""
+    values = list(row)
+    values[6] = values[6] or ""
+    values[7] = values[7] or ""
+    values[8] = bool(values[8])
+    return VisitView(*values)
 
 
 async def visit_list(
@@ -28,23 +135,376 @@ async def visit_list(
 ) -> list[VisitView]:
     """Return a customer's visits, newest first, in one query."""
     stmt = (
-        select(Visit, User.name)
-        .join(User, User.id == Visit.user_id)
+        _view_select()
         .where(Visit.customer_id == customer_id)
         .order_by(Visit.at.desc(), Visit.id.desc())
         .limit(limit)
     )
-    rows = (await session.execute(stmt)).all()
-    return [
-        VisitView(
-            id=v.id,
-            at=v.at,
-            outcome=v.outcome,
-            method=v.method,
-            user_name=name,
-            note=v.note,
-            amount_cents=v.amount_cents,
-            distance_m=v.distance_m,
+    return [_to_view(r) for r in (await session.execute(stmt)).all()]
+
+
+async def visit_view(session: AsyncSession, *, visit_id: int) -> VisitView | None:
+    """Return one visit ready to render."""
+    row = (await session.execute(_view_select().where(Visit.id == visit_id))).first()
+    return None if row is None else _to_view(row)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The result of recording a visit: the stored row and whether this call created it."""
+
+    visit_id: int
+    customer_id: int
+    at: datetime
+    created: bool
+    view: VisitView | None = None  # ready to render when this call created the visit
+
+
+def _insert(session: AsyncSession):
+    """The dialect's INSERT that supports ON CONFLICT."""
+    name = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+async def visit_record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    customer_id: int,
+    outcome: str,
+    key: str,
+    tz: tzinfo,
+    where: Location | None = None,
+    device_at: datetime | None = None,
+    now: datetime | None = None,
+    ip: str = "",
+) -> Recorded:
+    """Record a visit once per idempotency key, and move the customer's follow-up on.
+
+    One read (customer, visibility, outcome, cadence) and, in the write transaction, the
+    insert, the customer update and the audit event. A repeated key returns the visit
+    already stored, whoever got there first.
+    """
+    now = now or utcnow()
+    stmt = (
+        select(
+            Customer.level,
+            Customer.lat,
+            Customer.lng,
+            Customer.last_visit_at,
+            Customer.next_follow_up_on,
+            Outcome.method,
+            Outcome.label_en,
+            Outcome.label_zh,
+            Outcome.asks_amount,
+            Cadence.days,
         )
-        for v, name in rows
-    ]
+        .select_from(Customer)
+        .outerjoin(Outcome, Outcome.code == outcome)
+        .outerjoin(Cadence, Cadence.level == Customer.level)
+        .where(Customer.id == customer_id, visible_customers(actor))
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise CustomerNotVisible()
+    level, c_lat, c_lng, prev_last, prev_next, method, label_en, label_zh, asks, days = row
+    if method is None:
+        raise OutcomeUnknown(outcome)
+    distance = distance_to_customer(where, c_lat, c_lng)
+    insert = (
+        _insert(session)(Visit)
+        .values(
+            customer_id=customer_id,
+            user_id=actor.id,
+            outcome=outcome,
+            method=method,
+            at=now,
+            device_at=device_at,
+            lat=where.lat if where else None,
+            lng=where.lng if where else None,
+            accuracy_m=where.accuracy_m if where else None,
+            distance_m=distance,
+            note="",
+            feedback="",
+            next_action="",
+            idempotency_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Visit.id)
+    )
+    visit_id = (await session.execute(insert)).scalar_one_or_none()
+    if visit_id is None:
+        existing = (
+            await session.execute(
+                select(Visit.id, Visit.user_id, Visit.customer_id, Visit.at).where(
+                    Visit.idempotency_key == key
+                )
+            )
+        ).one()
+        if existing.user_id != actor.id or existing.customer_id != customer_id:
+            raise KeyReused()
+        return Recorded(existing.id, customer_id, existing.at, created=False)
+    cadence = {level: days} if days is not None else None
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(last_visit_at=now, next_follow_up_on=follow_up_after(now, tz, level, cadence))
+    )
+    # The audit row as a plain INSERT: this is the hot path (see bench/visit_bench.py).
+    await session.execute(
+        insert_(AuditEvent).values(
+            at=now,
+            actor_id=actor.id,
+            action="visit_recorded",
+            entity="visit",
+            entity_id=visit_id,
+            detail={
+                "customer_id": customer_id,
+                "outcome": outcome,
+                "located": where is not None,
+                "prev": {
+                    "last_visit_at": prev_last.isoformat() if prev_last else None,
+                    "next_follow_up_on": prev_next.isoformat() if prev_next else None,
+                },
+            },
+            ip=ip,
+        )
+    )
+    view = VisitView(
+        id=visit_id,
+        customer_id=customer_id,
+        user_id=actor.id,
+        user_name=actor.name,
+        at=now,
+        outcome=outcome,
+        outcome_en=label_en or "",
+        outcome_zh=label_zh or "",
+        asks_amount=bool(asks),
+        method=method,
+        device_at=device_at,
+        accuracy_m=where.accuracy_m if where else None,
+        distance_m=distance,
+        note="",
+        feedback="",
+        next_action="",
+        next_action_due=None,
+        milestone=None,
+        amount_cents=None,
+    )
+    return Recorded(visit_id, customer_id, now, created=True, view=view)
+
+
+@dataclass(frozen=True)
+class VisitTarget:
+    """A visit the actor may see, with what the commands on it need."""
+
+    visit: Visit
+    customer_level: str
+    customer_last_visit_at: datetime | None
+
+
+async def visit_get_visible(
+    session: AsyncSession, *, actor: Actor, visit_id: int
+) -> VisitTarget | None:
+    """Return a visit on a customer the actor may see, else None (callers answer 404)."""
+    stmt = (
+        select(Visit, Customer.level, Customer.last_visit_at)
+        .join(Customer, Customer.id == Visit.customer_id)
+        .where(Visit.id == visit_id, visible_customers(actor))
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else VisitTarget(row[0], row[1], row[2])
+
+
+def can_edit_visit(actor: Actor, *, author_id: int) -> bool:
+    """Authors add details to their visits; managers and admins may correct any they see."""
+    return actor.id == author_id or actor.role in (Role.MANAGER, Role.ADMIN)
+
+
+async def visit_undo(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    visit_id: int,
+    tz: tzinfo,
+    now: datetime | None = None,
+    ip: str = "",
+) -> int:
+    """Delete a just-saved visit of the actor and restore the customer's follow-up dates.
+
+    Return the customer id. Raise VisitNotVisible, NotYours or UndoTooLate.
+    """
+    now = now or utcnow()
+    target = await visit_get_visible(session, actor=actor, visit_id=visit_id)
+    if target is None:
+        raise VisitNotVisible()
+    visit = target.visit
+    if visit.user_id != actor.id:
+        raise NotYours(visit.customer_id)
+    if not undo_allowed(visit.at, now):
+        raise UndoTooLate(visit.customer_id)
+    customer_id = visit.customer_id
+    await session.execute(delete(Visit).where(Visit.id == visit.id))
+    restored = None
+    if target.customer_last_visit_at == visit.at:
+        restored = await _restore_follow_up(
+            session, visit=visit, level=target.customer_level, tz=tz
+        )
+    await audit_add(
+        session,
+        action="visit_undone",
+        actor_id=actor.id,
+        entity="visit",
+        entity_id=visit.id,
+        detail={
+            "customer_id": customer_id,
+            "outcome": visit.outcome,
+            "at": visit.at.isoformat(),
+            "restored": restored,
+        },
+        ip=ip,
+    )
+    session.expunge(visit)
+    return customer_id
+
+
+async def _restore_follow_up(
+    session: AsyncSession, *, visit: Visit, level: str, tz: tzinfo
+) -> dict:
+    """Put back the customer's last visit and next follow-up as they were before `visit`."""
+    latest = (
+        await session.execute(
+            select(func.max(Visit.at)).where(Visit.customer_id == visit.customer_id)
+        )
+    ).scalar_one_or_none()
+    prev = (
+        await session.execute(
+            select(AuditEvent.detail)
+            .where(
+                AuditEvent.entity == "visit",
+                AuditEvent.entity_id == visit.id,
+                AuditEvent.action == "visit_recorded",
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    prev = (prev or {}).get("prev") or {}
+    prev_last = datetime.fromisoformat(prev["last_visit_at"]) if prev.get("last_visit_at") else None
+    prev_next = (
+        date.fromisoformat(prev["next_follow_up_on"]) if prev.get("next_follow_up_on") else None
+    )
+    if prev_last is not None and (latest is None or latest < prev_last):
+        # Before this visit the customer's last visit was prev_last. If that visit was
+        # undone too, fall back to what is left; otherwise (e.g. imported without its
+        # visit rows) keep it.
+        stale = await _was_undone(session, customer_id=visit.customer_id, at=prev_last)
+    else:
+        # A remaining visit newer than the recorded state (a concurrent save) wins.
+        stale = latest is not None and latest != prev_last
+    if not stale:
+        last_on, next_on = prev_last, prev_next  # exactly as before, incl. a hand-set day
+    elif latest is None:
+        last_on, next_on = None, None
+    else:
+        last_on, next_on = latest, follow_up_after(latest, tz, level, await cadence_get(session))
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == visit.customer_id)
+        .values(last_visit_at=last_on, next_follow_up_on=next_on)
+    )
+    return {
+        "last_visit_at": last_on.isoformat() if last_on else None,
+        "next_follow_up_on": next_on.isoformat() if next_on else None,
+    }
+
+
+async def _was_undone(session: AsyncSession, *, customer_id: int, at: datetime) -> bool:
+    """Return whether the visit of a customer saved at `at` was undone since."""
+    window = timedelta(hours=1)  # undo happens within seconds of the visit
+    details = (
+        await session.execute(
+            select(AuditEvent.detail).where(
+                AuditEvent.at >= at,
+                AuditEvent.at <= at + window,
+                AuditEvent.action == "visit_undone",
+            )
+        )
+    ).scalars()
+    stamp = at.isoformat()
+    return any(d.get("customer_id") == customer_id and d.get("at") == stamp for d in details)
+
+
+_DETAIL_FIELDS = ("note", "feedback", "next_action", "next_action_due", "milestone")
+
+
+async def visit_update_details(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    visit: Visit,
+    details: VisitDetails,
+    include_amount: bool = True,
+    ip: str = "",
+) -> list[str]:
+    """Store the details added after saving; return the names of the fields that changed."""
+    fields = _DETAIL_FIELDS + (("amount_cents",) if include_amount else ())
+    changed = [f for f in fields if getattr(visit, f) != getattr(details, f)]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(visit, name, getattr(details, name))
+    session.add(visit)
+    detail: dict = {"customer_id": visit.customer_id, "fields": changed}
+    if "amount_cents" in changed:
+        detail["amount_cents"] = visit.amount_cents
+    if "milestone" in changed:
+        detail["milestone"] = visit.milestone
+    await audit_add(
+        session,
+        action="visit_updated",
+        actor_id=actor.id,
+        entity="visit",
+        entity_id=visit.id,
+        detail=detail,
+        ip=ip,
+    )
+    return changed
+
+
+async def visit_set_amount(
+    session: AsyncSession, *, actor: Actor, visit: Visit, amount_cents: int | None, ip: str = ""
+) -> bool:
+    """Set only the amount of a visit (the quick "Add amount" field); return whether it changed."""
+    details = VisitDetails(
+        note=visit.note,
+        feedback=visit.feedback,
+        next_action=visit.next_action,
+        next_action_due=visit.next_action_due,
+        milestone=visit.milestone,
+        amount_cents=amount_cents,
+    )
+    return bool(
+        await visit_update_details(session, actor=actor, visit=visit, details=details, ip=ip)
+    )
+
+
+async def visit_count(session: AsyncSession, *, customer_id: int | None = None) -> int:
+    """Count visits (of one customer, or all)."""
+    stmt = select(func.count()).select_from(Visit)
+    if customer_id is not None:
+        stmt = stmt.where(Visit.customer_id == customer_id)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def recently_viewed_add(
+    session: AsyncSession, *, user_id: int, customer_id: int, at: datetime | None = None
+) -> None:
+    """Remember that a user opened a customer (one row per pair, newest time wins)."""
+    at = at or utcnow()
+    stmt = (
+        _insert(session)(RecentlyViewed)
+        .values(user_id=user_id, customer_id=customer_id, viewed_at=at)
+        .on_conflict_do_update(index_elements=["user_id", "customer_id"], set_={"viewed_at": at})
+    )
+    await session.execute(stmt)

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,9 +103,15 @@ def _accept_languages(header: str) -> Iterable[str]:
     return [lang for _w, _i, lang in sorted(ranked)]
 
 
+@lru_cache(maxsize=8)
+def _parse_locale(code: str) -> Locale:
+    """Parse a locale once per process (Locale.parse costs ~0.6 ms a call)."""
+    return Locale.parse(code)
+
+
 def _babel_locale() -> Locale:
     """The Babel locale of the current request."""
-    return Locale.parse(_locale.get())
+    return _parse_locale(_locale.get())
 
 
 def fmt_datetime(value: datetime | None, fmt: str = "short") -> str:

@@ -1,0 +1,262 @@
+"""Shared benchmark helpers: a real `kehu serve` on loopback, sign-in, a bounded load generator.
+
+Typical use::
+
+    with Server(db_path) as srv:
+        cookie = srv.sign_in(user_id)
+        floor = run_load(srv.origin, [srv.static_path()], concurrency=16, seconds=5)
+        page = run_load(srv.origin, ["/customers/1"], concurrency=16, seconds=5, cookies=cookie)
+        print(format_row("customer page", page, floor))
+
+Numbers come from a closed-loop generator: `concurrency` workers each send a request,
+wait for the answer and send the next, for a fixed time. The floor is the same load
+against a static file of the same server, so the ratio shows what a page costs on top
+of the HTTP stack itself (client and server share this machine's CPUs).
+"""
+
+import asyncio
+import os
+import platform
+import secrets
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    """Describe the machine: CPU count and model, Python and SQLite versions."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} CPUs (nproc), {model}; Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def free_port() -> int:
+    """Ask the OS for a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`kehu serve` in a subprocess on 127.0.0.1 with a given SQLite database file."""
+
+    def __init__(self, db_path: Path, *, port: int | None = None, env: dict | None = None):
+        """Prepare (not start) a server for a database file."""
+        self.db_path = Path(db_path).resolve()
+        self.port = port or free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "KEHU_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "KEHU_ORIGIN": self.origin,
+            "KEHU_SECRET_KEY": "bench-secret-" + "z" * 40,
+            "KEHU_RATE_LIMIT_PER_MINUTE": "100000",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.db_path.with_suffix(".server.log")
+
+    def __enter__(self) -> "Server":
+        """Start the server and wait until /healthz answers."""
+        kehu = str(Path(sys.executable).parent / "kehu")
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [kehu, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=self.db_path.parent,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if httpx.get(self.origin + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise RuntimeError("kehu serve did not start:\n" + self.log_path.read_text())
+
+    def __exit__(self, *exc) -> None:
+        """Stop the server."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def sign_in(self, user_id: int) -> dict[str, str]:
+        """Write a server-side session for a user; return the cookie to send."""
+        return sign_in(self.db_path, user_id)
+
+    def static_path(self) -> str:
+        """Return the URL path of a static file the server serves (the floor)."""
+        from web.templating import static_url
+
+        return static_url("css/app.css")
+
+
+def sign_in(db_path: Path, user_id: int) -> dict[str, str]:
+    """Insert a web_session row for a user (hash via web.sessions.hash_token)."""
+    from web.sessions import COOKIE, hash_token
+
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    con = sqlite3.connect(db_path)
+    with con:
+        con.execute(
+            "INSERT INTO web_session (id_hash, user_id, data, created_at, expires_at)"
+            " VALUES (?, ?, '{}', ?, ?)",
+            (
+                hash_token(token),
+                user_id,
+                now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                (now + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            ),
+        )
+    con.close()
+    return {COOKIE: token}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load run measured."""
+
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    concurrency: int
+
+    @property
+    def rps(self) -> float:
+        """Completed requests per second."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _percentile(sorted_values: list[float], p: float) -> float:
+    """Return the p-th percentile (nearest rank) of sorted values."""
+    if not sorted_values:
+        return 0.0
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+async def _load(
+    origin: str,
+    paths: Sequence[str] | Callable[[int], str],
+    *,
+    concurrency: int,
+    seconds: float,
+    cookies: dict[str, str] | None,
+    headers: dict[str, str] | None,
+    expect: int,
+) -> LoadResult:
+    """Run `concurrency` closed-loop workers for `seconds`; collect latencies."""
+    pick = paths if callable(paths) else (lambda i: paths[i % len(paths)])
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=origin, cookies=cookies, headers=headers, limits=limits, timeout=30
+    ) as client:
+        # Warm up: one request per worker, not measured.
+        await asyncio.gather(*(client.get(pick(i)) for i in range(concurrency)))
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        async def worker() -> None:
+            nonlocal errors, counter
+            while time.perf_counter() < deadline:
+                i = counter
+                counter += 1
+                t0 = time.perf_counter()
+                try:
+                    response = await client.get(pick(i))
+                    ok = response.status_code == expect
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if not ok:
+                    errors += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return LoadResult(
+        requests=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+        p50_ms=statistics.median(latencies) if latencies else 0.0,
+        p95_ms=_percentile(latencies, 95),
+        p99_ms=_percentile(latencies, 99),
+        concurrency=concurrency,
+    )
+
+
+def run_load(
+    origin: str,
+    paths: Sequence[str] | Callable[[int], str],
+    *,
+    concurrency: int,
+    seconds: float = 5.0,
+    cookies: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    expect: int = 200,
+) -> LoadResult:
+    """Measure GET requests over `paths` (a list cycled through, or i → path)."""
+    return asyncio.run(
+        _load(
+            origin,
+            paths,
+            concurrency=concurrency,
+            seconds=seconds,
+            cookies=cookies,
+            headers=headers,
+            expect=expect,
+        )
+    )
+
+
+HEADER = (
+    f"{'what':<34} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    f"{'errors':>6} {'vs floor':>8}"
+)
+
+
+def format_row(name: str, result: LoadResult, floor: LoadResult | None = None) -> str:
+    """One line of the results table; `vs floor` is this req/s over the floor's req/s."""
+    ratio = f"{result.rps / floor.rps:.2f}" if floor and floor.rps else "-"
+    return (
+        f"{name:<34} {result.concurrency:>4} {result.rps:>8.0f} {result.p50_ms:>8.1f} "
+        f"{result.p95_ms:>8.1f} {result.p99_ms:>8.1f} {result.errors:>6} {ratio:>8}"
+    )

@@ -1,0 +1,333 @@
+"""Visit recording throughput: 16 phones tapping outcomes at once against a real server.
+
+    .venv/bin/python -m bench.visit_bench [--customers 10000] [--visits 100000]
+                                          [--seconds 10] [--concurrency 16] [--rebuild]
+
+1. Builds (or reuses) out/bench/visits-<customers>-<visits>.db with `db.demo.seed_demo`
+   (the same loader as `kehu demo`).
+2. Starts ONE `kehu serve` on 127.0.0.1 and signs in the reps of the first team.
+3. Closed loop: `--concurrency` clients each POST a visit exactly as the two-tap panel
+   does (HTMX, CSRF header, a fresh idempotency key, device time, a location near the
+   customer), wait for the swapped timeline, and tap again, for `--seconds`. Then the
+   same at concurrency 1 for reference.
+4. Duplicate bursts: the same key sent by 16 clients at once, 50 times: each must store
+   exactly one row and every client must get the same visit back.
+5. Counts rows: every acknowledged key must be in the database and the table must have
+   grown by exactly the number of acknowledged visits (nothing lost, nothing doubled).
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import shlex
+import sqlite3
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from bench.common import ROOT, LoadResult, Server, _percentile, machine, sign_in
+
+OUT = ROOT / "out" / "bench"
+CSRF_RE = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
+VISIT_ID_RE = re.compile(r'<li id="visit-(\d+)"')
+HX = {"HX-Request": "true"}
+OUTCOMES = ["met_interested", "met_not_now", "not_met", "called", "message"]
+TARGET_PER_S = 300.0
+
+
+def ensure_db(customers: int, visits: int, rebuild: bool) -> tuple[Path, float]:
+    """Build the dataset unless it exists; return its path and how long the build took."""
+    from db.demo import seed_demo
+    from db.migrate import upgrade
+
+    path = OUT / f"visits-{customers}-{visits}.db"
+    meta = path.with_suffix(".json")
+    url = f"sqlite:///{path}"
+    if path.exists() and meta.exists() and not rebuild:
+        upgrade(url)
+        return path, json.loads(meta.read_text())["seconds"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    upgrade(url)
+    print(seed_demo(url, customers=customers, visits=visits), flush=True)
+    took = time.perf_counter() - t0
+    meta.write_text(json.dumps({"seconds": took}))
+    return path, took
+
+
+@dataclass
+class Rep:
+    """A signed-in rep and the customers they may record visits on."""
+
+    user_id: int
+    cookies: dict[str, str]
+    customers: list[tuple[int, float | None, float | None]]
+
+
+def reps_of_a_team(path: Path, limit: int = 16) -> list[Rep]:
+    """The reps (with customers) of the team with the most reps, each signed in."""
+    con = sqlite3.connect(path)
+    try:
+        team = con.execute(
+            "SELECT team_id FROM user WHERE role = 'rep' AND active GROUP BY team_id"
+            " ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+        users = [
+            r[0]
+            for r in con.execute(
+                "SELECT id FROM user WHERE role = 'rep' AND active AND team_id = ?"
+                " ORDER BY id LIMIT ?",
+                (team, limit),
+            )
+        ]
+        reps = []
+        for uid in users:
+            own = con.execute(
+                "SELECT id, lat, lng FROM customer WHERE owner_id = ? ORDER BY id LIMIT 500",
+                (uid,),
+            ).fetchall()
+            if own:
+                reps.append(Rep(uid, sign_in(path, uid), own))
+        return reps
+    finally:
+        con.close()
+
+
+def visit_count(path: Path) -> int:
+    """Rows in the visit table."""
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT count(*) FROM visit").fetchone()[0]
+    finally:
+        con.close()
+
+
+def keys_found(path: Path, keys: list[str]) -> int:
+    """How many of these idempotency keys have a visit row."""
+    con = sqlite3.connect(path)
+    try:
+        con.execute("CREATE TEMP TABLE k (key TEXT PRIMARY KEY)")
+        con.executemany("INSERT OR IGNORE INTO k VALUES (?)", [(k,) for k in keys])
+        return con.execute(
+            "SELECT count(*) FROM visit WHERE idempotency_key IN (SELECT key FROM k)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+async def _client(origin: str, rep: Rep) -> tuple[httpx.AsyncClient, dict[str, str]]:
+    """A keep-alive client for one phone, with its CSRF header from the customer page."""
+    client = httpx.AsyncClient(base_url=origin, cookies=rep.cookies, timeout=30)
+    page = await client.get(f"/customers/{rep.customers[0][0]}")
+    match = CSRF_RE.search(page.text)
+    if page.status_code != 200 or not match:
+        raise RuntimeError(f"no CSRF token on the customer page ({page.status_code})")
+    return client, {**HX, "x-csrftoken": match.group(1)}
+
+
+def _tap(rng: random.Random, customer: tuple[int, float | None, float | None]) -> dict:
+    """What one outcome tap sends."""
+    _cid, lat, lng = customer
+    data = {
+        "outcome": rng.choice(OUTCOMES),
+        "idempotency_key": str(uuid.uuid4()),
+        "device_at": datetime.now(UTC).isoformat(),
+    }
+    if lat is not None and lng is not None:
+        data |= {
+            "lat": f"{lat + rng.uniform(-0.003, 0.003):.6f}",
+            "lng": f"{lng + rng.uniform(-0.003, 0.003):.6f}",
+            "accuracy": f"{rng.uniform(5, 60):.0f}",
+        }
+    return data
+
+
+async def record_load(
+    origin: str, reps: list[Rep], *, concurrency: int, seconds: float
+) -> tuple[LoadResult, list[str]]:
+    """`concurrency` phones record visits in a closed loop; return timings and acked keys."""
+    clients = [await _client(origin, reps[i % len(reps)]) for i in range(concurrency)]
+    latencies: list[float] = []
+    acked: list[str] = []
+    errors = 0
+    try:
+        # Warm-up: one visit per phone, not measured (its key still counts below).
+        rng = random.Random(1)
+        for i, (client, headers) in enumerate(clients):
+            rep = reps[i % len(reps)]
+            data = _tap(rng, rep.customers[0])
+            r = await client.post(
+                f"/customers/{rep.customers[0][0]}/visits", data=data, headers=headers
+            )
+            if r.status_code == 200:
+                acked.append(data["idempotency_key"])
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        async def phone(i: int) -> None:
+            nonlocal errors
+            client, headers = clients[i]
+            rep = reps[i % len(reps)]
+            rng = random.Random(i)
+            n = 0
+            while time.perf_counter() < deadline:
+                customer = rep.customers[n % len(rep.customers)]
+                n += 1
+                data = _tap(rng, customer)
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(
+                        f"/customers/{customer[0]}/visits", data=data, headers=headers
+                    )
+                    ok = r.status_code == 200 and 'class="visit-item fresh"' in r.text
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if ok:
+                    acked.append(data["idempotency_key"])
+                else:
+                    errors += 1
+
+        await asyncio.gather(*(phone(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    finally:
+        for client, _h in clients:
+            await client.aclose()
+    latencies.sort()
+    return (
+        LoadResult(
+            requests=len(latencies),
+            errors=errors,
+            seconds=elapsed,
+            p50_ms=statistics.median(latencies) if latencies else 0.0,
+            p95_ms=_percentile(latencies, 95),
+            p99_ms=_percentile(latencies, 99),
+            concurrency=concurrency,
+        ),
+        acked,
+    )
+
+
+async def duplicate_bursts(
+    origin: str, rep: Rep, *, bursts: int, fan: int
+) -> tuple[int, int, list[str]]:
+    """Send each key from `fan` clients at once; return (bursts ok, answers differing, keys)."""
+    clients = [await _client(origin, rep) for _ in range(fan)]
+    ok = differing = 0
+    keys: list[str] = []
+    rng = random.Random(99)
+    try:
+        for b in range(bursts):
+            customer = rep.customers[b % len(rep.customers)]
+            data = _tap(rng, customer)
+            keys.append(data["idempotency_key"])
+            answers = await asyncio.gather(
+                *(
+                    c.post(f"/customers/{customer[0]}/visits", data=data, headers=h)
+                    for c, h in clients
+                )
+            )
+            ids = {
+                (r.status_code, m.group(1) if (m := VISIT_ID_RE.search(r.text)) else None)
+                for r in answers
+            }
+            if len(ids) == 1 and next(iter(ids))[0] == 200:
+                ok += 1
+            else:
+                differing += 1
+    finally:
+        for client, _h in clients:
+            await client.aclose()
+    return ok, differing, keys
+
+
+def main() -> None:
+    """Build or reuse the data, run the load, check nothing was lost, print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    command = "python -m bench.visit_bench " + shlex.join(sys.argv[1:])
+    print(f"machine: {machine()}", flush=True)
+    path, build_s = ensure_db(args.customers, args.visits, args.rebuild)
+    reps = reps_of_a_team(path)
+    print(
+        f"data: {path.relative_to(ROOT)} (built in {build_s:.0f} s); {len(reps)} reps signed in",
+        flush=True,
+    )
+    before = visit_count(path)
+    rows: list[tuple[str, LoadResult]] = []
+    acked_all: list[str] = []
+    with Server(path) as srv:
+        for conc in (args.concurrency, 1):
+            result, acked = asyncio.run(
+                record_load(srv.origin, reps, concurrency=conc, seconds=args.seconds)
+            )
+            rows.append((f"record visit, {conc} client{'s' if conc > 1 else ''}", result))
+            acked_all += acked
+            print(
+                f"  c={conc:<2} {result.rps:7.0f} visits/s  p50 {result.p50_ms:5.1f} ms"
+                f"  p95 {result.p95_ms:5.1f} ms  p99 {result.p99_ms:5.1f} ms"
+                f"  errors {result.errors}",
+                flush=True,
+            )
+        ok, differing, dup_keys = asyncio.run(
+            duplicate_bursts(srv.origin, reps[0], bursts=50, fan=16)
+        )
+    after = visit_count(path)
+    found = keys_found(path, acked_all)
+    dup_rows = keys_found(path, dup_keys)
+    grew = after - before
+    lost = len(acked_all) - found
+    extra = grew - len(acked_all) - dup_rows
+    best = rows[0][1]
+    lines = [
+        f"- Command: `{command}`",
+        f"- Machine: {machine()}",
+        f"- Data: {args.customers} customers, {args.visits} demo visits (`db.demo.seed_demo`);"
+        " one `kehu serve` process on 127.0.0.1, client (httpx, asyncio, keep-alive) on the "
+        f"same machine; closed loop for {args.seconds:g} s per row after one warm-up visit per "
+        "client.",
+        "",
+        "| what | clients | visits/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {r.concurrency} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} "
+            f"| {r.p99_ms:.1f} | {r.errors} |"
+            for name, r in rows
+        ),
+        "",
+        f"- Rows: {len(acked_all)} visits acknowledged, {found} of their keys in the database, "
+        f"table grew by {grew} (= acknowledged + {dup_rows} from the duplicate bursts): "
+        + (
+            "**none lost, none doubled**."
+            if lost == 0 and extra == 0
+            else f"**{lost} LOST, {extra} EXTRA**."
+        ),
+        f"- Duplicate bursts (one key from 16 clients at once, 50 times): {ok}/50 stored "
+        f"exactly once with the same answer for all 16 ({dup_rows} rows, {differing} bursts "
+        "differing).",
+        f"- Target ≥ {TARGET_PER_S:g} visits/s at {args.concurrency} clients: "
+        + ("met" if best.rps >= TARGET_PER_S else "MISSED")
+        + f" ({best.rps:.0f}/s, p95 {best.p95_ms:.1f} ms).",
+    ]
+    print("\n" + "\n".join(lines))
+    if lost or extra or differing or dup_rows != len(dup_keys):
+        raise SystemExit("visits were lost or doubled")
+
+
+if __name__ == "__main__":
+    main()

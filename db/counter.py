@@ -1,0 +1,90 @@
+"""Store counter queries: member value inputs and a customer's store history."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import case, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import RfmSetting, Visit
+from domain.enums import Method
+from domain.rfm import DEFAULT_THRESHOLDS, RfmThresholds
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """A customer's store activity: what the RFM tier and the counter show."""
+
+    customer_id: int
+    visits: int
+    purchases: int
+    spend_cents: int
+    last_at: datetime | None
+
+
+async def rfm_thresholds_get(session: AsyncSession) -> RfmThresholds:
+    """Return the admin-set tier thresholds (defaults when unset)."""
+    row = await session.get(RfmSetting, 1)
+    if row is None:
+        return DEFAULT_THRESHOLDS
+    return RfmThresholds(
+        recency_core_days=row.recency_core_days,
+        recency_key_days=row.recency_key_days,
+        frequency_core=row.frequency_core,
+        frequency_key=row.frequency_key,
+        monetary_core_cents=row.monetary_core_cents,
+        monetary_key_cents=row.monetary_key_cents,
+    )
+
+
+async def rfm_thresholds_set(session: AsyncSession, *, thresholds: RfmThresholds) -> None:
+    """Store new tier thresholds."""
+    row = await session.get(RfmSetting, 1) or RfmSetting(id=1)
+    for name in (
+        "recency_core_days",
+        "recency_key_days",
+        "frequency_core",
+        "frequency_key",
+        "monetary_core_cents",
+        "monetary_key_cents",
+    ):
+        setattr(row, name, getattr(thresholds, name))
+    session.add(row)
+    await session.flush()
+
+
+async def store_stats(
+    session: AsyncSession, *, customer_ids: list[int], since: datetime
+) -> dict[int, StoreStats]:
+    """Return store visits, purchases and spend since `since` for some customers (one query)."""
+    if not customer_ids:
+        return {}
+    purchase = Visit.amount_cents.is_not(None) | (Visit.outcome == "store_purchase")
+    stmt = (
+        select(
+            Visit.customer_id,
+            func.count(),
+            func.sum(case((purchase, 1), else_=0)),
+            func.coalesce(func.sum(Visit.amount_cents), 0),
+            func.max(Visit.at),
+        )
+        .where(
+            Visit.customer_id.in_(customer_ids),
+            Visit.method == Method.STORE,
+            Visit.at >= since,
+        )
+        .group_by(Visit.customer_id)
+    )
+    out = {}
+    for cid, visits, purchases, spend, last in (await session.execute(stmt)).all():
+        if isinstance(last, str):  # SQLite returns max() of a datetime column as text
+            last = datetime.fromisoformat(last)
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        out[cid] = StoreStats(cid, visits, purchases or 0, spend or 0, last)
+    return out
+
+
+def year_start(today: date) -> date:
+    """The first day of the year of `today`."""
+    return today.replace(month=1, day=1)

@@ -1,0 +1,127 @@
+"""Admin-defined customer fields: list, add, change, retire."""
+
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.audit import audit_add
+from db.models import CustomFieldDefinition
+from domain.customers import CustomFieldDef
+
+
+async def custom_field_list(
+    session: AsyncSession, *, include_retired: bool = False
+) -> list[CustomFieldDefinition]:
+    """Return the defined fields in form order (only active ones unless asked)."""
+    stmt = select(CustomFieldDefinition).order_by(
+        CustomFieldDefinition.position, CustomFieldDefinition.id
+    )
+    if not include_retired:
+        stmt = stmt.where(CustomFieldDefinition.active)
+    return list((await session.execute(stmt)).scalars())
+
+
+def custom_field_defs(rows: list[CustomFieldDefinition]) -> list[CustomFieldDef]:
+    """Turn stored definitions into the domain's CustomFieldDef (skipping broken rows)."""
+    defs = []
+    for row in rows:
+        try:
+            defs.append(
+                CustomFieldDef(
+                    key=row.key,
+                    label_en=row.label_en,
+                    label_zh=row.label_zh,
+                    kind=row.kind,
+                    required=row.required,
+                    choices=tuple(row.choices or ()),
+                )
+            )
+        except ValueError:
+            continue
+    return defs
+
+
+async def custom_field_get(session: AsyncSession, *, field_id: int) -> CustomFieldDefinition | None:
+    """Return one definition by id."""
+    return await session.get(CustomFieldDefinition, field_id)
+
+
+async def custom_field_key_taken(session: AsyncSession, *, key: str) -> bool:
+    """Return whether a field (active or retired) already uses a key."""
+    stmt = select(func.count()).where(CustomFieldDefinition.key == key)
+    return (await session.execute(stmt)).scalar_one() > 0
+
+
+async def custom_field_add(
+    session: AsyncSession, *, definition: CustomFieldDef, user_id: int | None, ip: str = ""
+) -> CustomFieldDefinition:
+    """Define a new field, placed after the existing ones."""
+    last = (
+        await session.execute(select(func.max(CustomFieldDefinition.position)))
+    ).scalar_one_or_none()
+    row = CustomFieldDefinition(
+        key=definition.key,
+        label_en=definition.label_en,
+        label_zh=definition.label_zh,
+        kind=str(definition.kind),
+        required=definition.required,
+        choices=list(definition.choices),
+        position=(last or 0) + 1,
+    )
+    session.add(row)
+    await session.flush()
+    await audit_add(
+        session,
+        action="custom_field_added",
+        actor_id=user_id,
+        entity="custom_field",
+        entity_id=row.id,
+        detail={"key": row.key},
+        ip=ip,
+    )
+    return row
+
+
+async def custom_field_update(
+    session: AsyncSession,
+    *,
+    row: CustomFieldDefinition,
+    definition: CustomFieldDef,
+    user_id: int | None,
+    ip: str = "",
+) -> None:
+    """Change a field's labels, kind, required flag and choices (the key stays)."""
+    row.label_en = definition.label_en
+    row.label_zh = definition.label_zh
+    row.kind = str(definition.kind)
+    row.required = definition.required
+    row.choices = list(definition.choices)
+    row.active = True
+    session.add(row)
+    await session.flush()
+    await audit_add(
+        session,
+        action="custom_field_updated",
+        actor_id=user_id,
+        entity="custom_field",
+        entity_id=row.id,
+        detail={"key": row.key},
+        ip=ip,
+    )
+
+
+async def custom_field_retire(
+    session: AsyncSession, *, row: CustomFieldDefinition, user_id: int | None, ip: str = ""
+) -> None:
+    """Hide a field from forms and pages; stored values stay and return if it is restored."""
+    row.active = False
+    session.add(row)
+    await session.flush()
+    await audit_add(
+        session,
+        action="custom_field_retired",
+        actor_id=user_id,
+        entity="custom_field",
+        entity_id=row.id,
+        detail={"key": row.key},
+        ip=ip,
+    )

@@ -1,0 +1,77 @@
+"""The Today page's queries: customers due for a follow-up, and recently viewed ones."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Customer, RecentlyViewed, User
+from db.visibility import visible_customers
+from domain.enums import Role
+from domain.users import Actor
+
+
+@dataclass(frozen=True)
+class TodayRow:
+    """One customer line on the Today page."""
+
+    customer_id: int
+    name: str
+    level: str
+    last_visit_at: datetime | None
+    next_follow_up_on: date | None
+    owner_id: int | None
+    owner_name: str | None
+
+
+_COLUMNS = (
+    Customer.id,
+    Customer.name,
+    Customer.level,
+    Customer.last_visit_at,
+    Customer.next_follow_up_on,
+    Customer.owner_id,
+    User.name,
+)
+
+
+async def today_due(
+    session: AsyncSession, *, actor: Actor, today: date, limit: int = 100
+) -> tuple[list[TodayRow], bool]:
+    """Return customers due on or before `today`, oldest due first, and whether more exist.
+
+    Reps see the customers they own; clerks their store's; managers their team's; admins all.
+    One query (the owner's name comes along for grouping by rep).
+    """
+    stmt = (
+        select(*_COLUMNS)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(
+            visible_customers(actor),
+            Customer.next_follow_up_on.is_not(None),
+            Customer.next_follow_up_on <= today,
+        )
+        .order_by(Customer.next_follow_up_on, Customer.last_visit_at, Customer.id)
+        .limit(limit + 1)
+    )
+    if actor.role == Role.REP:
+        stmt = stmt.where(Customer.owner_id == actor.id)
+    rows = [TodayRow(*r) for r in (await session.execute(stmt)).all()]
+    return rows[:limit], len(rows) > limit
+
+
+async def recently_viewed_list(
+    session: AsyncSession, *, actor: Actor, limit: int = 10
+) -> list[TodayRow]:
+    """Return the customers the actor opened lately (and may still see), newest first."""
+    stmt = (
+        select(*_COLUMNS)
+        .select_from(RecentlyViewed)
+        .join(Customer, Customer.id == RecentlyViewed.customer_id)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(RecentlyViewed.user_id == actor.id, visible_customers(actor))
+        .order_by(RecentlyViewed.viewed_at.desc())
+        .limit(limit)
+    )
+    return [TodayRow(*r) for r in (await session.execute(stmt)).all()]

@@ -1,0 +1,356 @@
+"""Visit rules in plain Python: location, distance, undo window, follow-up, details, outcomes."""
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from domain.cadence import DEFAULT_CADENCE_DAYS, days_overdue
+from domain.enums import Level, Method, Milestone
+
+# The client shows Undo for UNDO_SECONDS; the server accepts it a little longer so a tap
+# at second 9.9 on a slow network still works.
+UNDO_SECONDS = 10
+UNDO_GRACE_SECONDS = 5
+
+EARTH_RADIUS_M = 6_371_008.8
+MAX_ACCURACY_M = 100_000.0
+# The device clock may be wrong; a value further off than this is not kept.
+MAX_DEVICE_SKEW = timedelta(days=2)
+MAX_AMOUNT_CENTS = 100_000_000_000  # 1 billion CNY: surely a typo beyond that
+MAX_NOTE = 2000
+MAX_NEXT_ACTION = 300
+MAX_LABEL = 60
+KEY_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+CODE_RE = re.compile(r"[a-z][a-z0-9_]{1,31}")
+
+MSG_AMOUNT_INVALID = "Enter an amount in yuan, e.g. 1,280.50."
+MSG_AMOUNT_NEGATIVE = "The amount cannot be negative."
+MSG_AMOUNT_TOO_LARGE = "This amount is too large."
+MSG_AMOUNT_CENTS = "Use at most two decimal places (fen)."
+MSG_DATE_INVALID = "Enter a date such as 2026-11-30."
+MSG_TOO_LONG = "This text is too long."
+MSG_MILESTONE_INVALID = "Choose a milestone from the list."
+MSG_CODE_INVALID = "Use 2–32 lowercase letters, digits or _ starting with a letter."
+MSG_CODE_TAKEN = "An outcome with this code already exists."
+MSG_LABEL_REQUIRED = "Enter a label."
+MSG_METHOD_INVALID = "Choose a method from the list."
+MSG_POSITION_INVALID = "Enter a whole number between 0 and 999."
+MSG_DAYS_INVALID = "Enter a whole number of days between 1 and 365."
+
+MESSAGES: tuple[str, ...] = (
+    MSG_AMOUNT_INVALID,
+    MSG_AMOUNT_NEGATIVE,
+    MSG_AMOUNT_TOO_LARGE,
+    MSG_AMOUNT_CENTS,
+    MSG_DATE_INVALID,
+    MSG_TOO_LONG,
+    MSG_MILESTONE_INVALID,
+    MSG_CODE_INVALID,
+    MSG_CODE_TAKEN,
+    MSG_LABEL_REQUIRED,
+    MSG_METHOD_INVALID,
+    MSG_POSITION_INVALID,
+    MSG_DAYS_INVALID,
+)
+
+
+# --- location --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the device was when the visit was recorded."""
+
+    lat: float
+    lng: float
+    accuracy_m: float | None = None
+
+
+def _float(raw: object) -> float | None:
+    """Parse a finite float, or None."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def location_parse(lat: object, lng: object, accuracy: object = None) -> Location | None:
+    """Return a location from what a browser sent, or None when absent or nonsense.
+
+    A bad location never blocks a visit: it is simply not kept.
+    """
+    la, ln = _float(lat), _float(lng)
+    if la is None or ln is None or not -90 <= la <= 90 or not -180 <= ln <= 180:
+        return None
+    if la == 0 and ln == 0:
+        return None  # "null island": a device that has no fix yet
+    acc = _float(accuracy)
+    if acc is not None and not 0 <= acc <= MAX_ACCURACY_M:
+        acc = None
+    return Location(la, ln, acc)
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Return the great-circle distance between two points in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def distance_to_customer(
+    where: Location | None, customer_lat: float | None, customer_lng: float | None
+) -> float | None:
+    """Return the distance from the visit to the customer in whole metres, when both are known."""
+    if where is None or customer_lat is None or customer_lng is None:
+        return None
+    return float(round(haversine_m(where.lat, where.lng, customer_lat, customer_lng)))
+
+
+def device_time_parse(raw: object, server_now: datetime) -> datetime | None:
+    """Parse the device's ISO time; drop it when missing, naive garbage, or days off."""
+    if not raw or not isinstance(raw, str) or len(raw) > 40:
+        return None
+    text = raw.strip().replace("Z", "+00:00")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None
+    value = value.astimezone(UTC)
+    if abs(value - server_now) > MAX_DEVICE_SKEW:
+        return None
+    return value
+
+
+def idempotency_key_valid(key: str) -> bool:
+    """Return whether a client key looks like one we generate (UUIDs and similar)."""
+    return bool(KEY_RE.fullmatch(key))
+
+
+# --- undo ------------------------------------------------------------------------------
+
+
+def undo_seconds_left(at: datetime, now: datetime) -> float:
+    """Return how many seconds the Undo button should still be shown (0 when gone)."""
+    return max(0.0, UNDO_SECONDS - (now - at).total_seconds())
+
+
+def undo_allowed(at: datetime, now: datetime) -> bool:
+    """Return whether the server still accepts undoing a visit saved at `at`."""
+    elapsed = (now - at).total_seconds()
+    return -60 <= elapsed <= UNDO_SECONDS + UNDO_GRACE_SECONDS
+
+
+# --- cadence ---------------------------------------------------------------------------
+
+
+def local_date(at: datetime, tz: tzinfo) -> date:
+    """Return the calendar day an aware time falls on in a time zone."""
+    return at.astimezone(tz).date()
+
+
+def follow_up_after(
+    visit_at: datetime, tz: tzinfo, level: str, cadence: dict[str, int] | None = None
+) -> date:
+    """Return the next follow-up day after a visit: its local day plus the level's cadence."""
+    table = {str(k): v for k, v in (cadence or DEFAULT_CADENCE_DAYS).items()}
+    days = table.get(str(level))
+    if days is None:
+        days = table.get(Level.C.value, DEFAULT_CADENCE_DAYS[Level.C])
+    return local_date(visit_at, tz) + timedelta(days=days)
+
+
+def cadence_days_parse(raw: object) -> int:
+    """Parse an admin's cadence days (1..365); raise ValueError with a message."""
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(MSG_DAYS_INVALID) from None
+    if not 1 <= days <= 365:
+        raise ValueError(MSG_DAYS_INVALID)
+    return days
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """A customer on the Today list and how late its follow-up is."""
+
+    due: date
+    overdue_days: int
+
+    @property
+    def is_overdue(self) -> bool:
+        """Whether the follow-up day has passed."""
+        return self.overdue_days > 0
+
+
+def due_entry(due: date | None, today: date) -> DueEntry | None:
+    """Classify a follow-up day: overdue, due today, or not due yet (None)."""
+    if due is None or due > today:
+        return None
+    return DueEntry(due, days_overdue(due, today))
+
+
+# --- details after the fact ------------------------------------------------------------
+
+_AMOUNT_RE = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?|\d+(\.\d*)?|\.\d+")
+
+
+def amount_parse(raw: str | None) -> int | None:
+    """Parse a CNY amount as typed ("1,280.50", "¥1280", "１２８０") into integer cents.
+
+    Empty means no amount (None). Raise ValueError with a message msgid otherwise.
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    for junk in ("¥", "￥", "元", "CNY", "RMB", " ", "\u00a0"):
+        text = text.replace(junk, "")
+    if not text:
+        return None
+    negative = text.startswith("-")
+    if negative:
+        text = text[1:]
+    if not _AMOUNT_RE.fullmatch(text):
+        raise ValueError(MSG_AMOUNT_INVALID)
+    whole, _dot, frac = text.replace(",", "").partition(".")
+    if len(frac) > 2:
+        raise ValueError(MSG_AMOUNT_CENTS)
+    cents = int(whole or "0") * 100 + int((frac + "00")[:2])
+    if negative and cents:
+        raise ValueError(MSG_AMOUNT_NEGATIVE)
+    if cents > MAX_AMOUNT_CENTS:
+        raise ValueError(MSG_AMOUNT_TOO_LARGE)
+    return cents
+
+
+def amount_input_value(cents: int | None) -> str:
+    """Show stored cents in an input the way a person would type them back."""
+    if cents is None:
+        return ""
+    yuan, fen = divmod(cents, 100)
+    return f"{yuan}.{fen:02d}" if fen else str(yuan)
+
+
+def date_parse(raw: str | None) -> date | None:
+    """Parse an ISO date from a date input; empty is None; raise ValueError otherwise."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not text:
+        return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(MSG_DATE_INVALID) from None
+    if not 2000 <= value.year <= 2100:
+        raise ValueError(MSG_DATE_INVALID)
+    return value
+
+
+@dataclass
+class VisitDetails:
+    """What may be added to a saved visit, cleaned."""
+
+    note: str = ""
+    feedback: str = ""
+    next_action: str = ""
+    next_action_due: date | None = None
+    milestone: str | None = None
+    amount_cents: int | None = None
+
+
+@dataclass
+class Checked:
+    """The cleaned values and the errors (field → message msgid) of a form."""
+
+    details: VisitDetails = field(default_factory=VisitDetails)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _text(raw: str | None, limit: int) -> tuple[str, bool]:
+    """Strip a text field and say whether it fits."""
+    text = (raw or "").replace("\r\n", "\n").strip()
+    return text, len(text) <= limit
+
+
+def visit_details_validate(data: dict[str, str]) -> Checked:
+    """Clean the details form of a visit; every field is optional."""
+    out = Checked()
+    d = out.details
+    for name, limit in (
+        ("note", MAX_NOTE),
+        ("feedback", MAX_NOTE),
+        ("next_action", MAX_NEXT_ACTION),
+    ):
+        value, ok = _text(data.get(name), limit)
+        setattr(d, name, value)
+        if not ok:
+            out.errors[name] = MSG_TOO_LONG
+    try:
+        d.next_action_due = date_parse(data.get("next_action_due"))
+    except ValueError as exc:
+        out.errors["next_action_due"] = str(exc)
+    milestone = (data.get("milestone") or "").strip()
+    if milestone and milestone not in {m.value for m in Milestone}:
+        out.errors["milestone"] = MSG_MILESTONE_INVALID
+    d.milestone = milestone or None
+    try:
+        d.amount_cents = amount_parse(data.get("amount"))
+    except ValueError as exc:
+        out.errors["amount"] = str(exc)
+    return out
+
+
+# --- outcomes --------------------------------------------------------------------------
+
+
+@dataclass
+class OutcomeInput:
+    """An admin's outcome form, cleaned."""
+
+    code: str = ""
+    label_en: str = ""
+    label_zh: str = ""
+    method: str = Method.FIELD.value
+    asks_amount: bool = False
+    position: int = 0
+    active: bool = True
+
+
+def outcome_validate(
+    data: dict[str, str], *, taken: set[str] | None = None, new: bool = False
+) -> tuple[OutcomeInput, dict[str, str]]:
+    """Clean an outcome form; `taken` are codes already in use (checked for new outcomes)."""
+    errors: dict[str, str] = {}
+    out = OutcomeInput()
+    if new:
+        out.code = (data.get("code") or "").strip().lower()
+        if not CODE_RE.fullmatch(out.code):
+            errors["code"] = MSG_CODE_INVALID
+        elif taken and out.code in taken:
+            errors["code"] = MSG_CODE_TAKEN
+    for name in ("label_en", "label_zh"):
+        value = " ".join((data.get(name) or "").split())
+        setattr(out, name, value)
+        if not value:
+            errors[name] = MSG_LABEL_REQUIRED
+        elif len(value) > MAX_LABEL:
+            errors[name] = MSG_TOO_LONG
+    out.method = (data.get("method") or "").strip()
+    if out.method not in {m.value for m in Method}:
+        errors["method"] = MSG_METHOD_INVALID
+    out.asks_amount = (data.get("asks_amount") or "") in ("1", "on", "true", "yes")
+    out.active = (data.get("active") or "") in ("1", "on", "true", "yes")
+    raw = (data.get("position") or "0").strip()
+    try:
+        out.position = int(raw)
+        if not 0 <= out.position <= 999:
+            raise ValueError
+    except ValueError:
+        errors["position"] = MSG_POSITION_INVALID
+    return out, errors
