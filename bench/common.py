@@ -8,8 +8,9 @@ Typical use::
         page = run_load(srv.origin, ["/customers/1"], concurrency=16, seconds=5, cookies=cookie)
         print(format_row("customer page", page, floor))
 
-Numbers come from a closed-loop generator: `concurrency` workers each send a request,
-wait for the answer and send the next, for a fixed time. The floor is the same load
+Numbers come from a closed-loop generator: `concurrency` keep-alive connections each send
+a GET (with `Accept-Encoding: br, gzip`, like a browser), wait for the answer and send the
+next, for a fixed time. The floor is the same load
 against a static file of the same server, so the ratio shows what a page costs on top
 of the HTTP stack itself (client and server share this machine's CPUs).
 """
@@ -170,6 +171,27 @@ def _percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[k]
 
 
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response (Content-Length or chunked body); return its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    fields = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    if "content-length" in fields:
+        await reader.readexactly(int(fields["content-length"]))
+    elif fields.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
 async def _load(
     origin: str,
     paths: Sequence[str] | Callable[[int], str],
@@ -180,37 +202,51 @@ async def _load(
     headers: dict[str, str] | None,
     expect: int,
 ) -> LoadResult:
-    """Run `concurrency` closed-loop workers for `seconds`; collect latencies."""
+    """Run `concurrency` closed-loop keep-alive connections for `seconds`.
+
+    A minimal HTTP/1.1 client on asyncio streams: httpx costs more CPU per request than
+    the server spends on a static file, and client and server share this machine's CPUs.
+    """
     pick = paths if callable(paths) else (lambda i: paths[i % len(paths)])
+    hostport = origin.split("://", 1)[1]
+    host, port = hostport.rsplit(":", 1)
+    fixed = {"Host": hostport, "Accept-Encoding": "br, gzip", **(headers or {})}
+    if cookies:
+        fixed["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    tail = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()) + "\r\n"
     latencies: list[float] = []
     errors = 0
     counter = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=origin, cookies=cookies, headers=headers, limits=limits, timeout=30
-    ) as client:
-        # Warm up: one request per worker, not measured.
-        await asyncio.gather(*(client.get(pick(i)) for i in range(concurrency)))
-        start = time.perf_counter()
-        deadline = start + seconds
 
-        async def worker() -> None:
-            nonlocal errors, counter
-            while time.perf_counter() < deadline:
-                i = counter
-                counter += 1
-                t0 = time.perf_counter()
-                try:
-                    response = await client.get(pick(i))
-                    ok = response.status_code == expect
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if not ok:
-                    errors += 1
+    async def one(reader, writer, i: int) -> bool:
+        writer.write(f"GET {pick(i)} HTTP/1.1\r\n{tail}".encode())
+        await writer.drain()
+        return await _read_response(reader) == expect
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
+    conns = [await asyncio.open_connection(host, int(port)) for _ in range(concurrency)]
+    # Warm up: one request per connection, not measured.
+    await asyncio.gather(*(one(r, w, k) for k, (r, w) in enumerate(conns)))
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def worker(reader, writer) -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < deadline:
+            i = counter
+            counter += 1
+            t0 = time.perf_counter()
+            try:
+                ok = await one(reader, writer, i)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                ok = False
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if not ok:
+                errors += 1
+
+    await asyncio.gather(*(worker(r, w) for r, w in conns))
+    elapsed = time.perf_counter() - start
+    for _r, w in conns:
+        w.close()
     latencies.sort()
     return LoadResult(
         requests=len(latencies),

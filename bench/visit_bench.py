@@ -33,9 +33,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, LoadResult, Server, _percentile, machine, sign_in
+from bench.common import ROOT, LoadResult, Server, _percentile, machine, run_load, sign_in
 
 OUT = ROOT / "out" / "bench"
+DOCS = ROOT / "docs" / "BENCHMARKS.md"
+SECTION = "## Visit recording"
 CSRF_RE = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 VISIT_ID_RE = re.compile(r'<li id="visit-(\d+)"')
 HX = {"HX-Request": "true"}
@@ -251,6 +253,32 @@ async def duplicate_bursts(
     return ok, differing, keys
 
 
+def write_docs(section: str, lines: list[str]) -> None:
+    """Replace (or append) this benchmark's results under `section` in BENCHMARKS.md.
+
+    Only the "### Latest run" block of the section is rewritten; prose above it stays.
+    """
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = f"### Latest run ({stamp})\n\n" + "\n".join(lines) + "\n"
+    start = text.find(section + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + f"\n\n{section}\n\n" + block
+    else:
+        end = text.find("\n## ", start + len(section))
+        body = text[start : end if end >= 0 else len(text)]
+        latest = body.find("### Latest run")
+        if latest >= 0:
+            nxt = body.find("\n### ", latest + 1)
+            tail = body[nxt + 1 :] if nxt >= 0 else ""
+            body = body[:latest] + block + ("\n" + tail if tail else "")
+        else:
+            body = body.rstrip("\n") + "\n\n" + block
+        text = text[:start] + body.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
+    DOCS.write_text(text.rstrip("\n") + "\n")
+
+
 def main() -> None:
     """Build or reuse the data, run the load, check nothing was lost, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -259,6 +287,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--docs", action="store_true", help="write docs/BENCHMARKS.md")
     args = parser.parse_args()
     command = "python -m bench.visit_bench " + shlex.join(sys.argv[1:])
     print(f"machine: {machine()}", flush=True)
@@ -273,6 +302,14 @@ def main() -> None:
     acked_all: list[str] = []
     with Server(path) as srv:
         for conc in (args.concurrency, 1):
+            floor = run_load(
+                srv.origin, [srv.static_path()], concurrency=conc, seconds=min(5.0, args.seconds)
+            )
+            rows.append(("floor: static app.css (same server)", floor))
+            print(
+                f"  c={conc:<2} floor {floor.rps:7.0f} req/s  p95 {floor.p95_ms:5.1f} ms",
+                flush=True,
+            )
             result, acked = asyncio.run(
                 record_load(srv.origin, reps, concurrency=conc, seconds=args.seconds)
             )
@@ -293,7 +330,8 @@ def main() -> None:
     grew = after - before
     lost = len(acked_all) - found
     extra = grew - len(acked_all) - dup_rows
-    best = rows[0][1]
+    best = rows[1][1]
+    floor16 = rows[0][1]
     lines = [
         f"- Command: `{command}`",
         f"- Machine: {machine()}",
@@ -302,7 +340,7 @@ def main() -> None:
         f"same machine; closed loop for {args.seconds:g} s per row after one warm-up visit per "
         "client.",
         "",
-        "| what | clients | visits/s | p50 ms | p95 ms | p99 ms | errors |",
+        "| what | clients | per s | p50 ms | p95 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
         *(
             f"| {name} | {r.concurrency} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} "
@@ -322,9 +360,14 @@ def main() -> None:
         "differing).",
         f"- Target ≥ {TARGET_PER_S:g} visits/s at {args.concurrency} clients: "
         + ("met" if best.rps >= TARGET_PER_S else "MISSED")
-        + f" ({best.rps:.0f}/s, p95 {best.p95_ms:.1f} ms).",
+        + f" ({best.rps:.0f}/s, p95 {best.p95_ms:.1f} ms; "
+        f"{best.rps / floor16.rps:.2f}× the static-file floor of {floor16.rps:.0f} req/s "
+        "measured on the same server just before).",
     ]
     print("\n" + "\n".join(lines))
+    if args.docs:
+        write_docs(SECTION, lines)
+        print(f"wrote the '{SECTION}' section of {DOCS.relative_to(ROOT)}")
     if lost or extra or differing or dup_rows != len(dup_keys):
         raise SystemExit("visits were lost or doubled")
 

@@ -4,12 +4,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
 from db.custom_fields import custom_field_defs, custom_field_list
 from db.models import Contact, Customer, StageChange, Team, User
+from db.outcomes import cadence_get
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.cadence import next_follow_up
@@ -189,8 +190,9 @@ async def customer_create(
 
     The number is taken first: that takes the write lock, so the duplicate check after it
     cannot race another create of the same customer. The caller rolls back on
-    DuplicateCustomer (which also returns the number). Records the first stage/status in
-    the history and a "customer_created" audit event.
+    DuplicateCustomer (which also returns the number). The first follow-up is due one
+    cadence (admin-set, per level) after `today`. Records the first stage/status in the
+    history and a "customer_created" audit event.
     """
     now = now or utcnow()
     number = await customer_number_next(session, year=today.year, month=today.month)
@@ -205,7 +207,7 @@ async def customer_create(
         created_by=created_by,
         created_at=now,
         updated_at=now,
-        next_follow_up_on=next_follow_up(today, Level(data.level)),
+        next_follow_up_on=next_follow_up(today, Level(data.level), await cadence_get(session)),
         **_stored_fields(data),
     )
     session.add(customer)
@@ -464,30 +466,32 @@ class OwnerChoice:
 
 
 async def customer_owner_choices(
-    session: AsyncSession, *, team_id: int | None
+    session: AsyncSession, *, team_id: int | None, include_id: int | None = None
 ) -> list[OwnerChoice]:
-    """Return the active users of a team (of every team when None) who can own customers."""
+    """Return the active users of a team (of every team when None) who can own customers.
+
+    `include_id` adds a customer's current owner even when they no longer qualify (left
+    the team, deactivated), so an edit form shows who owns it instead of a wrong default.
+    """
+    roles = [r.value for r in (Role.REP, Role.MANAGER, Role.CLERK)]
+    qualifies = User.active & User.role.in_(roles)
+    if team_id is not None:
+        qualifies = qualifies & (User.team_id == team_id)
+    if include_id is not None:
+        qualifies = qualifies | (User.id == include_id)
     stmt = (
         select(User.id, User.name, User.role, User.team_id, Team.name)
-        .join(Team, Team.id == User.team_id)
-        .where(User.active, User.role.in_([r.value for r in (Role.REP, Role.MANAGER, Role.CLERK)]))
+        .outerjoin(Team, Team.id == User.team_id)
+        .where(qualifies)
         .order_by(Team.name, User.name)
     )
-    if team_id is not None:
-        stmt = stmt.where(User.team_id == team_id)
-    return [OwnerChoice(*r) for r in (await session.execute(stmt)).all()]
+    return [OwnerChoice(r[0], r[1], r[2], r[3], r[4] or "") for r in (await session.execute(stmt))]
 
 
 async def customer_team_choices(session: AsyncSession) -> list[tuple[int, str]]:
     """Return every team as (id, name), for an admin choosing a new customer's team."""
     rows = (await session.execute(select(Team.id, Team.name).order_by(Team.name))).all()
     return [(r[0], r[1]) for r in rows]
-
-
-async def customer_count(session: AsyncSession, *, actor: Actor) -> int:
-    """Return how many customers the actor sees."""
-    stmt = select(func.count()).select_from(Customer).where(visible_customers(actor))
-    return (await session.execute(stmt)).scalar_one()
 
 
 # --- Contacts ---------------------------------------------------------------------------------

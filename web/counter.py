@@ -19,7 +19,7 @@ from domain.phones import phone_digits_query
 from domain.rfm import TIER_LABELS, WINDOW_DAYS, RfmThresholds, Tier, rfm_tier
 from domain.users import Actor
 from web.client_ip import client_ip
-from web.customers import _duplicate_notice
+from web.customers import duplicate_notice
 from web.guards import require_roles
 from web.htmx import flash, render, see_other
 from web.i18n import N_, gettext
@@ -219,7 +219,7 @@ class CounterController(Controller):
             )
         except DuplicateCustomer as dup:
             await db.rollback()
-            context["duplicates"] = _duplicate_notice(actor, dup.matches)
+            context["duplicates"] = duplicate_notice(actor, dup.matches)
             return render(
                 request,
                 "counter_new.html",

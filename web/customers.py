@@ -21,7 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.custom_fields import custom_field_defs, custom_field_list
 from db.customers import (
-    Customer,
     DuplicateCustomer,
     DuplicateMatch,
     OwnerChoice,
@@ -42,16 +41,11 @@ from db.customers import (
     customer_viewed,
     input_values,
 )
+from db.models import Customer
 from db.search import customer_search
 from domain.contacts import validate_contact
-from domain.customers import (
-    CustomFieldDef,
-    changed_fields,
-    completeness,
-    detect_conflicts,
-    missing_recommended,
-    validate_customer,
-)
+from domain.customers import CustomFieldDef, completeness, missing_recommended, validate_customer
+from domain.edits import plan_edit
 from domain.enums import Role
 from domain.ownership import (
     Candidate,
@@ -87,29 +81,6 @@ MSG_DUP_NAME_HIDDEN_TEAM = N_(
 )
 MSG_DUP_NAME_HIDDEN_OWNER = N_(
     "A customer with this name already exists and belongs to a colleague; ask your manager."
-)
-
-# Input names of the customer form (custom fields are added per definition).
-FORM_INPUTS = (
-    "name",
-    "kind",
-    "phone",
-    "level",
-    "source",
-    "contact_name",
-    "email",
-    "industry",
-    "needs",
-    "address",
-    "lat",
-    "lng",
-    "expected_amount",
-    "status",
-    "loss_reason",
-    "stage",
-    "tags",
-    "owner_id",
-    "team_id",
 )
 
 
@@ -159,7 +130,7 @@ class DuplicateNotice:
     hidden_messages: list[str]
 
 
-def _duplicate_notice(actor: Actor, matches: list[DuplicateMatch]) -> DuplicateNotice:
+def duplicate_notice(actor: Actor, matches: list[DuplicateMatch]) -> DuplicateNotice:
     """Split matches into what the user may open and what they may only be told about."""
     visible = [m for m in matches if can_view(actor, owner_id=m.owner_id, team_id=m.team_id)]
     hidden: list[str] = []
@@ -174,6 +145,10 @@ def _duplicate_notice(actor: Actor, matches: list[DuplicateMatch]) -> DuplicateN
         if msg not in hidden:
             hidden.append(msg)
     return DuplicateNotice(visible=visible, hidden_messages=hidden)
+
+
+# The counter page (web/counter.py) imports it under its first name.
+_duplicate_notice = duplicate_notice
 
 
 def _parse_int(raw: str | None) -> int | None:
@@ -248,8 +223,9 @@ class CustomerController(Controller):
         page = await customer_page(db, actor=actor, customer_id=customer_id)
         if page is None:
             raise NotFoundException()
-        await customer_viewed(db, actor=actor, customer_id=customer_id, ip=client_ip(request))
         visits = await visit_panel_context(db, actor=actor, customer=page.customer)
+        # Write last and commit at once: SQLite's write lock is held only for this insert.
+        await customer_viewed(db, actor=actor, customer_id=customer_id, ip=client_ip(request))
         await db.commit()
         c = page.customer
         filled = {**c.model_dump(), "tags": c.tags}
@@ -261,7 +237,6 @@ class CustomerController(Controller):
             "phone_display": format_phone_display(c.phone),
             "score": completeness(filled),
             "missing": [labels.field(_input_name(f)) for f in missing_recommended(filled)],
-            "can_edit": True,
             "contacts": page.contacts,
             "contact_values": {},
             "contact_errors": {},
@@ -294,7 +269,9 @@ class CustomerController(Controller):
         choose_owner = may_choose_owner(actor) if mode == "new" else may_reassign(actor)
         if choose_owner and actor.role != Role.CLERK:
             owners = await customer_owner_choices(
-                db, team_id=None if actor.role == Role.ADMIN and mode == "new" else team_id
+                db,
+                team_id=None if actor.role == Role.ADMIN and mode == "new" else team_id,
+                include_id=customer.owner_id if customer else None,
             )
         if actor.role == Role.ADMIN and mode == "new":
             teams = await customer_team_choices(db)
@@ -422,7 +399,7 @@ class CustomerController(Controller):
                 mode="new",
                 values=form,
                 fields=fields,
-                duplicates=_duplicate_notice(actor, dup.matches),
+                duplicates=duplicate_notice(actor, dup.matches),
             )
             return render(
                 request,
@@ -481,7 +458,7 @@ class CustomerController(Controller):
         fields = custom_field_defs(await custom_field_list(db))
         customer_input, errors = validate_customer(form, fields)
         owner_id = customer.owner_id
-        if may_reassign(actor):
+        if may_reassign(actor) and _parse_int(form.get("owner_id")) != customer.owner_id:
             owner_id = _parse_int(form.get("owner_id"))
             choices = await customer_owner_choices(db, team_id=customer.team_id)
             found = next((o for o in choices if o.id == owner_id), None)
@@ -516,42 +493,39 @@ class CustomerController(Controller):
             return await again(422, values=form, errors=errors)
         submitted = input_values(customer_input, fields, owner_id=owner_id)
         current = customer_values(customer, fields)
-        if version == customer.version:
-            mine = changed_fields(current, submitted)
-        else:
-            try:
-                original = json.loads(original_text) if original_text else {}
-            except ValueError:
-                original = {}
-            if not isinstance(original, dict):
-                # Without what the form was opened with, every difference is a conflict.
-                original = {}
-            mine = changed_fields(original, submitted)
-            conflicts = detect_conflicts(original, submitted, current)
-            if conflicts:
-                owners = {o.id: o.name for o in await customer_owner_choices(db, team_id=None)}
-                rows = [
-                    (
-                        labels.field(_input_name(name), fields),
-                        labels.value(name, yours, owners),
-                        labels.value(name, theirs, owners),
-                    )
-                    for name, (yours, theirs) in conflicts.items()
-                ]
-                # Show theirs merged with this user's own edits, so saving again keeps
-                # what the other person changed everywhere else.
-                merged = _raw_from_values(current)
-                merged.update({_input_name(k): form.get(_input_name(k), "") for k in mine})
-                merged["confirm_duplicate"] = form.get("confirm_duplicate", "")
-                return await again(
-                    409,
-                    values=merged,
-                    conflicts=rows,
-                    version=customer.version,
-                    original=json.dumps(current, ensure_ascii=False, default=str),
+        try:
+            original = json.loads(original_text) if original_text else None
+        except ValueError:
+            original = None
+        plan = plan_edit(
+            opened_version=version,
+            current_version=customer.version,
+            original=original if isinstance(original, dict) else None,
+            submitted=submitted,
+            current=current,
+        )
+        if plan.conflicts:
+            owners = {o.id: o.name for o in await customer_owner_choices(db, team_id=None)}
+            rows = [
+                (
+                    labels.field(_input_name(name), fields),
+                    labels.value(name, yours, owners),
+                    labels.value(name, theirs, owners),
                 )
-            mine = {k: v for k, v in mine.items() if k in current}
-        changes = changed_fields(current, mine)
+                for name, (yours, theirs) in plan.conflicts.items()
+            ]
+            # Show theirs merged with this user's own edits, so saving again keeps what
+            # the other person changed everywhere else.
+            merged = _raw_from_values(current)
+            merged.update({_input_name(k): form.get(_input_name(k), "") for k in plan.mine})
+            return await again(
+                409,
+                values=merged,
+                conflicts=rows,
+                version=customer.version,
+                original=json.dumps(current, ensure_ascii=False, default=str),
+            )
+        changes = plan.changes
         if ("name" in changes or "phone" in changes) and form.get("confirm_duplicate") != "1":
             matches = await customer_duplicates(
                 db,
@@ -560,7 +534,7 @@ class CustomerController(Controller):
                 exclude_id=customer.id,
             )
             if matches:
-                return await again(422, values=form, duplicates=_duplicate_notice(actor, matches))
+                return await again(422, values=form, duplicates=duplicate_notice(actor, matches))
         saved = await customer_update(
             db, customer=customer, changes=changes, user_id=actor.id, ip=client_ip(request)
         )

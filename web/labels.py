@@ -89,6 +89,8 @@ FIELDS: dict[str, str] = {
     "tags": N_("Tags"),
     "note": N_("Note"),
     "role": N_("Decision role"),
+    "location": N_("Location"),
+    "next_follow_up_on": N_("Next follow-up"),
 }
 
 
@@ -173,6 +175,11 @@ def custom_label(definition: CustomFieldDef) -> str:
 def phone(value: str | None) -> str:
     """Return a stored phone number grouped for reading."""
     return format_phone_display(value or "")
+
+
+def join(items: Iterable[str]) -> str:
+    """Join names into a list the way the language writes one (、 in Chinese)."""
+    return ("、" if current_locale() == "zh_CN" else ", ").join(items)
 
 
 def choice_options(definition: CustomFieldDef) -> list[tuple[str, str]]:

@@ -24,11 +24,13 @@ from db.visits import (
     VisitTarget,
     can_edit_visit,
     visit_get_visible,
-    visit_record,
+    visit_insert,
+    visit_prepare,
     visit_set_amount,
     visit_undo,
     visit_update_details,
     visit_view,
+    visit_write_gate,
 )
 from domain.users import Actor
 from domain.visits import (
@@ -144,18 +146,25 @@ class VisitController(Controller):
             raise PublicError(400, _("This form is out of date. Reload the page and try again."))
         now = utcnow()
         try:
-            recorded = await visit_record(
+            prepared = await visit_prepare(
                 db,
                 actor=actor,
                 customer_id=customer_id,
                 outcome=(data.get("outcome") or "").strip(),
-                key=key,
-                tz=settings.tz,
-                where=location_parse(data.get("lat"), data.get("lng"), data.get("accuracy")),
-                device_at=device_time_parse(data.get("device_at"), now),
-                now=now,
-                ip=client_ip(request),
             )
+            async with visit_write_gate(db):
+                recorded = await visit_insert(
+                    db,
+                    actor=actor,
+                    prepared=prepared,
+                    key=key,
+                    tz=settings.tz,
+                    where=location_parse(data.get("lat"), data.get("lng"), data.get("accuracy")),
+                    device_at=device_time_parse(data.get("device_at"), now),
+                    now=now,
+                    ip=client_ip(request),
+                )
+                await db.commit()
         except CustomerNotVisible:
             raise NotFoundException() from None
         except OutcomeUnknown:
@@ -166,7 +175,6 @@ class VisitController(Controller):
             raise PublicError(
                 409, _("This form was already used. Reload the page and try again.")
             ) from None
-        await db.commit()
         if is_fragment_request(request):
             # Only the new visit goes back (~1 KB on a weak network): the sheet prepends it
             # to the timeline. A replayed key gets the same visit, rendered the same way.

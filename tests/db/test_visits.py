@@ -57,7 +57,10 @@ async def world(db):
 
 
 async def _customer(db, customer_id: int) -> Customer:
-    return (await db.execute(select(Customer).where(Customer.id == customer_id))).scalar_one()
+    stmt = (
+        select(Customer).where(Customer.id == customer_id).execution_options(populate_existing=True)
+    )
+    return (await db.execute(stmt)).scalar_one()
 
 
 async def test_migration_seeds_default_outcomes_and_cadence(db):

@@ -61,7 +61,12 @@ def rep_context(browser, server):
 
 def test_two_taps_record_a_visit_then_undo(server, rep_context):
     cid = add_customer(
-        server, name="上海华东机械有限公司", number="C202611901", level="A", lat=31.2304, lng=121.4737
+        server,
+        name="上海华东机械有限公司",
+        number="C202611901",
+        level="A",
+        lat=31.2304,
+        lng=121.4737,
     )
     page = rep_context.new_page()
     requests: list[str] = []

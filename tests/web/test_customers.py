@@ -1,9 +1,9 @@
 """Customer pages and forms over HTTP: create, edit, duplicates, conflicts, contacts, owners."""
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from db.customers import contact_add
-from db.models import AuditEvent, Contact, Customer, StageChange, Visit
+from db.models import AuditEvent, Contact, Customer, StageChange, User, Visit
 from domain.contacts import validate_contact
 from tests.customers_support import new_customer
 from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
@@ -106,7 +106,8 @@ async def test_create_without_javascript_redirects_to_the_customer_page(client, 
     assert customer.number in tree.css_first(".customer-meta").text()
     assert tree.css_first("a[href='tel:13800138000']") is not None
     assert tree.css_first("a[href='sms:13800138000']") is not None
-    assert texts(tree, ".badges .badge") == ["Level A", "Lead", "Potential"]
+    badges = [n.text(separator=" ", strip=True) for n in tree.css(".badges .badge")]
+    assert badges == ["Level A", "Stage Lead", "Status Potential"]
     assert tree.css_first("#visits-heading").text(strip=True) == "Visits"
     assert "Customer " + customer.number + " saved." in page.text  # the flash message
     assert [t.text(strip=True) for t in tree.css(".tag")] == ["VIP", "展会"]
@@ -599,3 +600,25 @@ async def test_customer_list_pages_by_fifty(client, db):
     assert tree.css_first("a[rel=prev]") is not None
     fragment = await client.get("/customers?page=2", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="customer-list"' in fragment.text
+
+
+async def test_editing_keeps_an_owner_who_no_longer_qualifies(client, db):
+    team = await make_team(db)
+    manager = await make_user(db, name="李伟", role="manager", team=team)
+    rep = await make_user(db, name="陈静", role="rep", team=team)
+    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
+    await db.execute(update(User).where(User.id == rep.id).values(active=False))
+    await db.commit()
+    await sign_in(client, db, manager)
+    form = await edit_form(client, c.id)
+    assert form["owner_id"] == str(rep.id)
+    response = await post_form(client, f"/customers/{c.id}/edit", dict(form, industry="机械"))
+    assert response.status_code == 303
+    assert (await get_customer(db, c.id)).owner_id == rep.id
+    # Choosing them anew is refused: they no longer qualify.
+    other = await new_customer(db, name="江南纺织", phone="13900139000", team=team)
+    form = await edit_form(client, other.id)
+    response = await post_form(
+        client, f"/customers/{other.id}/edit", dict(form, owner_id=str(rep.id))
+    )
+    assert response.status_code == 422

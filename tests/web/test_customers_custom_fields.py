@@ -123,7 +123,7 @@ async def test_custom_fields_are_on_the_customer_form_validated_and_shown(client
     tree = html(await client.get(response.headers["location"]))
     facts = {
         dt.text(strip=True): dd.text(strip=True)
-        for dt, dd in zip(tree.css(".facts dt"), tree.css(".facts dd"))
+        for dt, dd in zip(tree.css(".facts dt"), tree.css(".facts dd"), strict=True)
     }
     assert facts["预算年度"] == "2027" and facts["渠道"] == "Dealer"
 

@@ -1,7 +1,7 @@
 """visits: outcomes, cadence, recently viewed
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 A branch of its own beside 0002 (customers); `upgrade heads` applies both.
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
