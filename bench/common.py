@@ -163,6 +163,22 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+def summarise(
+    latencies: list[float], *, errors: int, seconds: float, concurrency: int
+) -> "LoadResult":
+    """Turn the latencies (ms) of one load run into a LoadResult."""
+    latencies = sorted(latencies)
+    return LoadResult(
+        requests=len(latencies),
+        errors=errors,
+        seconds=seconds,
+        p50_ms=statistics.median(latencies) if latencies else 0.0,
+        p95_ms=_percentile(latencies, 95),
+        p99_ms=_percentile(latencies, 99),
+        concurrency=concurrency,
+    )
+
+
 def _percentile(sorted_values: list[float], p: float) -> float:
     """Return the p-th percentile (nearest rank) of sorted values."""
     if not sorted_values:
@@ -247,16 +263,7 @@ async def _load(
     elapsed = time.perf_counter() - start
     for _r, w in conns:
         w.close()
-    latencies.sort()
-    return LoadResult(
-        requests=len(latencies),
-        errors=errors,
-        seconds=elapsed,
-        p50_ms=statistics.median(latencies) if latencies else 0.0,
-        p95_ms=_percentile(latencies, 95),
-        p99_ms=_percentile(latencies, 99),
-        concurrency=concurrency,
-    )
+    return summarise(latencies, errors=errors, seconds=elapsed, concurrency=concurrency)
 
 
 def run_load(

@@ -22,7 +22,6 @@ import os
 import re
 import shlex
 import sqlite3
-import statistics
 import sys
 import time
 import uuid
@@ -34,7 +33,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from bench.common import ROOT, LoadResult, Server, _percentile, machine
+from bench.common import ROOT, LoadResult, Server, machine, summarise
 
 DATA = ROOT / "bench" / "data"
 DOCS = ROOT / "docs" / "BENCHMARKS.md"
@@ -323,16 +322,7 @@ async def _fast(
     elapsed = time.perf_counter() - start
     for _r, w in conns:
         w.close()
-    latencies.sort()
-    return LoadResult(
-        requests=len(latencies),
-        errors=errors,
-        seconds=elapsed,
-        p50_ms=statistics.median(latencies) if latencies else 0.0,
-        p95_ms=_percentile(latencies, 95),
-        p99_ms=_percentile(latencies, 99),
-        concurrency=concurrency,
-    )
+    return summarise(latencies, errors=errors, seconds=elapsed, concurrency=concurrency)
 
 
 def _cookie(cookies: dict[str, str] | None) -> dict[str, str]:
