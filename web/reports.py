@@ -246,6 +246,19 @@ def _render_pdf_serially(report, locale: str) -> bytes:
         return render_weekly_pdf(report, locale=locale, _=gettext)
 
 
+async def _requested_report(
+    db: AsyncSession, actor: Actor, settings: Settings, team: int | None, week: str | None
+) -> tuple[Team, list[Team], WeeklyReport]:
+    """Check the team, parse the week (default: last complete one) and build its report."""
+    chosen, teams = await _pick_team(db, actor, team)
+    today = utcnow().astimezone(settings.tz).date()
+    y, w = _parse_week(week, last_complete_week(today))
+    report = await build_weekly_report(
+        db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name
+    )
+    return chosen, teams, report
+
+
 class WeeklyReportController(Controller):
     """The weekly report: choose team and week, read it, download the PDF."""
 
@@ -263,12 +276,8 @@ class WeeklyReportController(Controller):
         week: str | None = None,
     ) -> Template:
         """Show the report as a page with a Download PDF link."""
-        chosen, teams = await _pick_team(db, actor, team)
-        today = utcnow().astimezone(settings.tz).date()
-        y, w = _parse_week(week, last_complete_week(today))
-        report = await build_weekly_report(
-            db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name
-        )
+        chosen, teams, report = await _requested_report(db, actor, settings, team, week)
+        y, w = report.iso_year, report.iso_week
         context = {
             "active": "report",
             "team": chosen,
@@ -291,12 +300,8 @@ class WeeklyReportController(Controller):
         week: str | None = None,
     ) -> Response:
         """Render the PDF off the event loop and send it as a download."""
-        chosen, _teams = await _pick_team(db, actor, team)
-        today = utcnow().astimezone(settings.tz).date()
-        y, w = _parse_week(week, last_complete_week(today))
-        report = await build_weekly_report(
-            db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name
-        )
+        chosen, _teams, report = await _requested_report(db, actor, settings, team, week)
+        y, w = report.iso_year, report.iso_week
         locale = current_locale()
         data = await anyio.to_thread.run_sync(lambda: _render_pdf_serially(report, locale))
         await audit_add(
