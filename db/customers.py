@@ -590,17 +590,3 @@ async def contact_delete(
         detail={"contact_id": contact_id},
         ip=ip,
     )
-
-
-async def customer_viewed(
-    session: AsyncSession, *, actor: Actor, customer_id: int, ip: str = ""
-) -> None:
-    """Record that the actor opened a customer's page (PIPL: views are audited)."""
-    await audit_add(
-        session,
-        action="customer_viewed",
-        actor_id=actor.id,
-        entity="customer",
-        entity_id=customer_id,
-        ip=ip,
-    )

@@ -5,22 +5,25 @@ from collections.abc import AsyncIterator
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from litestar.types import Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import make_engine, make_sessionmaker
+from db.view_log import ViewLog
 from domain.users import Actor
 from web.errors import http_exception_handler, internal_error_handler
 from web.guards import current_actor
 from web.routes import route_handlers
 from web.sessions import SessionMiddleware
 from web.settings import Settings
+from web.static_assets import PREFIX as STATIC_PREFIX
+from web.static_assets import StaticAssets
 from web.templating import STATIC_DIR, make_environment
 
 
@@ -43,22 +46,32 @@ def provide_settings(state: State) -> Settings:
     return state.settings
 
 
+class KehuApp(Litestar):
+    """The Litestar app, with /static/ answered from memory before the middleware stack."""
+
+    static_assets: StaticAssets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve static files directly; hand everything else to Litestar."""
+        if scope["type"] == "http" and scope["path"].startswith(STATIC_PREFIX):
+            await self.static_assets(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the Kehu web app for the given settings."""
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
 
+    view_log = ViewLog(sessionmaker)
+
     async def dispose_engine() -> None:
+        await view_log.flush()
         await engine.dispose()
 
-    static = create_static_files_router(
-        path="/static",
-        directories=[STATIC_DIR],
-        cache_control=CacheControlHeader(max_age=31536000, public=True),
-        include_in_schema=False,
-    )
-    return Litestar(
-        route_handlers=[static, *route_handlers()],
+    app = KehuApp(
+        route_handlers=route_handlers(),
         dependencies={
             "db": Provide(provide_db),
             "actor": Provide(provide_actor, sync_to_thread=False),
@@ -76,16 +89,27 @@ def create_app(settings: Settings) -> Litestar:
         ),
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True),
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(make_environment())
+            engine=JinjaTemplateEngine.from_environment(
+                make_environment(auto_reload=settings.debug)
+            )
         ),
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
         },
-        state=State({"settings": settings, "engine": engine, "sessionmaker": sessionmaker}),
+        state=State(
+            {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "view_log": view_log,
+            }
+        ),
         on_shutdown=[dispose_engine],
         openapi_config=None,
         logging_config=None,
         debug=False,
         request_max_body_size=2 * 1024 * 1024,
     )
+    app.static_assets = StaticAssets(STATIC_DIR)
+    return app

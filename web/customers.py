@@ -38,7 +38,6 @@ from db.customers import (
     customer_team_choices,
     customer_update,
     customer_values,
-    customer_viewed,
     input_values,
 )
 from db.models import Customer
@@ -63,7 +62,7 @@ from web.htmx import flash, render, see_other
 from web.i18n import N_
 from web.i18n import gettext as _
 from web.settings import Settings
-from web.visit_panel import visit_panel_context
+from web.visit_panel import note_view, visit_panel_context
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -224,9 +223,6 @@ class CustomerController(Controller):
         if page is None:
             raise NotFoundException()
         visits = await visit_panel_context(db, actor=actor, customer=page.customer)
-        # Write last and commit at once: SQLite's write lock is held only for this insert.
-        await customer_viewed(db, actor=actor, customer_id=customer_id, ip=client_ip(request))
-        await db.commit()
         c = page.customer
         filled = {**c.model_dump(), "tags": c.tags}
         context = {
@@ -242,7 +238,8 @@ class CustomerController(Controller):
             "contact_errors": {},
             **visits,
         }
-        return render(request, "customer_page.html", context)
+        view = note_view(request, actor=actor, customer_id=customer_id, audited=True)
+        return render(request, "customer_page.html", context, background=view)
 
     # --- create ------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ class HomeController(Controller):
     ) -> Template:
         """Show who is due for a follow-up (two queries), and recently viewed customers."""
         today = datetime.now(settings.tz).date()
+        await request.app.state.view_log.flush()  # the page just left must be listed
         team_view = actor.role in (Role.MANAGER, Role.ADMIN)
         rows, more = await today_due(
             db, actor=actor, today=today, limit=LIMIT_TEAM if team_view else LIMIT_OWN

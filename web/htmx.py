@@ -3,6 +3,7 @@
 from typing import Any
 
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Template
 
 from web.sessions import SessionState
@@ -37,11 +38,16 @@ def render(
     partial: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    background: BackgroundTask | None = None,
 ) -> Template:
     """Render the full page, or only `partial` when HTMX asks for a fragment."""
     name = partial if partial and is_fragment_request(request) else page
     return Template(
-        template_name=name, context=context, status_code=status_code, headers=headers or {}
+        template_name=name,
+        context=context,
+        status_code=status_code,
+        headers=headers or {},
+        background=background,
     )
 
 

@@ -32,9 +32,10 @@ def csrf_field(context) -> Markup:
     return Markup(context.get("csrf_input", ""))  # noqa: S704
 
 
-def make_environment() -> Environment:
-    """Build the Jinja environment shared by pages and partials."""
+def make_environment(*, auto_reload: bool = False) -> Environment:
+    """Build the Jinja environment shared by pages and partials (reload only in debug)."""
     env = Environment(
+        auto_reload=auto_reload,
         loader=FileSystemLoader([WEB_DIR / "pages", WEB_DIR / "partials", WEB_DIR]),
         autoescape=select_autoescape(["html", "svg"], default_for_string=True),
         undefined=StrictUndefined,

@@ -4,16 +4,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.background_tasks import BackgroundTask
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer
 from db.outcomes import OutcomeView, outcome_list
 from db.types import utcnow
-from db.visits import VisitView, can_edit_visit, recently_viewed_add, visit_list
+from db.visits import VisitView, can_edit_visit, visit_list
 from domain.enums import Milestone
 from domain.users import Actor
 from domain.visits import UNDO_SECONDS, amount_input_value, undo_seconds_left
+from web.client_ip import client_ip
 from web.i18n import N_
 
 TIMELINE_LIMIT = 20
@@ -110,14 +112,18 @@ async def timeline_panel(
     )
 
 
-async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
-    """Load the Visits region of a customer page and remember the page as recently viewed.
+def note_view(request: Request, *, actor: Actor, customer_id: int, audited: bool) -> BackgroundTask:
+    """Queue a view of a customer (recently viewed, and the audit log if `audited`).
 
-    The customer page calls this on every view; it commits the recently-viewed row itself
-    (GET handlers do not commit otherwise).
+    Returns the task that writes it after the response is sent (see db.view_log).
     """
-    await recently_viewed_add(db, user_id=actor.id, customer_id=customer.id)
-    await db.commit()
+    view_log = request.app.state.view_log
+    view_log.add(user_id=actor.id, customer_id=customer_id, ip=client_ip(request), audited=audited)
+    return BackgroundTask(view_log.flush)
+
+
+async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
+    """Load the Visits region of a customer page (the caller notes the view)."""
     panel = await timeline_panel(
         db,
         actor=actor,

@@ -51,6 +51,7 @@ from web.visit_panel import (
     MILESTONES,
     VisitRow,
     customer_page_url,
+    note_view,
     timeline_panel,
     visit_panel_context,
     visit_rows,
@@ -104,13 +105,14 @@ class VisitController(Controller):
         if customer is None:
             raise NotFoundException()
         context = await visit_panel_context(db, actor=actor, customer=customer)
+        view = note_view(request, actor=actor, customer_id=customer_id, audited=False)
         if is_fragment_request(request):
-            return Template(template_name="visit_panel.html", context=context)
+            return Template(template_name="visit_panel.html", context=context, background=view)
         context |= {
             "customer": customer,
             "customer_url": customer_page_url(request.app, customer_id),
         }
-        return Template(template_name="visit_history.html", context=context)
+        return Template(template_name="visit_history.html", context=context, background=view)
 
     @get("/customers/{customer_id:int}/visits/new", name="visits.new")
     async def new(

@@ -1,0 +1,111 @@
+"""Customer views (audit event + recently viewed), written in batches after the response.
+
+Opening a customer page is a read, but the audit log (PIPL) and the Today page's
+"recently viewed" list both need a row for it. Writing those rows inside the page request
+made every page view take SQLite's single write lock twice, so 16 phones opening pages
+queued behind each other. Instead the page adds the view here and a flush runs after the
+response is sent: one short transaction writes every view that arrived meanwhile (a group
+commit). Readers that must see the newest views (Today) call `flush()` first.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import AuditEvent, RecentlyViewed
+from db.types import utcnow
+from db.visits import _insert, visit_write_gate
+
+log = logging.getLogger(__name__)
+
+# Beyond this many unwritten views (a database that stays locked), the oldest are dropped
+# and logged rather than growing memory without bound.
+MAX_PENDING = 50_000
+
+
+@dataclass(frozen=True)
+class View:
+    """One user opening one customer's page or Visits region."""
+
+    user_id: int
+    customer_id: int
+    at: datetime
+    ip: str
+    audited: bool
+
+
+class ViewLog:
+    """Collects views in memory and writes them in one transaction per flush."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+        """Bind the log to the app's session factory."""
+        self.sessionmaker = sessionmaker
+        self._pending: list[View] = []
+        self._lock = asyncio.Lock()
+
+    def add(self, *, user_id: int, customer_id: int, ip: str = "", audited: bool) -> None:
+        """Remember a view; `audited` views also get a `customer_viewed` audit event."""
+        self._pending.append(View(user_id, customer_id, utcnow(), ip, audited))
+        if len(self._pending) > MAX_PENDING:
+            dropped = len(self._pending) - MAX_PENDING
+            del self._pending[:dropped]
+            log.error("view log: dropped %d unwritten views (database unavailable?)", dropped)
+
+    @property
+    def pending(self) -> int:
+        """How many views are not written yet."""
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write every pending view; views that arrive during the write wait for the next."""
+        if not self._pending:
+            return
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                await self._write(batch)
+            except Exception:
+                # Keep them for the next flush (e.g. the database was locked for longer
+                # than the busy timeout); a page view must never fail because of this.
+                self._pending[:0] = batch
+                log.exception("view log: could not write %d views; will retry", len(batch))
+
+    async def _write(self, batch: list[View]) -> None:
+        """Insert the audit events and upsert the recently-viewed rows in one transaction."""
+        newest: dict[tuple[int, int], datetime] = {}
+        for v in batch:
+            key = (v.user_id, v.customer_id)
+            if key not in newest or v.at > newest[key]:
+                newest[key] = v.at
+        audits = [
+            {
+                "at": v.at,
+                "actor_id": v.user_id,
+                "action": "customer_viewed",
+                "entity": "customer",
+                "entity_id": v.customer_id,
+                "detail": {},
+                "ip": v.ip,
+            }
+            for v in batch
+            if v.audited
+        ]
+        async with self.sessionmaker() as db, visit_write_gate(db):
+            if audits:
+                await db.execute(insert(AuditEvent), audits)
+            stmt = _insert(db)(RecentlyViewed).values(
+                [{"user_id": u, "customer_id": c, "viewed_at": at} for (u, c), at in newest.items()]
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["user_id", "customer_id"],
+                set_={"viewed_at": stmt.excluded.viewed_at},
+            )
+            await db.execute(stmt)
+            await db.commit()
