@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import case, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import sql_in_thread
 from db.models import RfmSetting, Visit
 from domain.enums import Method
 from domain.rfm import DEFAULT_THRESHOLDS, RfmThresholds
@@ -76,7 +77,9 @@ async def store_stats(
         .group_by(Visit.customer_id)
     )
     out = {}
-    for cid, visits, purchases, spend, last in (await session.execute(stmt)).all():
+    with sql_in_thread():  # aggregates a year of store visits
+        rows = (await session.execute(stmt)).all()
+    for cid, visits, purchases, spend, last in rows:
         if isinstance(last, str):  # SQLite returns max() of a datetime column as text
             last = datetime.fromisoformat(last)
         if last is not None and last.tzinfo is None:

@@ -1,8 +1,12 @@
 """The async engine and sessions, with SQLite tuned for a small always-on server."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from functools import partial
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,11 +22,69 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+_SQL_IN_THREAD: ContextVar[bool] = ContextVar("kehu_sql_in_thread", default=False)
+
+
+class InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection that runs statements on the calling thread by default.
+
+    aiosqlite hands every statement to its own thread and wakes the event loop when it is
+    done. For the short indexed statements a page is made of (tens of microseconds in
+    SQLite) that hand-off costs far more than the statement, and under load each hand-off
+    also waits for the GIL. So reads run inline, and code that runs long queries (reports,
+    search) wraps them in `sql_in_thread()`, which restores the thread hand-off so the event
+    loop keeps serving while SQLite works.
+    """
+
+    async def _execute(self, fn, *args, **kwargs):
+        """Run `fn` inline when it cannot wait for a lock; otherwise on the thread."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        if self._inline(args):
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
+
+    def _inline(self, args: tuple) -> bool:
+        """Decide whether a call may block the event loop for its (short) duration.
+
+        A write that starts a transaction may wait in SQLite's busy handler for another
+        connection's write lock, and that holder may be a coroutine of this very loop: it
+        must wait on the thread. Reads never wait for locks in WAL mode, and once this
+        connection holds the write lock, its further statements and the commit do not.
+        """
+        if _SQL_IN_THREAD.get():
+            return False
+        if self._connection.in_transaction:
+            return True
+        if args and isinstance(args[0], str):
+            return args[0].lstrip()[:6].upper() in ("SELECT", "WITH")
+        return True  # cursor(), fetch, or commit/rollback with no transaction open
+
+
+def _connect_inline(database: str, **kwargs) -> InlineConnection:
+    """Open an InlineConnection (used by SQLAlchemy's aiosqlite dialect)."""
+    # Used from the event loop thread and the connection's own thread, never at once.
+    connector = partial(sqlite3.connect, database, **{**kwargs, "check_same_thread": False})
+    connection = InlineConnection(connector, 64)
+    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite: never block exit
+    return connection
+
+
+@contextmanager
+def sql_in_thread() -> Iterator[None]:
+    """Run the SQLite statements of this block off the event loop (long queries)."""
+    token = _SQL_IN_THREAD.set(True)
+    try:
+        yield
+    finally:
+        _SQL_IN_THREAD.reset(token)
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for a database URL (SQLite or PostgreSQL)."""
     kwargs: dict = {"echo": echo}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 5}
+        kwargs["connect_args"] = {"timeout": 5, "async_creator_fn": _connect_inline}
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

@@ -6,11 +6,18 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import sql_in_thread
 from db.models import Cadence, Customer, StageChange, Team, User, Visit
 from domain.cadence import DEFAULT_CADENCE_DAYS
 from domain.customers import completeness
 from domain.enums import Level, LossReason, Method, Role, Stage, Status
 from domain.report import CustomerRow, RepInfo, StageMove, VisitRow
+
+
+async def _run_long(session: AsyncSession, stmt):
+    """Run a report query (it scans a team's week or customers) off the event loop."""
+    with sql_in_thread():
+        return await session.execute(stmt)
 
 
 async def team_list(session: AsyncSession, *, team_ids: list[int] | None = None) -> list[Team]:
@@ -37,7 +44,7 @@ async def report_reps(session: AsyncSession, *, team_id: int) -> list[RepInfo]:
         .where(User.team_id == team_id, User.role.in_([Role.REP, Role.CLERK]))
         .order_by(User.name)
     )
-    return [RepInfo(id=i, name=n) for i, n in (await session.execute(stmt)).all()]
+    return [RepInfo(id=i, name=n) for i, n in (await _run_long(session, stmt)).all()]
 
 
 async def report_customers(
@@ -81,7 +88,7 @@ async def report_customers(
         .where(Customer.team_id == team_id)
     )
     rows = []
-    for r in (await session.execute(stmt)).all():
+    for r in (await _run_long(session, stmt)).all():
         fields = {
             "contact_name": r[11],
             "email": r[12],
@@ -125,7 +132,7 @@ async def report_visits(
     )
     return [
         VisitRow(customer_id=c, user_id=u, method=Method(m), at=a)
-        for c, u, m, a in (await session.execute(stmt)).all()
+        for c, u, m, a in (await _run_long(session, stmt)).all()
     ]
 
 
@@ -144,7 +151,7 @@ async def report_moves(
         .order_by(StageChange.at)
     )
     moves = []
-    for m, customer_name, user_name in (await session.execute(stmt)).all():
+    for m, customer_name, user_name in (await _run_long(session, stmt)).all():
         moves.append(
             StageMove(
                 customer_id=m.customer_id,

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, column, func, literal, literal_column, or_, select, table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import sql_in_thread
 from db.models import Contact, Customer, User
 from db.visibility import visible_customers
 from domain.customers import parse_customer_number
@@ -236,5 +237,6 @@ async def customer_search(
         .order_by(best.c.rank, func.length(Customer.name), Customer.id.desc())
         .limit(limit)
     )
-    rows = (await session.execute(stmt)).all()
+    with sql_in_thread():  # a trigram search can take milliseconds: keep the loop free
+        rows = (await session.execute(stmt)).all()
     return [SearchHit(*r) for r in rows]

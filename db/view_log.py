@@ -61,21 +61,30 @@ class ViewLog:
         """How many views are not written yet."""
         return len(self._pending)
 
-    async def flush(self) -> None:
-        """Write every pending view; views that arrive during the write wait for the next."""
-        if not self._pending:
+    async def write_pending(self) -> None:
+        """After a page view: write the pending views unless a writer is already at it.
+
+        A running writer keeps going until nothing is pending, so it also takes the views
+        added while it writes; at most one request's background task writes at a time,
+        and under load the others return at once instead of queueing behind it.
+        """
+        if self._lock.locked():
             return
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write every pending view, including those that arrive while writing."""
         async with self._lock:
-            batch, self._pending = self._pending, []
-            if not batch:
-                return
-            try:
-                await self._write(batch)
-            except Exception:
-                # Keep them for the next flush (e.g. the database was locked for longer
-                # than the busy timeout); a page view must never fail because of this.
-                self._pending[:0] = batch
-                log.exception("view log: could not write %d views; will retry", len(batch))
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._write(batch)
+                except Exception:
+                    # Keep them for the next flush (e.g. the database stayed locked for
+                    # longer than the busy timeout); a page view must never fail for this.
+                    self._pending[:0] = batch
+                    log.exception("view log: could not write %d views; will retry", len(batch))
+                    return
 
     async def _write(self, batch: list[View]) -> None:
         """Insert the audit events and upsert the recently-viewed rows in one transaction."""

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import jinja2
-from weasyprint import HTML
 
 from domain.enums import Level, LossReason, Method, Stage, Status
 from domain.report import METHOD_ORDER, RepRow, StageMove, WeeklyReport
@@ -502,5 +501,7 @@ def render_weekly_pdf(
     The moves, lost and silent lists print at most `max_rows` rows each (silent ones most
     urgent first) with a "showing N of M" note; the HTML report carries the full lists.
     """
+    from weasyprint import HTML  # imported here: the web server itself never loads it
+
     html = render_html(report, locale=locale, _=_, max_rows=max_rows)
     return HTML(string=html).write_pdf()

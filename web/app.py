@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
+from web import pdf_worker
 from web.errors import http_exception_handler, internal_error_handler
 from web.guards import current_actor
 from web.routes import route_handlers
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> Litestar:
     view_log = ViewLog(sessionmaker)
 
     async def dispose_engine() -> None:
+        pdf_worker.shutdown()
         await view_log.flush()
         await engine.dispose()
 

@@ -1,10 +1,8 @@
 """Managers' Team page and the weekly report (HTML and PDF), from the same numbers."""
 
-import threading
 from datetime import UTC, timedelta
 from urllib.parse import quote
 
-import anyio
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Template
@@ -43,13 +41,13 @@ from pdf.weekly import (
     METHOD_LABELS,
     STAGE_LABELS,
     STATUS_LABELS,
-    render_weekly_pdf,
 )
 from web.client_ip import client_ip
 from web.errors import PublicError
 from web.guards import require_roles
 from web.htmx import render
 from web.i18n import current_locale, gettext
+from web.pdf_worker import PdfRenderFailed, render_weekly_pdf_in_child
 from web.settings import Settings
 
 LABELS = {
@@ -234,18 +232,6 @@ def _next_week(y: int, w: int) -> str:
     return format_iso_week(*iso_week_of((start + timedelta(days=7)).date()))
 
 
-# One WeasyPrint render at a time: each holds ~100 MB (CJK font, layout) and they share the
-# GIL anyway, so parallel renders only multiply peak memory (bench, 2 × 4 concurrent PDFs at
-# 100k customers: peak RSS 706 MB in parallel, 522 MB one at a time, same total time).
-_PDF_LOCK = threading.Lock()
-
-
-def _render_pdf_serially(report, locale: str) -> bytes:
-    """Render the weekly PDF in a worker thread, one render at a time per process."""
-    with _PDF_LOCK:
-        return render_weekly_pdf(report, locale=locale, _=gettext)
-
-
 async def _requested_report(
     db: AsyncSession, actor: Actor, settings: Settings, team: int | None, week: str | None
 ) -> tuple[Team, list[Team], WeeklyReport]:
@@ -303,7 +289,12 @@ class WeeklyReportController(Controller):
         chosen, _teams, report = await _requested_report(db, actor, settings, team, week)
         y, w = report.iso_year, report.iso_week
         locale = current_locale()
-        data = await anyio.to_thread.run_sync(lambda: _render_pdf_serially(report, locale))
+        try:
+            data = await render_weekly_pdf_in_child(report, locale=locale)
+        except PdfRenderFailed:
+            raise PublicError(
+                503, gettext("The PDF could not be made just now. Please try again.")
+            ) from None
         await audit_add(
             db,
             action="report_exported",

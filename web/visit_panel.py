@@ -119,7 +119,7 @@ def note_view(request: Request, *, actor: Actor, customer_id: int, audited: bool
     """
     view_log = request.app.state.view_log
     view_log.add(user_id=actor.id, customer_id=customer_id, ip=client_ip(request), audited=audited)
-    return BackgroundTask(view_log.flush)
+    return BackgroundTask(view_log.write_pending)
 
 
 async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
