@@ -10,6 +10,7 @@ lock before, so a burst of downloads cannot multiply the peak.
 import asyncio
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -24,23 +25,34 @@ class PdfRenderFailed(Exception):
     """The child process died while rendering (killed, out of memory)."""
 
 
-def _render_in_child(report: WeeklyReport, locale: str) -> bytes:
-    """Runs in the child: translate with the request's locale and render the PDF."""
+def _warm_up() -> None:
+    """Runs when a child starts: import WeasyPrint now, not when a manager is waiting."""
+    import weasyprint  # noqa: F401
+
+    import pdf.weekly  # noqa: F401
+
+
+def _render_in_child(report: WeeklyReport, locale: str) -> tuple[bytes, int]:
+    """Runs in the child: render with the request's locale; return the PDF and peak RSS (KB)."""
+    import resource
+
     from pdf.weekly import render_weekly_pdf
     from web.i18n import gettext, set_locale
 
     set_locale(locale)
-    return render_weekly_pdf(report, locale=locale, _=gettext)
+    data = render_weekly_pdf(report, locale=locale, _=gettext)
+    return data, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _pool() -> ProcessPoolExecutor:
-    """The renderer pool: one spawned child, replaced after every PDF."""
+    """The renderer pool: one spawned child, replaced (and warmed up) after every PDF."""
     global _executor
     if _executor is None:
         _executor = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=1,
+            initializer=_warm_up,
         )
     return _executor
 
@@ -49,12 +61,20 @@ async def render_weekly_pdf_in_child(report: WeeklyReport, *, locale: str) -> by
     """Render the weekly report as PDF bytes in a child process."""
     global _executor
     loop = asyncio.get_running_loop()
+    started = time.perf_counter()
     try:
-        return await loop.run_in_executor(_pool(), _render_in_child, report, locale)
+        data, peak_kb = await loop.run_in_executor(_pool(), _render_in_child, report, locale)
     except BrokenProcessPool as exc:
         log.error("PDF renderer process died; starting a new one for the next PDF")
         _executor = None
         raise PdfRenderFailed() from exc
+    log.info(
+        "weekly PDF: %d bytes in %.2f s; renderer peak RSS %.0f MB",
+        len(data),
+        time.perf_counter() - started,
+        peak_kb / 1024,
+    )
+    return data
 
 
 def shutdown() -> None:
