@@ -395,6 +395,15 @@ def transfer_sizes(origin: str, rep: dict[str, str], customer_id: int, query: st
     return out
 
 
+def renderer_peak_mb(log_path: Path) -> float:
+    """The largest peak RSS the PDF renderer child reported in the server log (MB)."""
+    peaks = [
+        float(m.group(1))
+        for m in re.finditer(r"renderer peak RSS (\d+) MB", log_path.read_text(errors="replace"))
+    ]
+    return max(peaks, default=0.0)
+
+
 def peak_rss_mb(pid: int) -> tuple[float, float]:
     """VmHWM (peak) and VmRSS (now) of a process, in MB."""
     fields = {}
@@ -510,6 +519,12 @@ def main() -> None:
             for cell in (
                 Cell("floor: static app.css", floor, floor),
                 Cell(
+                    "/healthz (SELECT 1, signed in)",
+                    load(srv.origin, ["/healthz"], concurrency=conc, seconds=secs, cookies=rep),
+                    floor,
+                    "the whole stack for a no-op query",
+                ),
+                Cell(
                     "search fragment (rep, mixed)",
                     load(
                         srv.origin, search, concurrency=conc, seconds=secs, cookies=rep, headers=HX
@@ -576,6 +591,7 @@ def main() -> None:
             show(cell)
         sizes = transfer_sizes(srv.origin, rep, cast.rep_customers[0], cast.queries[1])
         hwm, rss = peak_rss_mb(srv.proc.pid)
+        child_mb = renderer_peak_mb(srv.log_path)
 
     # --- report ---
     by = {(c.name, c.result.concurrency): c.result for c in cells}
@@ -635,6 +651,8 @@ def main() -> None:
         + "".join(f", {a} {s / 1024:.1f} KB ({e})" for a, s, e in sizes["assets"]),
         f"- HTMX search swap: {sizes['swap'][0] / 1024:.1f} KB ({sizes['swap'][1]})",
         f"- Server peak RSS (VmHWM at the end): **{hwm:.0f} MB** (RSS now {rss:.0f} MB)",
+        f"- PDF renderer child (one at a time, a fresh process per PDF): peak RSS "
+        f"{child_mb:.0f} MB; it exits after each PDF, so the server never holds that memory",
         "",
         "Targets:",
         "",

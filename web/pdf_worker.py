@@ -34,14 +34,15 @@ def _warm_up() -> None:
 
 def _render_in_child(report: WeeklyReport, locale: str) -> tuple[bytes, int]:
     """Runs in the child: render with the request's locale; return the PDF and peak RSS (KB)."""
-    import resource
-
     from pdf.weekly import render_weekly_pdf
     from web.i18n import gettext, set_locale
 
     set_locale(locale)
     data = render_weekly_pdf(report, locale=locale, _=gettext)
-    return data, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not ru_maxrss: the latter survives exec and reports the parent's size.
+    with open("/proc/self/status") as status:
+        peak_kb = next((int(line.split()[1]) for line in status if line.startswith("VmHWM")), 0)
+    return data, peak_kb
 
 
 def _pool() -> ProcessPoolExecutor:
