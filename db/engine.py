@@ -40,22 +40,23 @@ class InlineConnection(aiosqlite.Connection):
         """Run `fn` inline when it cannot wait for a lock; otherwise on the thread."""
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if self._inline(args):
+        if self._inline(fn, args):
             return fn(*args, **kwargs)
         return await super()._execute(fn, *args, **kwargs)
 
-    def _inline(self, args: tuple) -> bool:
+    def _inline(self, fn, args: tuple) -> bool:
         """Decide whether a call may block the event loop for its (short) duration.
 
         A write that starts a transaction may wait in SQLite's busy handler for another
         connection's write lock, and that holder may be a coroutine of this very loop: it
-        must wait on the thread. Reads never wait for locks in WAL mode, and once this
-        connection holds the write lock, its further statements and the commit do not.
+        must wait on the thread. A commit may run a WAL checkpoint, which writes and syncs
+        the database file: thread too. Reads never wait for locks in WAL mode, and once
+        this connection holds the write lock its further statements do not.
         """
         if _SQL_IN_THREAD.get():
             return False
         if self._connection.in_transaction:
-            return True
+            return fn != self._connection.commit
         if args and isinstance(args[0], str):
             return args[0].lstrip()[:6].upper() in ("SELECT", "WITH")
         return True  # cursor(), fetch, or commit/rollback with no transaction open

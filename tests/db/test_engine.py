@@ -50,9 +50,10 @@ async def test_reads_run_inline_and_sql_in_thread_uses_the_connection_thread(app
     async with app.state.sessionmaker() as db:
         raw = (await (await db.connection()).get_raw_connection()).driver_connection
         assert isinstance(raw, InlineConnection)
-        assert raw._inline(("SELECT 1",)) is True
-        assert raw._inline(("INSERT INTO team (name) VALUES (?)",)) is False
+        execute = raw._connection.execute
+        assert raw._inline(execute, ("SELECT 1",)) is True
+        assert raw._inline(execute, ("INSERT INTO team (name) VALUES (?)",)) is False
         with sql_in_thread():
-            assert raw._inline(("SELECT 1",)) is False
+            assert raw._inline(execute, ("SELECT 1",)) is False
             assert (await db.execute(text("SELECT 41 + 1"))).scalar_one() == 42
         assert (await db.execute(select(func.count()).select_from(Team))).scalar_one() >= 0
