@@ -324,10 +324,9 @@ NOTES = (
     " covering index `ix_customer_like` over every customer. A rep or a manager walks only"
     " their part of it. A frequent fragment (`华`) stops at the first 20 matches.",
     "- One `kehu serve` process is CPU-bound at 16 clients (the client shares the two"
-    " CPUs): latency there is mostly queueing. The customer page writes on every view (the"
-    " `customer_viewed` audit event and the recently-viewed row), so its p95/p99 tail at 16"
-    " clients also holds SQLite write-lock waits, where the busy handler sleeps in steps of"
-    " up to 100 ms.",
+    " CPUs): latency there is mostly queueing. The customer page no longer writes inside"
+    " the request: its `customer_viewed` audit event and recently-viewed row are written"
+    " after the response by one writer in batches (`db/view_log.py`).",
     "- The machine is shared with other work: compare the ratios to the floor, and the load"
     " average above.",
 )
@@ -422,7 +421,7 @@ def main() -> None:
         f"keep-alive loop from bench/common.py, shares the CPUs; closed loop, "
         f"{args.seconds:g} s per line after a warm-up request per connection; search = the "
         f"header box's HTMX fragment over the queries above; customer pages of customers "
-        f"the user may see, each view writing its audit event; `vs floor` = req/s over the "
+        f"the user may see, each view auditing after the response; `vs floor` = req/s over the "
         f"static file's req/s at the same concurrency):"
     )
     say()

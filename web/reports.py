@@ -44,6 +44,7 @@ from pdf.weekly import (
     STAGE_LABELS,
     STATUS_LABELS,
 )
+from web import pdf_worker
 from web.client_ip import client_ip
 from web.errors import PublicError
 from web.guards import require_roles
@@ -284,6 +285,7 @@ class WeeklyReportController(Controller):
     ) -> Template:
         """Show the report as a page with a Download PDF link."""
         chosen, teams, report = await _requested_report(db, actor, settings, team, week)
+        pdf_worker.prepare()  # the PDF is likely next: start its renderer now
         y, w = report.iso_year, report.iso_week
         context = {
             "active": "report",
