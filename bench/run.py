@@ -651,8 +651,8 @@ def main() -> None:
         + "".join(f", {a} {s / 1024:.1f} KB ({e})" for a, s, e in sizes["assets"]),
         f"- HTMX search swap: {sizes['swap'][0] / 1024:.1f} KB ({sizes['swap'][1]})",
         f"- Server peak RSS (VmHWM at the end): **{hwm:.0f} MB** (RSS now {rss:.0f} MB)",
-        f"- PDF renderer child (one at a time, a fresh process per PDF): peak RSS "
-        f"{child_mb:.0f} MB; it exits after each PDF, so the server never holds that memory",
+        f"- PDF renderer child (one process, renders queue): peak RSS {child_mb:.0f} MB; it"
+        " exits 60 s after the last PDF, so the server never holds that memory",
         "",
         "Targets:",
         "",
