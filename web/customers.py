@@ -42,6 +42,7 @@ from db.customers import (
 )
 from db.models import Customer
 from db.search import customer_search
+from db.visibility import customer_get_visible
 from domain.contacts import validate_contact
 from domain.customers import CustomFieldDef, completeness, missing_recommended, validate_customer
 from domain.edits import plan_edit
@@ -58,7 +59,7 @@ from domain.users import Actor, can_view
 from web import labels
 from web.client_ip import client_ip
 from web.guards import require_user
-from web.htmx import flash, render, see_other
+from web.htmx import flash, is_fragment_request, render, see_other
 from web.i18n import N_
 from web.i18n import gettext as _
 from web.settings import Settings
@@ -240,6 +241,18 @@ class CustomerController(Controller):
         }
         view = note_view(request, actor=actor, customer_id=customer_id, audited=True)
         return render(request, "customer_page.html", context, background=view)
+
+    @get("/{customer_id:int}/follow-up", name="customers.follow_up")
+    async def follow_up(
+        self, request: Request, db: AsyncSession, actor: Actor, customer_id: int
+    ) -> Template | Redirect:
+        """The next follow-up line alone, for the page to refresh after a visit."""
+        customer = await customer_get_visible(db, actor=actor, customer_id=customer_id)
+        if customer is None:
+            raise NotFoundException()
+        if not is_fragment_request(request):
+            return Redirect(request.app.route_reverse("customers.detail", customer_id=customer_id))
+        return Template(template_name="follow_up.html", context={"c": customer})
 
     # --- create ------------------------------------------------------------------------
 

@@ -46,10 +46,17 @@ def _render_in_child(report: WeeklyReport, locale: str) -> tuple[bytes, int]:
 
     set_locale(locale)
     data = render_weekly_pdf(report, locale=locale, _=gettext)
+    return data, _peak_rss_kb()
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak RSS in KB (0 where /proc is missing)."""
     # VmHWM, not ru_maxrss: the latter survives exec and reports the parent's size.
-    with open("/proc/self/status") as status:
-        peak_kb = next((int(line.split()[1]) for line in status if line.startswith("VmHWM")), 0)
-    return data, peak_kb
+    try:
+        with open("/proc/self/status") as status:
+            return next((int(ln.split()[1]) for ln in status if ln.startswith("VmHWM")), 0)
+    except OSError:
+        return 0
 
 
 def _pool() -> ProcessPoolExecutor:

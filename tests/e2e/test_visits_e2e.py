@@ -75,6 +75,8 @@ def test_two_taps_record_a_visit_then_undo(server, rep_context):
     region = page.get_by_role("region", name="拜访记录")
     assert region.is_visible()
     record = region.get_by_role("button", name="记录拜访")
+    follow_up = page.locator("#next-follow-up time")
+    assert follow_up.count() == 0  # never visited: no follow-up date yet
     assert record.bounding_box()["height"] >= 48
     assert no_horizontal_overflow(page)
     shot(page, "visit-1-customer")
@@ -101,6 +103,11 @@ def test_two_taps_record_a_visit_then_undo(server, rep_context):
     assert region.get_by_text("暂无拜访记录。").count() == 0
     assert page.url == f"{server.origin}/customers/{cid}"
     assert visit_rows(server, cid) == 1
+    follow_up.wait_for()  # the header's next follow-up moved with the visit, no reload
+    assert (
+        follow_up.get_attribute("datetime")
+        > datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    )
     assert no_horizontal_overflow(page)
     shot(page, "visit-3-saved")
 
@@ -108,6 +115,7 @@ def test_two_taps_record_a_visit_then_undo(server, rep_context):
     region.get_by_text("已撤销该拜访。").wait_for()
     assert region.locator("li.visit-item").count() == 0
     assert visit_rows(server, cid) == 0
+    follow_up.wait_for(state="detached")  # undo put the follow-up back as it was
     page.close()
 
 

@@ -611,3 +611,36 @@ async def test_cancel_inline_edit_returns_the_item(client, db, world):
     assert html(response).css_first(f"li#visit-{visit_id}") is not None
     response = await client.get(f"/visits/{visit_id}", follow_redirects=False)
     assert response.status_code == 303
+
+
+# --- the next follow-up line refreshes after a visit -----------------------------------
+
+
+async def test_follow_up_line_refreshes_itself_after_a_visit(client, db, world):
+    page = html(await client.get(f"/customers/{world['cid']}"))
+    line = page.css_first("#next-follow-up")
+    assert line.attributes["hx-trigger"] == "visitsChanged from:body"
+    assert line.css_first("time") is None  # never visited: no follow-up yet
+    url = line.attributes["hx-get"]
+
+    response = await client.post(
+        f"/customers/{world['cid']}/visits", data=form(world, outcome="met_interested"), headers=HX
+    )
+    assert response.headers["hx-trigger"] == "visitsChanged"
+    fragment = html(await client.get(url, headers=HX))
+    due = (await customer_row(db, world["cid"])).next_follow_up_on
+    assert due is not None
+    assert fragment.css_first("#next-follow-up time").attributes["datetime"] == due.isoformat()
+    assert fragment.css_first("#next-follow-up").attributes["hx-get"] == url  # keeps listening
+
+
+async def test_follow_up_fragment_is_checked_and_plain_gets_go_to_the_page(client, db, world):
+    plain = await client.get(f"/customers/{world['cid']}/follow-up", follow_redirects=False)
+    assert plain.status_code in (302, 303)
+    assert plain.headers["location"] == f"/customers/{world['cid']}"
+    other_team = await make_team(db, "华北销售组")
+    outsider = await make_user(db, name="黄丽", role="rep", team=other_team)
+    theirs = await make_customer(db, team=other_team, owner=outsider, name="北京长城商贸")
+    hidden = await client.get(f"/customers/{theirs.id}/follow-up", headers=HX)
+    assert hidden.status_code == 404
+    assert "北京长城商贸" not in hidden.text
