@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import AuditEvent, RecentlyViewed
+from db.audit import audit_insert
+from db.engine import write_gate
 from db.types import utcnow
-from db.visits import _insert, visit_write_gate
+from db.visits import recently_viewed_upsert
 
 log = logging.getLogger(__name__)
 
@@ -100,21 +100,13 @@ class ViewLog:
                 "action": "customer_viewed",
                 "entity": "customer",
                 "entity_id": v.customer_id,
-                "detail": {},
                 "ip": v.ip,
             }
             for v in batch
             if v.audited
         ]
-        async with self.sessionmaker() as db, visit_write_gate(db):
+        async with self.sessionmaker() as db, write_gate(db):
             if audits:
-                await db.execute(insert(AuditEvent), audits)
-            stmt = _insert(db)(RecentlyViewed).values(
-                [{"user_id": u, "customer_id": c, "viewed_at": at} for (u, c), at in newest.items()]
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["user_id", "customer_id"],
-                set_={"viewed_at": stmt.excluded.viewed_at},
-            )
-            await db.execute(stmt)
+                await audit_insert(db, audits)
+            await recently_viewed_upsert(db, newest)
             await db.commit()

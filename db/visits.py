@@ -1,18 +1,14 @@
 """Visits: list, record (idempotent), undo, add details; and the recently viewed customers."""
 
-import asyncio
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import JSON, Date, Float, Integer, String, bindparam, delete, func, select, update
-from sqlalchemy import insert as insert_
+from sqlalchemy import Date, Float, Integer, String, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.audit import audit_add
+from db.audit import audit_add, audit_insert
 from db.models import AuditEvent, Cadence, Customer, Outcome, RecentlyViewed, User, Visit
 from db.outcomes import cadence_get
 from db.types import UTCDateTime, utcnow
@@ -204,37 +200,6 @@ _CUSTOMER_VISITED = (
         next_follow_up_on=bindparam("p_next", type_=Date()),
     )
 )
-_AUDIT_INSERT = insert_(AuditEvent).values(
-    at=bindparam("p_at", type_=UTCDateTime()),
-    actor_id=bindparam("p_actor_id", type_=Integer()),
-    action=bindparam("p_action", type_=String()),
-    entity=bindparam("p_entity", type_=String()),
-    entity_id=bindparam("p_entity_id", type_=Integer()),
-    detail=bindparam("p_detail", type_=JSON()),
-    ip=bindparam("p_ip", type_=String()),
-)
-
-_GATES: "weakref.WeakKeyDictionary[object, asyncio.Lock]" = weakref.WeakKeyDictionary()
-
-
-@asynccontextmanager
-async def visit_write_gate(session: AsyncSession) -> AsyncIterator[None]:
-    """Let one visit write transaction of this process at a time reach SQLite.
-
-    SQLite has one writer; a second writer waits in its busy handler, which sleeps in
-    growing steps (up to 100 ms) and, with 16 phones tapping at once, ends in "database is
-    locked" after the busy timeout. Queuing in-process instead makes each write a few
-    milliseconds. Hold the gate from the first write to the commit. PostgreSQL: no-op.
-    """
-    bind = session.bind
-    if bind is None or bind.dialect.name != "sqlite":
-        yield
-        return
-    gate = _GATES.get(bind)
-    if gate is None:
-        gate = _GATES[bind] = asyncio.Lock()
-    async with gate:
-        yield
 
 
 def _insert(session: AsyncSession):
@@ -396,25 +361,27 @@ async def visit_insert(
             "p_next": follow_up_after(now, tz, level, cadence),
         },
     )
-    await session.execute(
-        _AUDIT_INSERT,
-        {
-            "p_at": now,
-            "p_actor_id": actor.id,
-            "p_action": "visit_recorded",
-            "p_entity": "visit",
-            "p_entity_id": visit_id,
-            "p_detail": {
-                "customer_id": customer_id,
-                "outcome": outcome,
-                "located": where is not None,
-                "prev": {
-                    "last_visit_at": prev_last.isoformat() if prev_last else None,
-                    "next_follow_up_on": prev_next.isoformat() if prev_next else None,
+    await audit_insert(
+        session,
+        [
+            {
+                "at": now,
+                "actor_id": actor.id,
+                "action": "visit_recorded",
+                "entity": "visit",
+                "entity_id": visit_id,
+                "detail": {
+                    "customer_id": customer_id,
+                    "outcome": outcome,
+                    "located": where is not None,
+                    "prev": {
+                        "last_visit_at": prev_last.isoformat() if prev_last else None,
+                        "next_follow_up_on": prev_next.isoformat() if prev_next else None,
+                    },
                 },
-            },
-            "p_ip": ip,
-        },
+                "ip": ip,
+            }
+        ],
     )
     view = VisitView(
         id=visit_id,
@@ -646,11 +613,18 @@ async def visit_count(session: AsyncSession, *, customer_id: int | None = None) 
 async def recently_viewed_add(
     session: AsyncSession, *, user_id: int, customer_id: int, at: datetime | None = None
 ) -> None:
-    """Remember that a user opened a customer (one row per pair, newest time wins)."""
-    at = at or utcnow()
-    stmt = (
-        _insert(session)(RecentlyViewed)
-        .values(user_id=user_id, customer_id=customer_id, viewed_at=at)
-        .on_conflict_do_update(index_elements=["user_id", "customer_id"], set_={"viewed_at": at})
+    """Remember that a user opened a customer (one row per pair, the later write wins)."""
+    await recently_viewed_upsert(session, {(user_id, customer_id): at or utcnow()})
+
+
+async def recently_viewed_upsert(
+    session: AsyncSession, views: Mapping[tuple[int, int], datetime]
+) -> None:
+    """Remember several (user id, customer id) views at their times, in one statement."""
+    stmt = _insert(session)(RecentlyViewed).values(
+        [{"user_id": u, "customer_id": c, "viewed_at": at} for (u, c), at in views.items()]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["user_id", "customer_id"], set_={"viewed_at": stmt.excluded.viewed_at}
     )
     await session.execute(stmt)

@@ -92,25 +92,45 @@ def _parse_week(week: str | None, default: tuple[int, int]) -> tuple[int, int]:
         raise PublicError(400, gettext("Choose a week like 2026-W47.")) from None
 
 
+# One report (the weekly report, or a week of the Team page) is built at a time: a build
+# holds a team's customers and a fortnight of visits in memory (tens of MB for a
+# 10,000-customer team), and parallel builds share one CPU anyway, so running them side by
+# side only multiplies the peak (bench: 4 concurrent PDFs raised the server's peak RSS by
+# ~60 MB).
+_REPORT_BUILDS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _report_build_lock() -> asyncio.Lock:
+    """The report-build lock of the running event loop (asyncio locks belong to one loop)."""
+    loop = asyncio.get_running_loop()
+    lock = _REPORT_BUILDS.get(loop)
+    if lock is None:
+        lock = _REPORT_BUILDS[loop] = asyncio.Lock()
+    return lock
+
+
 async def build_weekly_report(
     db: AsyncSession, *, team: Team, iso_year: int, iso_week: int, settings: Settings, by: str
 ) -> WeeklyReport:
     """Load the two weeks' data in a few queries and compute the report."""
     tz = settings.tz
     prev_start, _ = week_bounds(*previous_week(iso_year, iso_week), tz)
-    return weekly_report(
-        team_name=team.name,
-        iso_year=iso_year,
-        iso_week=iso_week,
-        reps=await report_reps(db, team_id=team.id),
-        customers=await report_customers(db, team_id=team.id, before=prev_start),
-        visits=await report_visits(db, team_id=team.id, start=prev_start, end=utcnow()),
-        moves=await report_moves(db, team_id=team.id, start=prev_start),
-        tz=tz,
-        cadence_days=await cadence_days(db),
-        generated_at=utcnow(),
-        generated_by=by,
-    )
+    async with _report_build_lock():
+        return weekly_report(
+            team_name=team.name,
+            iso_year=iso_year,
+            iso_week=iso_week,
+            reps=await report_reps(db, team_id=team.id),
+            customers=await report_customers(db, team_id=team.id, before=prev_start),
+            visits=await report_visits(db, team_id=team.id, start=prev_start, end=utcnow()),
+            moves=await report_moves(db, team_id=team.id, start=prev_start),
+            tz=tz,
+            cadence_days=await cadence_days(db),
+            generated_at=utcnow(),
+            generated_by=by,
+        )
 
 
 async def _team_week(db: AsyncSession, *, team: Team, y: int, w: int, settings: Settings):
@@ -121,18 +141,19 @@ async def _team_week(db: AsyncSession, *, team: Team, y: int, w: int, settings: 
     upto = min(now, end)
     if upto <= start:
         raise PublicError(400, gettext("That week has not started yet."))
-    cadence = await cadence_days(db)
-    reps = await report_reps(db, team_id=team.id)
-    customers = await report_customers(db, team_id=team.id, before=start)
-    visits = await report_visits(db, team_id=team.id, start=start, end=now)
-    if upto < now:
-        moves = await report_moves(db, team_id=team.id, start=start)
-        customers = list(
-            customers_as_of(
-                customers, visits=visits, moves=moves, at=upto, tz=tz, cadence_days=cadence
+    async with _report_build_lock():
+        cadence = await cadence_days(db)
+        reps = await report_reps(db, team_id=team.id)
+        customers = await report_customers(db, team_id=team.id, before=start)
+        visits = await report_visits(db, team_id=team.id, start=start, end=now)
+        if upto < now:
+            moves = await report_moves(db, team_id=team.id, start=start)
+            customers = list(
+                customers_as_of(
+                    customers, visits=visits, moves=moves, at=upto, tz=tz, cadence_days=cadence
+                )
             )
-        )
-    rows = rep_rows(reps, customers, visits, start=start, end=upto, tz=tz, cadence_days=cadence)
+        rows = rep_rows(reps, customers, visits, start=start, end=upto, tz=tz, cadence_days=cadence)
     return rows, customers, visits, start, upto, cadence
 
 
@@ -235,24 +256,6 @@ def _next_week(y: int, w: int) -> str:
     return format_iso_week(*iso_week_of((start + timedelta(days=7)).date()))
 
 
-# One weekly report is built at a time: a build holds a team's customers and a fortnight of
-# visits in memory (tens of MB for a 10,000-customer team), and parallel builds share one
-# CPU anyway, so running them side by side only multiplies the peak (bench: 4 concurrent
-# PDFs raised the server's peak RSS by ~60 MB).
-_REPORT_BUILDS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _report_build_lock() -> asyncio.Lock:
-    """The report-build lock of the running event loop (asyncio locks belong to one loop)."""
-    loop = asyncio.get_running_loop()
-    lock = _REPORT_BUILDS.get(loop)
-    if lock is None:
-        lock = _REPORT_BUILDS[loop] = asyncio.Lock()
-    return lock
-
-
 async def _requested_report(
     db: AsyncSession, actor: Actor, settings: Settings, team: int | None, week: str | None
 ) -> tuple[Team, list[Team], WeeklyReport]:
@@ -260,10 +263,9 @@ async def _requested_report(
     chosen, teams = await _pick_team(db, actor, team)
     today = utcnow().astimezone(settings.tz).date()
     y, w = _parse_week(week, last_complete_week(today))
-    async with _report_build_lock():
-        report = await build_weekly_report(
-            db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name
-        )
+    report = await build_weekly_report(
+        db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name
+    )
     return chosen, teams, report
 
 

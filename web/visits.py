@@ -11,6 +11,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import write_gate
 from db.outcomes import outcome_list
 from db.types import utcnow
 from db.visibility import customer_get_visible
@@ -30,7 +31,6 @@ from db.visits import (
     visit_undo,
     visit_update_details,
     visit_view,
-    visit_write_gate,
 )
 from domain.users import Actor
 from domain.visits import (
@@ -154,7 +154,7 @@ class VisitController(Controller):
                 customer_id=customer_id,
                 outcome=(data.get("outcome") or "").strip(),
             )
-            async with visit_write_gate(db):
+            async with write_gate(db):
                 recorded = await visit_insert(
                     db,
                     actor=actor,
