@@ -50,18 +50,17 @@ async def audit_insert(session: AsyncSession, events: Sequence[Mapping[str, obje
 
     One prebuilt INSERT for all of them, in the caller's transaction; no ORM objects.
     """
-    await session.execute(
-        _INSERT,
-        [
-            {
-                "p_at": e.get("at") or utcnow(),
-                "p_actor_id": e["actor_id"],
-                "p_action": e["action"],
-                "p_entity": e.get("entity", ""),
-                "p_entity_id": e.get("entity_id"),
-                "p_detail": e.get("detail") or {},
-                "p_ip": e.get("ip", ""),
-            }
-            for e in events
-        ],
-    )
+    params = [
+        {
+            "p_at": e.get("at") or utcnow(),
+            "p_actor_id": e["actor_id"],
+            "p_action": e["action"],
+            "p_entity": e.get("entity", ""),
+            "p_entity_id": e.get("entity_id"),
+            "p_detail": e.get("detail") or {},
+            "p_ip": e.get("ip", ""),
+        }
+        for e in events
+    ]
+    # One event (a visit) executes as a plain statement, not as an executemany batch.
+    await session.execute(_INSERT, params[0] if len(params) == 1 else params)
