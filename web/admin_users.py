@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.accounts import team_get, team_list, user_get, user_overview, user_set_active
 from db.audit import audit_add
 from db.enrolment import enrolment_create
+from db.models import User
 from db.sessions import session_delete_for_user
 from db.users import team_get_or_create, user_add
 from domain.enums import Role
@@ -72,6 +73,14 @@ def qr_svg(url: str) -> Markup:
         scale=1, border=2, omitsize=True, dark="#000", light="#fff", svgclass="qr-code"
     )
     return Markup(svg)  # noqa: S704 - generated markup, no user input inside
+
+
+async def _user_or_404(db: AsyncSession, user_id: int) -> User:
+    """Return the user, or answer 404."""
+    found = await user_get(db, user_id=user_id)
+    if found is None:
+        raise NotFoundException()
+    return found[0]
 
 
 @dataclass
@@ -180,9 +189,7 @@ class AdminUsersController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, user_id: int
     ) -> Template:
         """Show a freshly made enrolment link and its QR code (once)."""
-        found = await user_get(db, user_id=user_id)
-        if found is None:
-            raise NotFoundException()
+        user = await _user_or_404(db, user_id)
         token = take_link(request, settings, user_id=user_id)
         url = enrol_url(settings, token) if token else None
         return render(
@@ -190,7 +197,7 @@ class AdminUsersController(Controller):
             "admin_users_link.html",
             {
                 "active": "settings",
-                "user": found[0],
+                "user": user,
                 "url": url,
                 "qr": qr_svg(url) if url else None,
                 "hours": settings.enrol_ttl_hours,
@@ -203,9 +210,7 @@ class AdminUsersController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, actor: Actor, user_id: int
     ) -> Redirect:
         """Make a new enrolment link (a lost phone); older unused links stop working."""
-        found = await user_get(db, user_id=user_id)
-        if found is None:
-            raise NotFoundException()
+        await _user_or_404(db, user_id)
         token = await enrolment_create(
             db,
             user_id=user_id,
@@ -230,10 +235,7 @@ class AdminUsersController(Controller):
         self, request: Request, db: AsyncSession, actor: Actor, user_id: int
     ) -> Redirect:
         """Deactivate a user and end all their sessions at once."""
-        found = await user_get(db, user_id=user_id)
-        if found is None:
-            raise NotFoundException()
-        user = found[0]
+        user = await _user_or_404(db, user_id)
         if user_id == actor.id:
             flash(request, _("You cannot deactivate yourself."), "error")
             return Redirect(path="/admin/users", status_code=303)
@@ -257,9 +259,7 @@ class AdminUsersController(Controller):
         self, request: Request, db: AsyncSession, actor: Actor, user_id: int
     ) -> Redirect:
         """Let a deactivated user sign in again with their passkeys."""
-        found = await user_get(db, user_id=user_id)
-        if found is None:
-            raise NotFoundException()
+        user = await _user_or_404(db, user_id)
         if await user_set_active(db, user_id=user_id, active=True):
             await audit_add(
                 db,
@@ -270,5 +270,5 @@ class AdminUsersController(Controller):
                 ip=client_ip(request),
             )
             await db.commit()
-        flash(request, _("%(name)s can sign in again.", name=found[0].name))
+        flash(request, _("%(name)s can sign in again.", name=user.name))
         return Redirect(path="/admin/users", status_code=303)
