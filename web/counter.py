@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.counter import rfm_thresholds_get, rfm_thresholds_set, store_stats, year_start
 from db.customers import DuplicateCustomer, customer_create
+from db.models import Customer
 from db.search import customer_search
 from db.types import utcnow
 from db.visibility import customer_get_visible
@@ -21,10 +22,10 @@ from domain.users import Actor
 from web.client_ip import client_ip
 from web.customers import duplicate_notice
 from web.guards import require_roles
-from web.htmx import flash, render, see_other
+from web.htmx import flash, is_fragment_request, render, see_other
 from web.i18n import N_, gettext
 from web.settings import Settings
-from web.visit_panel import visit_panel_context
+from web.visit_panel import note_view, visit_panel_context
 
 LOOKUP_LIMIT = 12
 CACHE_SIZE = 20000
@@ -241,30 +242,8 @@ class CounterController(Controller):
         customer_id: int,
     ) -> Template:
         """The customer at the counter: store history, tier, and two-tap recording."""
-        customer = await customer_get_visible(db, actor=actor, customer_id=customer_id)
-        if customer is None:
-            raise NotFoundException()
-        today = utcnow().astimezone(settings.tz).date()
-        tz = settings.tz
-        since_year = datetime.combine(year_start(today), datetime.min.time()).replace(tzinfo=tz)
-        since_rfm = datetime.combine(
-            today - timedelta(days=WINDOW_DAYS), datetime.min.time()
-        ).replace(tzinfo=tz)
-        year = (await store_stats(db, customer_ids=[customer.id], since=since_year)).get(
-            customer.id
-        )
-        rolling = (await store_stats(db, customer_ids=[customer.id], since=since_rfm)).get(
-            customer.id
-        )
-        thresholds = await rfm_thresholds_get(db)
-        last = rolling.last_at.astimezone(tz) if rolling and rolling.last_at else None
-        tier = rfm_tier(
-            last,
-            rolling.visits if rolling else 0,
-            rolling.spend_cents if rolling else 0,
-            today,
-            thresholds,
-        )
+        customer = await _visible(db, actor, customer_id)
+        card = await _card_context(db, settings, customer)
         panel = await visit_panel_context(db, actor=actor, customer=customer)
         outcomes = panel["visit_panel"].outcomes
         # Store outcomes first at the counter; the rest keep their admin-set order.
@@ -275,15 +254,55 @@ class CounterController(Controller):
                 o.position,
             )
         )
-        context = {
-            "active": "counter",
-            "customer": customer,
-            "tier": tier,
-            "tier_label": TIER_LABELS[tier],
-            "year": year,
-            **panel,
-        }
-        return render(request, "counter_customer.html", context)
+        context = {"active": "counter", **card, **panel}
+        view = note_view(request, actor=actor, customer_id=customer.id, audited=True)
+        return render(request, "counter_customer.html", context, background=view)
+
+    @get("/customers/{customer_id:int}/card", name="counter.card")
+    async def card(
+        self,
+        request: Request,
+        db: AsyncSession,
+        actor: Actor,
+        settings: Settings,
+        customer_id: int,
+    ) -> Template | Redirect:
+        """The customer card alone, for the page to refresh after a visit."""
+        customer = await _visible(db, actor, customer_id)
+        if not is_fragment_request(request):
+            return Redirect(request.app.route_reverse("counter.customer", customer_id=customer_id))
+        context = await _card_context(db, settings, customer)
+        return Template(template_name="counter_card.html", context=context)
+
+
+async def _visible(db: AsyncSession, actor: Actor, customer_id: int) -> Customer:
+    """Return the customer if the clerk may see it, or answer 404."""
+    customer = await customer_get_visible(db, actor=actor, customer_id=customer_id)
+    if customer is None:
+        raise NotFoundException()
+    return customer
+
+
+async def _card_context(db: AsyncSession, settings: Settings, customer: Customer) -> dict:
+    """What the counter card shows: this year's store history and the member tier."""
+    tz = settings.tz
+    today = utcnow().astimezone(tz).date()
+    since_year = datetime.combine(year_start(today), datetime.min.time()).replace(tzinfo=tz)
+    since_rfm = datetime.combine(today - timedelta(days=WINDOW_DAYS), datetime.min.time()).replace(
+        tzinfo=tz
+    )
+    year = (await store_stats(db, customer_ids=[customer.id], since=since_year)).get(customer.id)
+    rolling = (await store_stats(db, customer_ids=[customer.id], since=since_rfm)).get(customer.id)
+    thresholds = await rfm_thresholds_get(db)
+    last = rolling.last_at.astimezone(tz) if rolling and rolling.last_at else None
+    tier = rfm_tier(
+        last,
+        rolling.visits if rolling else 0,
+        rolling.spend_cents if rolling else 0,
+        today,
+        thresholds,
+    )
+    return {"customer": customer, "tier": tier, "tier_label": TIER_LABELS[tier], "year": year}
 
 
 class RfmAdminController(Controller):

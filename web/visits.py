@@ -58,8 +58,9 @@ from web.visit_panel import (
 )
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-# Fired on the page after a visit is saved or undone, so other regions (the customer's
-# "Next follow-up") may refresh themselves: hx-trigger="visitsChanged from:body".
+# Fired on the page after a visit is saved, undone or given an amount, so other regions
+# (the customer's "Next follow-up", the counter's store history) refresh themselves:
+# hx-trigger="visitsChanged from:body".
 CHANGED = {"HX-Trigger": "visitsChanged"}
 
 
@@ -298,7 +299,11 @@ class VisitController(Controller):
         await db.commit()
         if is_fragment_request(request):
             view = await visit_view(db, visit_id=visit_id)
-            return Template(template_name="visit_item.html", context={"row": _row(view, actor)})
+            return Template(
+                template_name="visit_item.html",
+                context={"row": _row(view, actor)},
+                headers=CHANGED,
+            )
         flash(request, _("Amount saved."))
         return Redirect(path=customer_page_url(request.app, customer_id), status_code=303)
 

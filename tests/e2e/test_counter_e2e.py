@@ -121,6 +121,8 @@ def test_counter_keyboard_only_at_desk_size(server, browser):
     page.keyboard.press("Enter")
     rows = _wait_for(lambda: [r for r in _purchases(server, customer_id) if r[1]])
     assert rows == [("store_purchase", 128050)]
+    # The store history beside the timeline caught up without a reload.
+    page.locator(".store-history").get_by_text("1,280.50").wait_for()
     assert no_horizontal_overflow(page)
     shot(page, "counter-1280-customer")
     assert set(ids.values()) >= {customer_id}
@@ -160,6 +162,7 @@ def test_counter_touch_only_at_phone_size(server, browser):
     amount.press("Enter")
     rows = _wait_for(lambda: [r for r in _purchases(server, ids["赵先生"]) if r[1]])
     assert rows == [("store_purchase", 9900)]
+    page.locator(".store-history").get_by_text("99.00").wait_for()
     assert no_horizontal_overflow(page)
     shot(page, "counter-390-customer")
     ctx.close()

@@ -196,3 +196,66 @@ async def test_admin_sets_member_tier_thresholds_with_validation(client, db):
     assert ok.status_code == 303
     tree = html(await client.get("/admin/rfm"))
     assert tree.css_first("#rfm-monetary_core_cents").attributes["value"] == "5000"
+
+
+HX = {"HX-Request": "true"}
+
+
+def _history(tree) -> dict[str, str]:
+    return {
+        d.css_first("dt").text(strip=True): d.css_first("dd").text(strip=True).replace("\xa0", "")
+        for d in tree.css(".store-history > div")
+    }
+
+
+async def test_store_history_refreshes_after_a_purchase_and_its_amount(client, db, stores):
+    from db.models import AuditEvent, RecentlyViewed
+
+    c = await _customer(db, stores["store"], "林小姐", "13912348888", level="B")
+    await sign_in(client, db, stores["clerk"])
+    page = html(await client.get(f"/counter/customers/{c.id}"))
+    card = page.css_first("#counter-card")
+    assert card.attributes["hx-trigger"] == "visitsChanged from:body"
+    assert _history(page)["Purchases this year"] == "0"
+    # Opening the customer at the counter is a view: audited and listed on Today.
+    viewed = select(func.count()).select_from(RecentlyViewed)
+    assert (await db.execute(viewed)).scalar_one() == 1
+    audited = select(func.count()).where(AuditEvent.action == "customer_viewed")
+    assert (await db.execute(audited)).scalar_one() == 1
+
+    token = await csrf_token(client, f"/counter/customers/{c.id}")
+    saved = await client.post(
+        f"/customers/{c.id}/visits",
+        data={
+            "_csrf_token": token,
+            "outcome": "store_purchase",
+            "idempotency_key": uuid.uuid4().hex,
+        },
+        headers=HX,
+    )
+    assert saved.headers["hx-trigger"] == "visitsChanged"
+    visit_id = (await db.execute(select(Visit.id).where(Visit.customer_id == c.id))).scalar_one()
+    amount = await client.post(
+        f"/visits/{visit_id}/amount", data={"_csrf_token": token, "amount": "1280.50"}, headers=HX
+    )
+    assert amount.status_code == 200
+    assert amount.headers["hx-trigger"] == "visitsChanged"
+
+    fragment = html(await client.get(card.attributes["hx-get"], headers=HX))
+    history = _history(fragment)
+    assert history["Store visits this year"] == "1"
+    assert history["Purchases this year"] == "1"
+    assert history["Spent this year"] == "CN¥1,280.50"
+    assert fragment.css_first("#counter-card").attributes["hx-get"] == card.attributes["hx-get"]
+
+
+async def test_counter_card_fragment_is_checked_and_plain_gets_go_to_the_page(client, db, stores):
+    mine = await _customer(db, stores["store"], "林小姐", "13912348888")
+    theirs = await _customer(db, stores["other"], "徐汇顾客", "13800007777")
+    await sign_in(client, db, stores["clerk"])
+    plain = await client.get(f"/counter/customers/{mine.id}/card", follow_redirects=False)
+    assert plain.status_code in (302, 303)
+    assert plain.headers["location"] == f"/counter/customers/{mine.id}"
+    hidden = await client.get(f"/counter/customers/{theirs.id}/card", headers=HX)
+    assert hidden.status_code == 404
+    assert "徐汇顾客" not in hidden.text
