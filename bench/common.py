@@ -118,14 +118,14 @@ class Server:
 
     def static_path(self) -> str:
         """Return the URL path of a static file the server serves (the floor)."""
-        from web.templating import static_url
+        from web.core.templating import static_url
 
         return static_url("css/app.css")
 
 
 def sign_in(db_path: Path, user_id: int) -> dict[str, str]:
-    """Insert a web_session row for a user (hash via web.sessions.hash_token)."""
-    from web.sessions import COOKIE, hash_token
+    """Insert a web_session row for a user (hash via web.core.sessions.hash_token)."""
+    from web.core.sessions import COOKIE, hash_token
 
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)

@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from bench.common import ROOT, machine, sign_in
 from db.search import customer_search
 from web.app import create_app
-from web.settings import load_settings
+from web.core.settings import load_settings
 
 
 def _pct(values: list[float], p: float) -> float:

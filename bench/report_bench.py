@@ -26,7 +26,7 @@ from bench.common import machine, sign_in
 from db.migrate import upgrade
 from domain.report import last_complete_week, previous_week, week_bounds
 from web.app import create_app
-from web.settings import load_settings
+from web.core.settings import load_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 

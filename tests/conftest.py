@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from db.migrate import upgrade
 from web.app import create_app
-from web.settings import Settings, load_settings
+from web.core.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")

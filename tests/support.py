@@ -11,7 +11,7 @@ from db.models import Team, User
 from db.sessions import session_save
 from db.types import utcnow
 from db.users import team_get_or_create, user_add
-from web.sessions import COOKIE, hash_token
+from web.core.sessions import COOKIE, hash_token
 
 
 def html(response) -> HTMLParser:

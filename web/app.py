@@ -17,15 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
-from web import pdf_worker
-from web.errors import http_exception_handler, internal_error_handler
-from web.guards import current_actor
+from web.core.errors import http_exception_handler, internal_error_handler
+from web.core.guards import current_actor
+from web.core.sessions import SessionMiddleware
+from web.core.settings import Settings
+from web.core.static_assets import PREFIX as STATIC_PREFIX
+from web.core.static_assets import StaticAssets
+from web.core.templating import STATIC_DIR, make_environment
+from web.reports import pdf_worker
 from web.routes import route_handlers
-from web.sessions import SessionMiddleware
-from web.settings import Settings
-from web.static_assets import PREFIX as STATIC_PREFIX
-from web.static_assets import StaticAssets
-from web.templating import STATIC_DIR, make_environment
 
 
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:

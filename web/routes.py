@@ -3,20 +3,20 @@
 
 def route_handlers() -> list:
     """Return every controller and route handler of the app."""
-    from web.account import SettingsController
-    from web.admin_users import AdminUsersController
-    from web.auth import AuthController
-    from web.counter import CounterController, RfmAdminController
-    from web.custom_fields import CustomFieldController
-    from web.customers import CustomerController
-    from web.enroll import EnrolController
-    from web.health import health
-    from web.home import HomeController
-    from web.language import language_set
-    from web.notfound import not_found
-    from web.outcomes_admin import OutcomeAdminController
-    from web.reports import TeamController, WeeklyReportController
-    from web.visits import VisitController
+    from web.account.language import language_set
+    from web.account.settings import SettingsController
+    from web.admin.custom_fields import CustomFieldController
+    from web.admin.outcomes import OutcomeAdminController
+    from web.admin.users import AdminUsersController
+    from web.auth.enrol import EnrolController
+    from web.auth.signin import AuthController
+    from web.counter.controller import CounterController, RfmAdminController
+    from web.customers.controller import CustomerController
+    from web.reports.controller import TeamController, WeeklyReportController
+    from web.system.health import health
+    from web.system.notfound import not_found
+    from web.today.controller import HomeController
+    from web.visits.controller import VisitController
 
     return [
         AuthController,

@@ -40,7 +40,7 @@ from domain.visits import (
     undo_seconds_left,
     visit_details_validate,
 )
-from web.i18n import load_catalogue
+from web.core.i18n import load_catalogue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

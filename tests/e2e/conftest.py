@@ -189,7 +189,7 @@ def signed_in_context(
     import sqlite3
     from datetime import UTC, datetime, timedelta
 
-    from web.sessions import COOKIE, hash_token
+    from web.core.sessions import COOKIE, hash_token
 
     args = ["user", "add", name, "--role", role]
     if team:

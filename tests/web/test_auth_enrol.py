@@ -20,7 +20,7 @@ from tests.softauthn import (
 )
 from tests.support import html, make_team, make_user
 from web.app import create_app
-from web.sessions import COOKIE
+from web.core.sessions import COOKIE
 
 
 @pytest.fixture

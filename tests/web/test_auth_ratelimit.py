@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 from db.types import utcnow
 from tests.softauthn import page_csrf, post_json
 from web.app import create_app
-from web.ratelimit import RateLimiter
+from web.core.ratelimit import RateLimiter
 
 
 def test_sliding_window_per_key():

@@ -18,7 +18,7 @@ from tests.softauthn import (
 )
 from tests.support import html, make_team, make_user, sign_in
 from web.app import create_app
-from web.sessions import COOKIE, hash_token
+from web.core.sessions import COOKIE, hash_token
 
 
 @pytest.fixture

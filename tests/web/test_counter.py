@@ -11,7 +11,7 @@ from db.models import Customer, Visit
 from db.types import utcnow
 from domain.customers import derived_fields
 from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
-from web.counter import LOOKUP_LIMIT
+from web.counter.controller import LOOKUP_LIMIT
 
 
 async def _customer(db, team, name, phone, **kw) -> Customer:

@@ -2,8 +2,8 @@
 
 import domain.contacts
 import domain.custom_fields
-from web import labels
-from web.i18n import load_catalogue, set_locale
+from web.core import labels
+from web.core.i18n import load_catalogue, set_locale
 
 
 def test_domain_messages_of_the_feature_have_chinese():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from web.i18n import load_catalogue
+from web.core.i18n import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}

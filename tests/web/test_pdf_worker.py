@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from domain.report import weekly_report
-from web import pdf_worker
+from web.reports import pdf_worker
 
 
 def _small_report():
@@ -31,7 +31,7 @@ def test_server_process_renders_a_pdf_without_importing_weasyprint(tmp_path):
         """
         import asyncio, sys
         from tests.web.test_pdf_worker import _small_report
-        from web import pdf_worker
+        from web.reports import pdf_worker
 
         async def main():
             data = await pdf_worker.render_weekly_pdf_in_child(_small_report(), locale="zh_CN")

@@ -11,7 +11,7 @@ from db.models import AuditEvent, Customer, StageChange, Visit
 from db.types import utcnow
 from domain.report import format_iso_week, iso_week_of, last_complete_week, week_bounds
 from tests.support import html, make_team, make_user, sign_in, texts
-from web.settings import Settings
+from web.core.settings import Settings
 
 
 async def _customer(db, team, owner, name, *, level="A", created=None, **kw) -> Customer:

@@ -5,7 +5,7 @@ import gzip
 import brotli
 
 from tests.support import html
-from web.templating import STATIC_DIR
+from web.core.templating import STATIC_DIR
 
 
 async def _css_url(client) -> str:
@@ -64,7 +64,7 @@ async def test_unknown_static_file_is_404_and_head_has_no_body(client):
 
 
 def test_compressed_variants_round_trip():
-    from web.static_assets import load_assets
+    from web.core.static_assets import load_assets
 
     assets = load_assets(STATIC_DIR)
     js = assets["js/htmx.min.js"]

@@ -1,0 +1,1 @@
+"""Each user's own settings: language and passkeys."""

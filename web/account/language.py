@@ -1,0 +1,39 @@
+"""Switch the interface language (kept on the user, or in a cookie before sign-in)."""
+
+from typing import Annotated
+
+from litestar import Request, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.users import user_set_locale
+from web.core.htmx import session_of
+from web.core.i18n import LOCALES
+from web.core.sessions import LANG_COOKIE
+
+
+@post("/language", name="language.set")
+async def language_set(
+    request: Request,
+    db: AsyncSession,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """Store the chosen language and go back to where the user was."""
+    locale = data.get("locale", "")
+    back = data.get("next", "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    if locale not in LOCALES:
+        return Redirect(path=back, status_code=303)
+    state = session_of(request)
+    if state.user is not None:
+        await user_set_locale(db, user_id=state.user.id, locale=locale)
+        await db.commit()
+    return Redirect(
+        path=back,
+        status_code=303,
+        cookies=[Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, samesite="lax")],
+    )

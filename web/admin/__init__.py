@@ -1,0 +1,1 @@
+"""Administration: users, custom fields, outcomes and cadence, member tiers."""

@@ -1,0 +1,167 @@
+"""Admin: define the custom customer fields (key, labels, kind, required, choices)."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.custom_fields import (
+    custom_field_add,
+    custom_field_get,
+    custom_field_key_taken,
+    custom_field_list,
+    custom_field_retire,
+    custom_field_update,
+)
+from db.models import CustomFieldDefinition
+from domain.custom_fields import MSG_KEY_TAKEN, validate_custom_field
+from domain.enums import Role
+from domain.users import Actor
+from web.core import labels
+from web.core.client_ip import client_ip
+from web.core.guards import require_roles
+from web.core.htmx import flash, render, see_other
+from web.core.i18n import gettext as _
+
+FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _text(data: dict[str, Any]) -> dict[str, str]:
+    """Return the submitted form as plain strings."""
+    return {k: (v[-1] if isinstance(v, list) and v else str(v or "")) for k, v in data.items()}
+
+
+def _values(row: CustomFieldDefinition) -> dict[str, str]:
+    """Return a stored definition as form values."""
+    return {
+        "key": row.key,
+        "label_en": row.label_en,
+        "label_zh": row.label_zh,
+        "kind": row.kind,
+        "required": "1" if row.required else "",
+        "choices": "\n".join(row.choices or []),
+    }
+
+
+class CustomFieldController(Controller):
+    """The admin page for custom customer fields."""
+
+    path = "/admin/custom-fields"
+    guards = [require_roles(Role.ADMIN)]
+
+    async def _page(
+        self,
+        request: Request,
+        db: AsyncSession,
+        *,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        """Render the list with the add form."""
+        context = {
+            "active": "",
+            "rows": await custom_field_list(db, include_retired=True),
+            "values": values or {"kind": "text"},
+            "errors": errors or {},
+            "labels": labels,
+            "editing": None,
+        }
+        return render(
+            request,
+            "pages/admin/custom_fields.html",
+            context,
+            partial="partials/admin/custom_field_form.html",
+            status_code=status_code,
+        )
+
+    @get("/", name="custom_fields.list")
+    async def index(self, request: Request, db: AsyncSession) -> Template:
+        """List the fields and offer to add one."""
+        return await self._page(request, db)
+
+    @post("/", name="custom_fields.create")
+    async def create(
+        self, request: Request, db: AsyncSession, actor: Actor, data: FormData
+    ) -> Template | Redirect | Response:
+        """Define a new field."""
+        form = _text(data)
+        definition, errors = validate_custom_field(form)
+        if definition is not None and await custom_field_key_taken(db, key=definition.key):
+            definition, errors = None, {"key": MSG_KEY_TAKEN}
+        if definition is None:
+            return await self._page(request, db, values=form, errors=errors, status_code=422)
+        await custom_field_add(db, definition=definition, user_id=actor.id, ip=client_ip(request))
+        await db.commit()
+        flash(request, _("Field added."))
+        return see_other(request, request.app.route_reverse("custom_fields.list"))
+
+    async def _row(self, db: AsyncSession, field_id: int) -> CustomFieldDefinition:
+        """Return one definition or answer 404."""
+        row = await custom_field_get(db, field_id=field_id)
+        if row is None:
+            raise NotFoundException()
+        return row
+
+    @get("/{field_id:int}/edit", name="custom_fields.edit")
+    async def edit(self, request: Request, db: AsyncSession, field_id: int) -> Template:
+        """The form to change a field (its key stays: stored values are kept under it)."""
+        row = await self._row(db, field_id)
+        context = {
+            "active": "",
+            "editing": row,
+            "values": _values(row),
+            "errors": {},
+            "labels": labels,
+        }
+        return render(
+            request,
+            "pages/admin/custom_field_edit.html",
+            context,
+            partial="partials/admin/custom_field_form.html",
+        )
+
+    @post("/{field_id:int}/edit", name="custom_fields.update")
+    async def update(
+        self, request: Request, db: AsyncSession, actor: Actor, field_id: int, data: FormData
+    ) -> Template | Redirect | Response:
+        """Save a changed field."""
+        row = await self._row(db, field_id)
+        form = _text(data)
+        definition, errors = validate_custom_field(form, key_fixed=row.key)
+        if definition is None:
+            context = {
+                "active": "",
+                "editing": row,
+                "values": {**form, "key": row.key},
+                "errors": errors,
+                "labels": labels,
+            }
+            return render(
+                request,
+                "pages/admin/custom_field_edit.html",
+                context,
+                partial="partials/admin/custom_field_form.html",
+                status_code=422,
+            )
+        await custom_field_update(
+            db, row=row, definition=definition, user_id=actor.id, ip=client_ip(request)
+        )
+        await db.commit()
+        flash(request, _("Field saved."))
+        return see_other(request, request.app.route_reverse("custom_fields.list"))
+
+    @post("/{field_id:int}/retire", name="custom_fields.retire")
+    async def retire(
+        self, request: Request, db: AsyncSession, actor: Actor, field_id: int
+    ) -> Redirect | Response:
+        """Hide a field from forms and pages (values stay stored)."""
+        row = await self._row(db, field_id)
+        await custom_field_retire(db, row=row, user_id=actor.id, ip=client_ip(request))
+        await db.commit()
+        flash(request, _("Field removed from the customer form."))
+        return see_other(request, request.app.route_reverse("custom_fields.list"))

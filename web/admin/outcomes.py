@@ -1,0 +1,163 @@
+"""Admin settings of visits: the outcome list and the follow-up cadence per level."""
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.audit import audit_add
+from db.outcomes import (
+    cadence_get,
+    cadence_set,
+    outcome_add,
+    outcome_codes,
+    outcome_list,
+    outcome_update,
+)
+from domain.enums import Level, Method, Role
+from domain.users import Actor
+from domain.visits import cadence_days_parse, outcome_validate
+from web.core.client_ip import client_ip
+from web.core.guards import require_roles
+from web.core.htmx import flash
+from web.core.i18n import N_
+from web.core.i18n import gettext as _
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+METHODS: dict[str, str] = {
+    Method.FIELD.value: N_("Field visit"),
+    Method.PHONE.value: N_("Phone"),
+    Method.STORE.value: N_("Store"),
+    Method.MESSAGE.value: N_("Message"),
+    Method.EMAIL.value: N_("Email"),
+}
+
+
+class OutcomeAdminController(Controller):
+    """Edit the outcome list and the cadence without a code change (admins only)."""
+
+    guards = [require_roles(Role.ADMIN)]
+
+    async def _outcomes_page(
+        self,
+        db: AsyncSession,
+        *,
+        errors: dict[str, dict[str, str]] | None = None,
+        values: dict[str, dict[str, str]] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        """Render the outcome list; `errors`/`values` are keyed by code ("" = the new one)."""
+        return Template(
+            template_name="pages/admin/outcomes.html",
+            context={
+                "active": "",
+                "outcomes": await outcome_list(db, active_only=False),
+                "methods": METHODS,
+                "errors": errors or {},
+                "values": values or {},
+            },
+            status_code=status_code,
+        )
+
+    @get("/admin/outcomes", name="admin.outcomes")
+    async def outcomes(self, db: AsyncSession) -> Template:
+        """List the outcomes with a form for each, and one to add a new outcome."""
+        return await self._outcomes_page(db)
+
+    @post("/admin/outcomes", name="admin.outcomes.add")
+    async def outcome_create(
+        self, request: Request, db: AsyncSession, actor: Actor, data: Form
+    ) -> Template | Redirect:
+        """Add an outcome."""
+        clean, errors = outcome_validate(data, taken=await outcome_codes(db), new=True)
+        if errors:
+            return await self._outcomes_page(
+                db, errors={"": errors}, values={"": data}, status_code=422
+            )
+        await outcome_add(db, data=clean)
+        await audit_add(
+            db,
+            action="outcome_added",
+            actor_id=actor.id,
+            entity="outcome",
+            detail={"code": clean.code},
+            ip=client_ip(request),
+        )
+        await db.commit()
+        flash(request, _("Outcome added."))
+        return Redirect(path="/admin/outcomes", status_code=303)
+
+    @post("/admin/outcomes/{code:str}", name="admin.outcomes.update")
+    async def outcome_change(
+        self, request: Request, db: AsyncSession, actor: Actor, code: str, data: Form
+    ) -> Template | Redirect:
+        """Change an outcome (codes stay: old visits keep pointing at them)."""
+        if code not in await outcome_codes(db):
+            raise NotFoundException()
+        clean, errors = outcome_validate(data)
+        if errors:
+            return await self._outcomes_page(
+                db, errors={code: errors}, values={code: data}, status_code=422
+            )
+        await outcome_update(db, code=code, data=clean)
+        await audit_add(
+            db,
+            action="outcome_updated",
+            actor_id=actor.id,
+            entity="outcome",
+            detail={"code": code, "active": clean.active, "position": clean.position},
+            ip=client_ip(request),
+        )
+        await db.commit()
+        flash(request, _("Outcome saved."))
+        return Redirect(path="/admin/outcomes", status_code=303)
+
+    @get("/admin/cadence", name="admin.cadence")
+    async def cadence(self, db: AsyncSession) -> Template:
+        """Show the days between follow-ups per level."""
+        days = await cadence_get(db)
+        return self._cadence_page({k: str(v) for k, v in days.items()}, {})
+
+    @post("/admin/cadence", name="admin.cadence.save")
+    async def cadence_save(
+        self, request: Request, db: AsyncSession, actor: Actor, data: Form
+    ) -> Template | Redirect:
+        """Store the cadence; 422 with a message beside a bad number."""
+        values = {lvl.value: (data.get(f"days_{lvl.value}") or "").strip() for lvl in Level}
+        days: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        for level, raw in values.items():
+            try:
+                days[level] = cadence_days_parse(raw)
+            except ValueError as exc:
+                errors[level] = str(exc)
+        if errors:
+            return self._cadence_page(values, errors, status_code=422)
+        changed = await cadence_set(db, days=days)
+        if changed:
+            await audit_add(
+                db,
+                action="cadence_updated",
+                actor_id=actor.id,
+                entity="cadence",
+                detail={k: list(v) for k, v in changed.items()},
+                ip=client_ip(request),
+            )
+        await db.commit()
+        flash(request, _("Follow-up cadence saved. It applies to visits recorded from now on."))
+        return Redirect(path="/admin/cadence", status_code=303)
+
+    def _cadence_page(
+        self, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+    ) -> Template:
+        """Render the cadence form."""
+        return Template(
+            template_name="pages/admin/cadence.html",
+            context={"active": "", "values": values, "errors": errors, "levels": list(Level)},
+            status_code=status_code,
+        )

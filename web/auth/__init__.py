@@ -1,0 +1,1 @@
+"""Sign-in, enrolment and the passkey ceremonies."""

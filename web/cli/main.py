@@ -1,0 +1,171 @@
+"""The `kehu` command line: serve, db upgrade, demo, user add, backup."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from web.core.settings import Settings, SettingsError, load_settings
+
+
+def _fail(message: str, code: int = 2) -> None:
+    """Print one clear line and exit."""
+    print(f"kehu: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _settings() -> Settings:
+    """Load settings or exit with the name of the bad setting."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+        raise  # unreachable; keeps type checkers calm
+
+
+def _upgrade(settings: Settings) -> None:
+    """Apply migrations or exit with a clear message."""
+    from db.migrate import MigrationError, upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except MigrationError as exc:
+        _fail(f"cannot open or migrate the database {settings.database_url}: {exc}", 1)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    """Apply pending migrations."""
+    settings = _settings()
+    _upgrade(settings)
+    print("database is up to date")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Fill the database with realistic demo data."""
+    from db.demo import seed_demo
+
+    settings = _settings()
+    _upgrade(settings)
+    summary = seed_demo(settings.database_url, customers=args.customers, visits=args.visits)
+    print(summary)
+
+
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at two before any thread starts.
+
+    Each SQLite connection thread otherwise gets an arena of its own, and the memory freed
+    in them is rarely returned: bench, 16 clients searching: peak RSS 243 MB -> 214 MB.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Upgrade the database, optionally seed demo data, and serve."""
+    import uvicorn
+
+    from db.demo import database_is_empty, seed_demo
+    from web.app import create_app
+
+    _limit_malloc_arenas()
+    settings = _settings()
+    _upgrade(settings)
+    if args.demo and database_is_empty(settings.database_url):
+        print("Seeding demo data into the empty database…", flush=True)
+        print(seed_demo(settings.database_url, customers=2000, visits=20000), flush=True)
+    if args.demo:
+        from web.cli.users import print_demo_links
+
+        print_demo_links(settings)
+    app = create_app(settings)
+    print(f"Kehu is serving on http://{args.host}:{args.port} (origin {settings.origin})")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+def cmd_user_add(args: argparse.Namespace) -> None:
+    """Create a user and print a one-time enrolment URL as the last line."""
+    from web.cli.users import add_user_with_link
+
+    settings = _settings()
+    _upgrade(settings)
+    try:
+        url = asyncio.run(
+            add_user_with_link(
+                settings, name=args.name, role=args.role, team=args.team, store=args.store
+            )
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    print(f"Created {args.role} {args.name}. Enrolment link (valid once):")
+    print(url)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    """Write a consistent online copy of the SQLite database."""
+    from db.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        backup(settings.database_url, Path(args.file))
+    except BackupError as exc:
+        _fail(str(exc), 1)
+    print(f"backup written to {args.file}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command line."""
+    parser = argparse.ArgumentParser(prog="kehu", description="Kehu CRM")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="upgrade the database and serve the app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    demo = sub.add_parser("demo", help="fill the database with demo data")
+    demo.add_argument("--customers", type=int, default=2000)
+    demo.add_argument("--visits", type=int, default=20000)
+    demo.set_defaults(func=cmd_demo)
+
+    user = sub.add_parser("user", help="user commands")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a user and print an enrolment link")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["rep", "clerk", "manager", "admin"])
+    add.add_argument("--team")
+    add.add_argument("--store", action="store_true", help="a new team is a store")
+    add.set_defaults(func=cmd_user_add)
+
+    backup = sub.add_parser("backup", help="consistent online copy of the database")
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""App plumbing: settings, sessions, errors, guards, HTMX seam, i18n, templating, static."""

@@ -1,0 +1,164 @@
+"""Translations from gettext catalogues, the request's locale, and locale-aware formatting."""
+
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LOCALES = ("zh_CN", "en")
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+
+_locale: ContextVar[str] = ContextVar("kehu_locale", default="zh_CN")
+_tz: ContextVar[ZoneInfo] = ContextVar("kehu_tz", default=ZoneInfo("Asia/Shanghai"))
+
+
+def load_catalogue(locale: str, root: Path = LOCALE_DIR) -> dict[str, str]:
+    """Merge every .po file of a locale into one msgid → msgstr map."""
+    messages: dict[str, str] = {}
+    for po in sorted((root / locale / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        for msg in catalog:
+            if msg.id and msg.string and not msg.fuzzy and isinstance(msg.id, str):
+                messages[msg.id] = msg.string
+    return messages
+
+
+_CATALOGUES: dict[str, dict[str, str]] = {}
+
+
+def catalogue(locale: str) -> dict[str, str]:
+    """Return the (cached) catalogue of a locale; English is the msgids themselves."""
+    if locale not in _CATALOGUES:
+        _CATALOGUES[locale] = {} if locale == "en" else load_catalogue(locale)
+    return _CATALOGUES[locale]
+
+
+def set_locale(locale: str, tz: ZoneInfo | None = None) -> None:
+    """Set the locale (and time zone) for the current request."""
+    _locale.set(locale if locale in LOCALES else "zh_CN")
+    if tz is not None:
+        _tz.set(tz)
+
+
+def current_locale() -> str:
+    """Return the current request's locale."""
+    return _locale.get()
+
+
+def gettext(message: str, **params: object) -> str:
+    """Translate a message and fill %(name)s placeholders."""
+    text = catalogue(_locale.get()).get(message, message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    """Translate a message with a count; Chinese has one form, English two."""
+    params.setdefault("num", n)
+    if _locale.get() == "en":
+        return (singular if n == 1 else plural) % params
+    text = catalogue(_locale.get()).get(plural) or catalogue(_locale.get()).get(singular)
+    return (text or (singular if n == 1 else plural)) % params
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+def pick_locale(user_locale: str | None, cookie: str | None, accept: str, default: str) -> str:
+    """Choose the locale: user setting, else cookie, else Accept-Language, else default."""
+    for choice in (user_locale, cookie):
+        if choice in LOCALES:
+            return choice
+    for lang in _accept_languages(accept):
+        if lang.startswith("zh"):
+            return "zh_CN"
+        if lang.startswith("en"):
+            return "en"
+    return default
+
+
+def _accept_languages(header: str) -> Iterable[str]:
+    """Yield the languages of an Accept-Language header, best first."""
+    ranked = []
+    for i, part in enumerate(header.split(",")):
+        lang, _sep, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        if lang:
+            ranked.append((-weight, i, lang.lower()))
+    return [lang for _w, _i, lang in sorted(ranked)]
+
+
+@lru_cache(maxsize=8)
+def _parse_locale(code: str) -> Locale:
+    """Parse a locale once per process (Locale.parse costs ~0.6 ms a call)."""
+    return Locale.parse(code)
+
+
+def _babel_locale() -> Locale:
+    """The Babel locale of the current request."""
+    return _parse_locale(_locale.get())
+
+
+def fmt_datetime(value: datetime | None, fmt: str = "short") -> str:
+    """Format an aware datetime in the user's time zone and language."""
+    if value is None:
+        return ""
+    local = value.astimezone(_tz.get())
+    if fmt == "time":
+        return format_time(local, "short", locale=_babel_locale())
+    return format_datetime(local, fmt, locale=_babel_locale())
+
+
+def fmt_date(value: date | datetime | None, fmt: str = "medium") -> str:
+    """Format a date (or the local date of a datetime) in the user's language."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(_tz.get()).date()
+    return format_date(value, fmt, locale=_babel_locale())
+
+
+def fmt_number(value: float | int | None) -> str:
+    """Format a number with the locale's separators."""
+    return "" if value is None else format_decimal(value, locale=_babel_locale())
+
+
+def fmt_percent(value: float | None) -> str:
+    """Format a share (0..1) as a percentage."""
+    return "" if value is None else format_percent(value, locale=_babel_locale())
+
+
+def fmt_money(cents: int | None, currency: str = "CNY") -> str:
+    """Format integer cents as money in the user's language."""
+    if cents is None:
+        return ""
+    return format_currency(cents / 100, currency, locale=_babel_locale())
+
+
+def fmt_ago(value: datetime | None, now: datetime) -> str:
+    """Say how long ago something happened, briefly."""
+    if value is None:
+        return gettext("never")
+    seconds = max(0, int((now - value).total_seconds()))
+    if seconds < 60:
+        return gettext("just now")
+    if seconds < 3600:
+        return gettext("%(n)s min ago", n=seconds // 60)
+    if seconds < 86400:
+        return gettext("%(n)s h ago", n=seconds // 3600)
+    return gettext("%(n)s days ago", n=seconds // 86400)

@@ -1,0 +1,1 @@
+"""The store Counter: lookup, quick add, store visits and purchases."""

@@ -1,0 +1,1 @@
+"""Customers: list, search, the customer page, create and edit, contacts."""

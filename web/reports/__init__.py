@@ -1,0 +1,1 @@
+"""Managers' Team page and the weekly report (HTML and PDF)."""

@@ -1,0 +1,1 @@
+"""Health check and the catch-all 404 route."""

@@ -1,0 +1,1 @@
+"""The start page: Today's follow-ups and recently viewed customers."""

@@ -1,0 +1,134 @@
+"""What the customer page's Visits region needs: outcome buttons, the timeline, Undo."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from litestar import Litestar, Request
+from litestar.background_tasks import BackgroundTask
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Customer
+from db.outcomes import OutcomeView, outcome_list
+from db.types import utcnow
+from db.visits import VisitView, can_edit_visit, visit_list
+from domain.enums import Milestone
+from domain.users import Actor
+from domain.visits import UNDO_SECONDS, amount_input_value, undo_seconds_left
+from web.core.client_ip import client_ip
+from web.core.i18n import N_
+
+TIMELINE_LIMIT = 20
+
+MILESTONES: dict[str, str] = {
+    Milestone.CONTRACT_SUBMITTED.value: N_("Contract submitted"),
+    Milestone.FIRST_PAYMENT.value: N_("First payment received"),
+    Milestone.CONTRACT_SIGNED.value: N_("Contract signed"),
+}
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """A visit on the timeline with what the viewer may do with it."""
+
+    v: VisitView
+    undo_left: float
+    can_edit: bool
+    fresh: bool = False
+    amount_value: str = ""
+    amount_error: str = ""
+
+    @property
+    def milestone_label(self) -> str:
+        """The English msgid of the visit's milestone (translated in the template)."""
+        return MILESTONES.get(self.v.milestone or "", self.v.milestone or "")
+
+    @property
+    def wants_amount(self) -> bool:
+        """Show the quick "Add amount" field: a purchase saved without its amount."""
+        return self.can_edit and self.v.asks_amount and self.v.amount_cents is None
+
+
+@dataclass
+class VisitPanel:
+    """Everything visit_panel.html and its partials render."""
+
+    customer_id: int
+    customer_name: str
+    rows: list[VisitRow]
+    outcomes: list[OutcomeView] = field(default_factory=list)
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    notice: str = ""
+    undo_seconds: int = UNDO_SECONDS
+
+
+def customer_page_url(app: Litestar, customer_id: int) -> str:
+    """Link to the customer page; until it exists, to the customer's visit page."""
+    if app.get_handler_index_by_name("customers.detail") is None:
+        return f"/customers/{customer_id}/visits"
+    return f"/customers/{customer_id}"
+
+
+def visit_rows(
+    visits: list[VisitView],
+    *,
+    actor: Actor,
+    now: datetime,
+    fresh_id: int | None = None,
+) -> list[VisitRow]:
+    """Decide per visit whether Undo shows (own, just saved) and whether it may be edited."""
+    return [
+        VisitRow(
+            v=v,
+            undo_left=undo_seconds_left(v.at, now) if v.user_id == actor.id else 0.0,
+            can_edit=can_edit_visit(actor, author_id=v.user_id),
+            fresh=v.id == fresh_id,
+            amount_value=amount_input_value(v.amount_cents),
+        )
+        for v in visits
+    ]
+
+
+async def timeline_panel(
+    db: AsyncSession,
+    *,
+    actor: Actor,
+    customer_id: int,
+    customer_name: str = "",
+    with_outcomes: bool = False,
+    fresh_id: int | None = None,
+    notice: str = "",
+) -> VisitPanel:
+    """Load the timeline (and the outcome buttons when the whole panel is drawn)."""
+    now = utcnow()
+    visits = await visit_list(db, customer_id=customer_id, limit=TIMELINE_LIMIT)
+    outcomes = await outcome_list(db) if with_outcomes else []
+    return VisitPanel(
+        customer_id=customer_id,
+        customer_name=customer_name,
+        rows=visit_rows(visits, actor=actor, now=now, fresh_id=fresh_id),
+        outcomes=outcomes,
+        notice=notice,
+    )
+
+
+def note_view(request: Request, *, actor: Actor, customer_id: int, audited: bool) -> BackgroundTask:
+    """Queue a view of a customer (recently viewed, and the audit log if `audited`).
+
+    Returns the task that writes it after the response is sent (see db.view_log).
+    """
+    view_log = request.app.state.view_log
+    view_log.add(user_id=actor.id, customer_id=customer_id, ip=client_ip(request), audited=audited)
+    return BackgroundTask(view_log.write_pending)
+
+
+async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
+    """Load the Visits region of a customer page (the caller notes the view)."""
+    panel = await timeline_panel(
+        db,
+        actor=actor,
+        customer_id=customer.id,
+        customer_name=customer.name,
+        with_outcomes=True,
+    )
+    return {"visit_panel": panel}
