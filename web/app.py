@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
+from web.core.clock import request_now, request_today
 from web.core.errors import http_exception_handler, internal_error_handler
 from web.core.guards import current_actor
 from web.core.sessions import SessionMiddleware
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> Litestar:
             "db": Provide(provide_db),
             "actor": Provide(provide_actor, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "now": Provide(request_now, sync_to_thread=False),
+            "today": Provide(request_today, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(SessionMiddleware, sessionmaker=sessionmaker, settings=settings),

@@ -1,15 +1,12 @@
 """Switch the interface language (kept on the user, or in a cookie before sign-in)."""
 
-from typing import Annotated
-
 from litestar import Request, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.users import user_set_locale
+from web.core.forms import Form
 from web.core.htmx import session_of
 from web.core.i18n import LOCALES
 from web.core.sessions import LANG_COOKIE
@@ -19,7 +16,7 @@ from web.core.sessions import LANG_COOKIE
 async def language_set(
     request: Request,
     db: AsyncSession,
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Form,
 ) -> Redirect:
     """Store the chosen language and go back to where the user was."""
     locale = data.get("locale", "")

@@ -1,11 +1,7 @@
 """Settings for every signed-in user: language and passkeys (list, add, rename, revoke)."""
 
-from typing import Annotated
-
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,19 +22,18 @@ from web.auth.passkeys import (
     challenge_take,
     device_name,
     json_ok,
-    now_of,
     read_json,
     registration_options,
     registration_verify,
     transports_of,
 )
 from web.core.client_ip import client_ip
+from web.core.clock import request_now
+from web.core.forms import Form
 from web.core.guards import require_user
 from web.core.htmx import flash, render, session_of
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _page(
@@ -112,7 +107,7 @@ class SettingsController(Controller):
             sign_count=verified.sign_count,
             transports=transports_of(credential),
             name=device_name(request.headers.get("user-agent", "")),
-            now=now_of(request),
+            now=request_now(request),
         )
         await audit_add(
             db,
@@ -136,7 +131,7 @@ class SettingsController(Controller):
         if credential_pk not in mine:
             raise NotFoundException()
         if not await credential_revoke(
-            db, credential_pk=credential_pk, user_id=actor.id, now=now_of(request)
+            db, credential_pk=credential_pk, user_id=actor.id, now=request_now(request)
         ):
             await db.rollback()
             return await _page(

@@ -1,11 +1,9 @@
 """Admin: define the custom customer fields (key, labels, kind, required, choices)."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,11 +21,10 @@ from domain.enums import Role
 from domain.users import Actor
 from web.core import labels
 from web.core.client_ip import client_ip
+from web.core.forms import Form
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
-
-FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def _text(data: dict[str, Any]) -> dict[str, str]:
@@ -86,7 +83,7 @@ class CustomFieldController(Controller):
 
     @post("/", name="custom_fields.create")
     async def create(
-        self, request: Request, db: AsyncSession, actor: Actor, data: FormData
+        self, request: Request, db: AsyncSession, actor: Actor, data: Form
     ) -> Template | Redirect | Response:
         """Define a new field."""
         form = _text(data)
@@ -127,7 +124,7 @@ class CustomFieldController(Controller):
 
     @post("/{field_id:int}/edit", name="custom_fields.update")
     async def update(
-        self, request: Request, db: AsyncSession, actor: Actor, field_id: int, data: FormData
+        self, request: Request, db: AsyncSession, actor: Actor, field_id: int, data: Form
     ) -> Template | Redirect | Response:
         """Save a changed field."""
         row = await self._row(db, field_id)

@@ -1,11 +1,7 @@
 """Admin settings of visits: the outcome list and the follow-up cadence per level."""
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,12 +18,11 @@ from domain.enums import Level, Method, Role
 from domain.users import Actor
 from domain.visits import cadence_days_parse, outcome_validate
 from web.core.client_ip import client_ip
+from web.core.forms import Form
 from web.core.guards import require_roles
 from web.core.htmx import flash
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 METHODS: dict[str, str] = {
     Method.FIELD.value: N_("Field visit"),

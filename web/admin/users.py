@@ -3,14 +3,11 @@
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from typing import Annotated
 
 import segno
 from cryptography.fernet import Fernet, InvalidToken
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,16 +20,15 @@ from db.sessions import session_delete_for_user
 from db.users import team_get_or_create, user_add
 from domain.enums import Role
 from domain.users import Actor
-from web.auth.passkeys import now_of
 from web.cli.users import enrol_url
 from web.core.client_ip import client_ip
+from web.core.clock import request_now
+from web.core.forms import Form
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, session_of
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 ROLE_LABELS = {
     Role.REP: N_("Sales rep"),
@@ -169,7 +165,7 @@ class AdminUsersController(Controller):
             user_id=user.id,
             created_by=actor.id,
             ttl_hours=settings.enrol_ttl_hours,
-            now=now_of(request),
+            now=request_now(request),
         )
         await audit_add(
             db,
@@ -216,7 +212,7 @@ class AdminUsersController(Controller):
             user_id=user_id,
             created_by=actor.id,
             ttl_hours=settings.enrol_ttl_hours,
-            now=now_of(request),
+            now=request_now(request),
         )
         await audit_add(
             db,

@@ -22,7 +22,6 @@ from web.auth.passkeys import (
     device_name,
     json_error,
     json_ok,
-    now_of,
     read_json,
     registration_options,
     registration_verify,
@@ -30,6 +29,7 @@ from web.auth.passkeys import (
     transports_of,
 )
 from web.core.client_ip import client_ip
+from web.core.clock import request_now
 from web.core.errors import PublicError
 from web.core.htmx import flash, render, session_of
 from web.core.i18n import gettext as _
@@ -67,7 +67,7 @@ class EnrolController(Controller):
                 429, _("Too many attempts from your network. Wait a minute and try again.")
             )
         found = await enrolment_find(db, token=token)
-        problem = link_problem(found, now_of(request))
+        problem = link_problem(found, request_now(request))
         if problem:
             status, message = problem
             context = {
@@ -91,7 +91,7 @@ class EnrolController(Controller):
         if limited := too_many(request):
             return limited
         found = await enrolment_find(db, token=token)
-        if problem := link_problem(found, now_of(request)):
+        if problem := link_problem(found, request_now(request)):
             return json_error(problem[1], problem[0])
         link, user = found
         exclude = await credential_ids(db, user_id=user.id)
@@ -106,7 +106,7 @@ class EnrolController(Controller):
         """Store the new passkey and use up the link in one transaction, then sign in."""
         if limited := too_many(request):
             return limited
-        now = now_of(request)
+        now = request_now(request)
         try:
             stored = challenge_take(request, "enrol")
             data = await read_json(request)

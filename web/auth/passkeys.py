@@ -28,7 +28,7 @@ from webauthn.helpers.structs import (
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from db.models import User
-from db.types import utcnow
+from web.core.clock import request_now
 from web.core.htmx import session_of
 from web.core.i18n import gettext as _
 from web.core.ratelimit import rate_limited
@@ -49,12 +49,6 @@ class CeremonyError(Exception):
         self.message = message
         self.status = status
         self.detail = detail
-
-
-def now_of(request: Request) -> datetime:
-    """The current time; tests inject a clock through settings.extra["clock"]."""
-    clock = request.app.state.settings.extra.get("clock")
-    return clock() if clock else utcnow()
 
 
 def json_error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -89,7 +83,7 @@ def ceremony_error_response(exc: CeremonyError) -> Response:
 
 def too_many(request: Request) -> Response | None:
     """Count an attempt for the client address; a 429 JSON answer when over the limit."""
-    wait = rate_limited(request, now_of(request).timestamp())
+    wait = rate_limited(request, request_now(request).timestamp())
     if not wait:
         return None
     return json_error(
@@ -105,7 +99,7 @@ def challenge_put(request: Request, purpose: str, challenge: bytes, **extra: obj
         f"webauthn:{purpose}",
         {
             "challenge": bytes_to_base64url(challenge),
-            "at": now_of(request).isoformat(),
+            "at": request_now(request).isoformat(),
             **extra,
         },
     )
@@ -117,7 +111,7 @@ def challenge_take(request: Request, purpose: str) -> dict[str, Any]:
     if not isinstance(stored, dict) or "challenge" not in stored:
         raise CeremonyError("challenge_missing", expired_message())
     created = datetime.fromisoformat(stored["at"])
-    age = now_of(request) - created
+    age = request_now(request) - created
     if age > CHALLENGE_TTL or age < -timedelta(minutes=1):
         raise CeremonyError("challenge_expired", expired_message())
     return {**stored, "challenge": base64url_to_bytes(stored["challenge"])}

@@ -15,12 +15,12 @@ from web.auth.passkeys import (
     credential_id_of,
     invalid_message,
     json_ok,
-    now_of,
     read_json,
     too_many,
     user_handle_of,
 )
 from web.core.client_ip import client_ip
+from web.core.clock import request_now
 from web.core.htmx import render, session_of
 from web.core.i18n import gettext as _
 from web.core.nav import home_path
@@ -118,7 +118,7 @@ class AuthController(Controller):
             )
             await db.commit()
             return ceremony_error_response(exc)
-        now = now_of(request)
+        now = request_now(request)
         await credential_record_use(db, credential_pk=row.id, sign_count=new_count, now=now)
         await audit_add(
             db,

@@ -4,10 +4,10 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from web.core.htmx import is_fragment_request
+from web.core.htmx import is_fragment_request, render
 from web.core.i18n import gettext as _
 from web.core.i18n import pick_locale, set_locale
 from web.core.sessions import LANG_COOKIE
@@ -61,14 +61,16 @@ def error_response(request: Request, status: int, detail: str | None = None) -> 
         "status": status,
         "request_id": request.scope.get("state", {}).get("request_id", ""),
     }
-    if is_fragment_request(request):
-        return Template(
-            template_name="partials/core/error_banner.html",
-            context=context,
-            status_code=status,
-            headers={"HX-Retarget": "#error-banner", "HX-Reswap": "outerHTML"},
-        )
-    return Template(template_name="pages/error.html", context=context, status_code=status)
+    return render(
+        request,
+        "pages/error.html",
+        context,
+        partial="partials/core/error_banner.html",
+        status_code=status,
+        headers={"HX-Retarget": "#error-banner", "HX-Reswap": "outerHTML"}
+        if is_fragment_request(request)
+        else None,
+    )
 
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
@@ -77,7 +79,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
-        login = "/login?next=" + _quote(target)
+        login = request.app.route_reverse("auth.login") + "?next=" + _quote(target)
         if request.headers.get("hx-request") == "true":
             return Response(content=b"", status_code=401, headers={"HX-Redirect": login})
         return Redirect(path=login, status_code=303)

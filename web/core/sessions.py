@@ -130,7 +130,6 @@ class SessionMiddleware:
                 cookie = await self._persist(state)
                 if cookie:
                     headers.append((b"set-cookie", cookie.encode("latin-1")))
-                _add_vary(headers)
                 present = {k.lower() for k, _v in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 message["headers"] = headers
@@ -210,13 +209,3 @@ def _cookies(scope: Scope) -> dict[str, str]:
     except Exception:
         return {}
     return {k: m.value for k, m in jar.items()}
-
-
-def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
-    """Make caches key responses on HX-Request (page and fragment share URLs)."""
-    for i, (key, value) in enumerate(headers):
-        if key.lower() == b"vary":
-            if b"hx-request" not in value.lower():
-                headers[i] = (key, value + b", HX-Request")
-            return
-    headers.append((b"vary", b"HX-Request"))

@@ -21,7 +21,7 @@ from domain.rfm import TIER_LABELS, WINDOW_DAYS, RfmThresholds, Tier, rfm_tier
 from domain.users import Actor
 from web.core.client_ip import client_ip
 from web.core.guards import require_roles
-from web.core.htmx import flash, is_fragment_request, render, see_other
+from web.core.htmx import flash, fragment_or_redirect, render, see_other
 from web.core.i18n import N_, gettext
 from web.core.settings import Settings
 from web.customers.controller import duplicate_notice
@@ -269,10 +269,12 @@ class CounterController(Controller):
     ) -> Template | Redirect:
         """The customer card alone, for the page to refresh after a visit."""
         customer = await _visible(db, actor, customer_id)
-        if not is_fragment_request(request):
-            return Redirect(request.app.route_reverse("counter.customer", customer_id=customer_id))
-        context = await _card_context(db, settings, customer)
-        return Template(template_name="partials/counter/card.html", context=context)
+        return fragment_or_redirect(
+            request,
+            "partials/counter/card.html",
+            await _card_context(db, settings, customer),
+            page_url=request.app.route_reverse("counter.customer", customer_id=customer_id),
+        )
 
 
 async def _visible(db: AsyncSession, actor: Actor, customer_id: int) -> Customer:

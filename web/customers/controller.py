@@ -9,13 +9,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,14 +56,13 @@ from domain.phones import format_phone_display, phone_digits_query
 from domain.users import Actor, can_view
 from web.core import labels
 from web.core.client_ip import client_ip
+from web.core.forms import Form
 from web.core.guards import require_user
-from web.core.htmx import flash, is_fragment_request, render, see_other
+from web.core.htmx import flash, fragment_or_redirect, render, see_other
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
 from web.visits.panel import note_view, visit_panel_context
-
-FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 PER_PAGE = 50
 MSG_OWNER = N_("Choose an owner from the list.")
@@ -257,9 +254,12 @@ class CustomerController(Controller):
         customer = await customer_get_visible(db, actor=actor, customer_id=customer_id)
         if customer is None:
             raise NotFoundException()
-        if not is_fragment_request(request):
-            return Redirect(request.app.route_reverse("customers.detail", customer_id=customer_id))
-        return Template(template_name="partials/customers/follow_up.html", context={"c": customer})
+        return fragment_or_redirect(
+            request,
+            "partials/customers/follow_up.html",
+            {"c": customer},
+            page_url=request.app.route_reverse("customers.detail", customer_id=customer_id),
+        )
 
     # --- create ------------------------------------------------------------------------
 
@@ -379,7 +379,7 @@ class CustomerController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
-        data: FormData,
+        data: Form,
     ) -> Template | Redirect | Response:
         """Save a new customer; on a likely duplicate show the existing ones first."""
         self._require_team(actor)
@@ -471,7 +471,7 @@ class CustomerController(Controller):
         db: AsyncSession,
         actor: Actor,
         customer_id: int,
-        data: FormData,
+        data: Form,
     ) -> Template | Redirect | Response:
         """Save an edit; never overwrite what someone else saved after the form was opened."""
         customer = await self._visible(db, actor, customer_id)
@@ -613,7 +613,7 @@ class CustomerController(Controller):
         db: AsyncSession,
         actor: Actor,
         customer_id: int,
-        data: FormData,
+        data: Form,
     ) -> Template | Redirect | Response:
         """Add a contact; a mistake re-shows the form with the input kept."""
         customer = await self._visible(db, actor, customer_id)
@@ -699,7 +699,7 @@ class CustomerController(Controller):
         actor: Actor,
         customer_id: int,
         contact_id: int,
-        data: FormData,
+        data: Form,
     ) -> Template | Redirect | Response:
         """Save a changed contact."""
         customer, contact = await self._contact(db, actor, customer_id, contact_id)

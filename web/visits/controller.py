@@ -2,12 +2,9 @@
 
 import uuid
 from dataclasses import replace
-from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,8 +40,9 @@ from domain.visits import (
 )
 from web.core.client_ip import client_ip
 from web.core.errors import PublicError
+from web.core.forms import Form
 from web.core.guards import require_user
-from web.core.htmx import flash, is_fragment_request
+from web.core.htmx import flash, is_fragment_request, render
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
 from web.visits.panel import (
@@ -57,7 +55,6 @@ from web.visits.panel import (
     visit_rows,
 )
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Fired on the page after a visit is saved, undone or given an amount, so other regions
 # (the customer's "Next follow-up", the counter's store history) refresh themselves:
 # hx-trigger="visitsChanged from:body".
@@ -107,15 +104,17 @@ class VisitController(Controller):
             raise NotFoundException()
         context = await visit_panel_context(db, actor=actor, customer=customer)
         view = note_view(request, actor=actor, customer_id=customer_id, audited=False)
-        if is_fragment_request(request):
-            return Template(
-                template_name="partials/visits/panel.html", context=context, background=view
-            )
         context |= {
             "customer": customer,
             "customer_url": customer_page_url(request.app, customer_id),
         }
-        return Template(template_name="pages/visits/history.html", context=context, background=view)
+        return render(
+            request,
+            "pages/visits/history.html",
+            context,
+            partial="partials/visits/panel.html",
+            background=view,
+        )
 
     @get("/customers/{customer_id:int}/visits/new", name="visits.new")
     async def new(
