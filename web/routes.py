@@ -7,10 +7,11 @@ def route_handlers() -> list:
     from web.account.settings import SettingsController
     from web.admin.custom_fields import CustomFieldController
     from web.admin.outcomes import OutcomeAdminController
+    from web.admin.rfm import RfmAdminController
     from web.admin.users import AdminUsersController
     from web.auth.enrol import EnrolController
     from web.auth.signin import AuthController
-    from web.counter.controller import CounterController, RfmAdminController
+    from web.counter.controller import CounterController
     from web.customers.controller import CustomerController
     from web.reports.controller import TeamController, WeeklyReportController
     from web.system.health import health
