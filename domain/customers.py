@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
 from domain.enums import Kind, Level, LossReason, Source, Stage, Status
+from domain.money import MSG_MONEY_TOO_LARGE, MoneyError, money_parse
 from domain.names import name_key, pinyin_forms
 from domain.phones import PhoneError, last4, normalise_phone
 
@@ -60,8 +61,6 @@ MAX_LENGTHS: dict[str, int] = {
 CUSTOM_TEXT_MAX = 500
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 20
-# 100 billion yuan: far above any real deal, well inside a 64-bit integer.
-MAX_AMOUNT_CENTS = 10**13
 
 MESSAGES: tuple[str, ...] = (
     MSG_NAME_REQUIRED,
@@ -270,35 +269,22 @@ def parse_custom_value(definition: CustomFieldDef, raw: str | None) -> str | Non
 
 # --- Value parsers ------------------------------------------------------------------
 
-# Optional currency mark, the number, an optional 万 (ten thousand, how deals are often
-# quoted in China) and an optional 元.
-_AMOUNT_RE = re.compile(r"(?:¥|cny|rmb)?(.+?)(万)?元?", re.IGNORECASE)
-_AMOUNT_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)*\.[^@\s.]{2,}")
 # Commas of either width (NFKC folds "，" and "；"), 、 and whitespace separate tags.
 _TAG_SPLIT_RE = re.compile(r"[,、;\s]+")
 
 
 def parse_amount_cents(text: str | None) -> int | None:
-    """Return an amount typed in yuan as integer cents, None when empty.
+    """Return an amount typed in yuan as integer cents, None when empty (the money rule).
 
     Accepts "12000", "12,000.50", "¥12000", "￥12000", "12000元" and "1.2万".
     Negative amounts and fractions of a cent are refused.
     """
-    folded = _nfkc(text)
-    if not folded:
-        return None
-    match = _AMOUNT_RE.fullmatch(re.sub(r"\s+", "", folded))
-    number = _ungroup(match.group(1)) if match else None
-    if number is None or not _AMOUNT_NUMBER_RE.fullmatch(number):
-        raise FieldError(MSG_AMOUNT)
-    wan = match.group(2)
-    cents = Decimal(number) * (10_000 if wan else 1) * 100
-    if cents != cents.to_integral_value():
-        raise FieldError(MSG_AMOUNT)
-    if cents > MAX_AMOUNT_CENTS:
-        raise FieldError(MSG_AMOUNT_TOO_LARGE)
-    return int(cents)
+    try:
+        return money_parse(text)
+    except MoneyError as exc:
+        too_large = exc.message == MSG_MONEY_TOO_LARGE
+        raise FieldError(MSG_AMOUNT_TOO_LARGE if too_large else MSG_AMOUNT) from None
 
 
 def parse_email(text: str | None) -> str:

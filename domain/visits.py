@@ -8,6 +8,14 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from domain.cadence import DEFAULT_CADENCE_DAYS, days_overdue
 from domain.enums import Level, Method, Milestone
+from domain.money import (
+    MSG_MONEY_CENTS,
+    MSG_MONEY_INVALID,
+    MSG_MONEY_NEGATIVE,
+    MSG_MONEY_TOO_LARGE,
+    money_input_value,
+    money_parse,
+)
 
 # The client shows Undo for UNDO_SECONDS; the server accepts it a little longer so a tap
 # at second 9.9 on a slow network still works.
@@ -25,10 +33,10 @@ MAX_LABEL = 60
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 CODE_RE = re.compile(r"[a-z][a-z0-9_]{1,31}")
 
-MSG_AMOUNT_INVALID = "Enter an amount in yuan, e.g. 1,280.50."
-MSG_AMOUNT_NEGATIVE = "The amount cannot be negative."
-MSG_AMOUNT_TOO_LARGE = "This amount is too large."
-MSG_AMOUNT_CENTS = "Use at most two decimal places (fen)."
+MSG_AMOUNT_INVALID = MSG_MONEY_INVALID
+MSG_AMOUNT_NEGATIVE = MSG_MONEY_NEGATIVE
+MSG_AMOUNT_TOO_LARGE = MSG_MONEY_TOO_LARGE
+MSG_AMOUNT_CENTS = MSG_MONEY_CENTS
 MSG_DATE_INVALID = "Enter a date such as 2026-11-30."
 MSG_TOO_LONG = "This text is too long."
 MSG_MILESTONE_INVALID = "Choose a milestone from the list."
@@ -201,41 +209,18 @@ def due_entry(due: date | None, today: date) -> DueEntry | None:
 
 # --- details after the fact ------------------------------------------------------------
 
-_AMOUNT_RE = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?|\d+(\.\d*)?|\.\d+")
-
 
 def amount_parse(raw: str | None) -> int | None:
-    """Parse a CNY amount as typed ("1,280.50", "¥1280", "１２８０") into integer cents.
+    """Parse a CNY amount as typed ("1,280.50", "¥1280", "１２８０", "1.2万") into integer cents.
 
-    Empty means no amount (None). Raise ValueError with a message msgid otherwise.
+    Empty means no amount (None); otherwise the money rule, capped for one visit.
     """
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    for junk in ("¥", "￥", "元", "CNY", "RMB", " ", "\u00a0"):
-        text = text.replace(junk, "")
-    if not text:
-        return None
-    negative = text.startswith("-")
-    if negative:
-        text = text[1:]
-    if not _AMOUNT_RE.fullmatch(text):
-        raise ValueError(MSG_AMOUNT_INVALID)
-    whole, _dot, frac = text.replace(",", "").partition(".")
-    if len(frac) > 2:
-        raise ValueError(MSG_AMOUNT_CENTS)
-    cents = int(whole or "0") * 100 + int((frac + "00")[:2])
-    if negative and cents:
-        raise ValueError(MSG_AMOUNT_NEGATIVE)
-    if cents > MAX_AMOUNT_CENTS:
-        raise ValueError(MSG_AMOUNT_TOO_LARGE)
-    return cents
+    return money_parse(raw, max_cents=MAX_AMOUNT_CENTS)
 
 
 def amount_input_value(cents: int | None) -> str:
     """Show stored cents in an input the way a person would type them back."""
-    if cents is None:
-        return ""
-    yuan, fen = divmod(cents, 100)
-    return f"{yuan}.{fen:02d}" if fen else str(yuan)
+    return money_input_value(cents)
 
 
 def date_parse(raw: str | None) -> date | None:

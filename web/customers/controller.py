@@ -8,7 +8,6 @@ on every URL here.
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,6 +44,7 @@ from domain.contacts import validate_contact
 from domain.customers import CustomFieldDef, completeness, missing_recommended, validate_customer
 from domain.edits import plan_edit
 from domain.enums import Role
+from domain.money import money_input_value
 from domain.ownership import (
     Candidate,
     default_owner_id,
@@ -91,20 +91,12 @@ def _form_text(data: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _yuan(cents: int | None) -> str:
-    """Return cents as the yuan amount a person types ("12000", "12000.5")."""
-    if cents is None:
-        return ""
-    amount = (Decimal(cents) / 100).normalize()
-    return format(amount, "f")
-
-
 def _raw_from_values(values: dict[str, Any]) -> dict[str, str]:
     """Turn stored (flat) customer values into the strings the form inputs show."""
     raw: dict[str, str] = {}
     for name, value in values.items():
         if name == "expected_amount_cents":
-            raw["expected_amount"] = _yuan(value)
+            raw["expected_amount"] = money_input_value(value)
         elif name == "phone":
             raw["phone"] = format_phone_display(value or "")
         elif name == "tags":
