@@ -163,4 +163,4 @@ class EnrolController(Controller):
         if user.locale:
             set_locale(user.locale)
         flash(request, _("Your passkey is ready. Welcome, %(name)s!", name=user.name))
-        return json_ok({"redirect": home_path(state.actor)})
+        return json_ok({"redirect": home_path(request.app, state.actor)})

@@ -132,7 +132,7 @@ class AuthController(Controller):
         state.sign_in(user, team)
         target = safe_next(data.get("next") if isinstance(data.get("next"), str) else None)
         if target == "/":
-            target = home_path(state.actor)
+            target = home_path(request.app, state.actor)
         return json_ok({"redirect": target})
 
     @post("/logout", name="auth.logout")

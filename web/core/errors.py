@@ -1,48 +1,52 @@
 """Error pages for full requests and an error banner fragment for HTMX requests."""
 
 import logging
+from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from web.core.htmx import is_fragment_request, render
+from web.core.htmx import VARY, is_fragment_request, render
+from web.core.i18n import N_, pick_locale, set_locale
 from web.core.i18n import gettext as _
-from web.core.i18n import pick_locale, set_locale
 from web.core.sessions import LANG_COOKIE
 
 log = logging.getLogger("kehu.errors")
+
+# Title and explanation msgids per status code, translated when shown.
+_MESSAGES: dict[int, tuple[str, str]] = {
+    400: (N_("Bad request"), N_("The request could not be understood. Please try again.")),
+    403: (
+        N_("Not allowed"),
+        N_("You do not have permission to do this. If the page looks out of date, reload it."),
+    ),
+    404: (N_("Not found"), N_("This page does not exist, or you may not see it.")),
+    405: (N_("Not allowed"), N_("This action is not available here.")),
+    409: (N_("Conflict"), N_("Someone else changed this at the same time. Reload and retry.")),
+    413: (N_("Too large"), N_("What you sent is too large.")),
+    429: (
+        N_("Too many attempts"),
+        N_("Too many attempts from your network. Wait a minute and try again."),
+    ),
+}
+_UNEXPECTED = (
+    N_("Something went wrong"),
+    N_("Something went wrong on our side. Nothing you entered was saved twice."),
+)
 
 
 class NotSignedIn(NotAuthorizedException):
     """The visitor must sign in first."""
 
 
-def _messages(status: int) -> tuple[str, str]:
-    """Return the translated title and explanation for a status code."""
-    table = {
-        400: (_("Bad request"), _("The request could not be understood. Please try again.")),
-        403: (
-            _("Not allowed"),
-            _("You do not have permission to do this. If the page looks out of date, reload it."),
-        ),
-        404: (_("Not found"), _("This page does not exist, or you may not see it.")),
-        405: (_("Not allowed"), _("This action is not available here.")),
-        409: (_("Conflict"), _("Someone else changed this at the same time. Reload and retry.")),
-        413: (_("Too large"), _("What you sent is too large.")),
-        429: (
-            _("Too many attempts"),
-            _("Too many attempts from your network. Wait a minute and try again."),
-        ),
-    }
-    return table.get(
-        status,
-        (
-            _("Something went wrong"),
-            _("Something went wrong on our side. Nothing you entered was saved twice."),
-        ),
-    )
+class PublicError(HTTPException):
+    """An HTTP error whose detail is written for users and may be shown as is."""
+
+    def __init__(self, status_code: int, detail: str):
+        """Create the error with a user-facing message."""
+        super().__init__(detail=detail, status_code=status_code)
 
 
 def error_response(request: Request, status: int, detail: str | None = None) -> Response:
@@ -54,36 +58,37 @@ def error_response(request: Request, status: int, detail: str | None = None) -> 
         set_locale(
             pick_locale(None, request.cookies.get(LANG_COOKIE), accept, settings.default_locale)
         )
-    title, text = _messages(status)
+    title, text = _MESSAGES.get(status, _UNEXPECTED)
     context = {
-        "title": title,
-        "text": detail or text,
+        "title": _(title),
+        "text": detail or _(text),
         "status": status,
         "request_id": request.scope.get("state", {}).get("request_id", ""),
     }
+    # The banner replaces the page's empty #error-banner, wherever the request aimed.
+    retarget = {"HX-Retarget": "#error-banner", "HX-Reswap": "outerHTML"}
     return render(
         request,
         "pages/error.html",
         context,
         partial="partials/core/error_banner.html",
         status_code=status,
-        headers={"HX-Retarget": "#error-banner", "HX-Reswap": "outerHTML"}
-        if is_fragment_request(request)
-        else None,
+        headers=retarget if is_fragment_request(request) else None,
     )
 
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
-    """Turn an HTTP exception into a readable page or banner."""
+    """Turn an HTTP exception into a readable page or banner; send signed-out users to sign in."""
     if isinstance(exc, NotSignedIn):
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
-        login = request.app.route_reverse("auth.login") + "?next=" + _quote(target)
+        login = request.app.route_reverse("auth.login") + "?next=" + quote(target, safe="/")
         if request.headers.get("hx-request") == "true":
-            return Response(content=b"", status_code=401, headers={"HX-Redirect": login})
-        return Redirect(path=login, status_code=303)
-    detail = exc.detail if getattr(exc, "extra", None) == {"public": True} else None
+            # A swap cannot show the sign-in page: ask htmx for a full navigation.
+            return Response(content=b"", status_code=401, headers={"HX-Redirect": login, **VARY})
+        return Redirect(path=login, status_code=303, headers=VARY)
+    detail = exc.detail if isinstance(exc, PublicError) else None
     return error_response(request, exc.status_code, detail)
 
 
@@ -92,18 +97,3 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     rid = request.scope.get("state", {}).get("request_id", "")
     log.exception("unhandled error request_id=%s path=%s", rid, request.url.path)
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)
-
-
-def _quote(path: str) -> str:
-    """URL-encode a local path for the next parameter."""
-    from urllib.parse import quote
-
-    return quote(path, safe="/")
-
-
-class PublicError(HTTPException):
-    """An HTTP error whose detail is written for users and may be shown as is."""
-
-    def __init__(self, status_code: int, detail: str):
-        """Create the error with a user-facing message."""
-        super().__init__(detail=detail, status_code=status_code, extra={"public": True})

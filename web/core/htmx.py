@@ -11,6 +11,9 @@ from web.core.sessions import SessionState
 
 VARY = {"Vary": "HX-Request"}
 
+# Client-side events to fire after the swap: one name, several, or names with details.
+Trigger = str | list[str] | dict[str, Any] | None
+
 
 def is_fragment_request(request: Request) -> bool:
     """Return True for an HTMX request that wants a fragment, not a full page.
@@ -45,7 +48,7 @@ def take_flashes(request: Request) -> list[list[str]]:
     return messages
 
 
-def trigger_header(events: str | list[str] | dict[str, Any] | None) -> dict[str, str]:
+def trigger_header(events: Trigger) -> dict[str, str]:
     """The HX-Trigger header for client-side events fired after the swap."""
     if not events:
         return {}
@@ -64,7 +67,7 @@ def render(
     partial: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
-    trigger: str | list[str] | dict[str, Any] | None = None,
+    trigger: Trigger = None,
     background: BackgroundTask | None = None,
 ) -> Template:
     """Render the full page, or only `partial` when HTMX asks for a fragment.
@@ -90,23 +93,18 @@ def fragment_or_redirect(
     context: dict[str, Any],
     *,
     page_url: str,
-    trigger: str | list[str] | dict[str, Any] | None = None,
+    trigger: Trigger = None,
     background: BackgroundTask | None = None,
 ) -> Template | Redirect:
     """Answer an HTMX request with the fragment; send a plain GET to the page it belongs to."""
     if not is_fragment_request(request):
         return Redirect(path=page_url, status_code=303, headers=VARY)
-    return Template(
-        template_name=partial,
-        context=context,
-        headers={**VARY, **trigger_header(trigger)},
-        background=background,
+    return render(
+        request, partial, context, partial=partial, trigger=trigger, background=background
     )
 
 
-def see_other(
-    request: Request, url: str, *, trigger: str | list[str] | dict[str, Any] | None = None
-) -> Redirect | Response:
+def see_other(request: Request, url: str, *, trigger: Trigger = None) -> Redirect | Response:
     """Redirect after a POST: 303 for a plain form, HX-Location for HTMX (no double fetch)."""
     if request.headers.get("hx-request") == "true":
         return Response(

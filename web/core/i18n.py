@@ -68,9 +68,6 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
     return (text or (singular if n == 1 else plural)) % params
 
 
-_ = gettext
-
-
 def N_(message: str) -> str:
     """Mark a message for extraction; it is translated where it is shown."""
     return message
@@ -148,17 +145,3 @@ def fmt_money(cents: int | None, currency: str = "CNY") -> str:
     if cents is None:
         return ""
     return format_currency(cents / 100, currency, locale=_babel_locale())
-
-
-def fmt_ago(value: datetime | None, now: datetime) -> str:
-    """Say how long ago something happened, briefly."""
-    if value is None:
-        return gettext("never")
-    seconds = max(0, int((now - value).total_seconds()))
-    if seconds < 60:
-        return gettext("just now")
-    if seconds < 3600:
-        return gettext("%(n)s min ago", n=seconds // 60)
-    if seconds < 86400:
-        return gettext("%(n)s h ago", n=seconds // 3600)
-    return gettext("%(n)s days ago", n=seconds // 86400)

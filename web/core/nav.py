@@ -1,6 +1,9 @@
-"""The navigation each role sees (stable names from PRODUCT.md §9)."""
+"""The navigation each role sees (stable names from PRODUCT.md §9), linked by route name."""
 
 from dataclasses import dataclass
+
+from jinja2 import pass_context
+from litestar import Litestar
 
 from domain.enums import Role
 from domain.users import Actor
@@ -9,19 +12,20 @@ from web.core.i18n import N_
 
 @dataclass(frozen=True)
 class NavItem:
-    """One navigation link."""
+    """One navigation link, its URL reversed from the route name."""
 
     key: str
     path: str
     label: str  # English msgid; translated in the template
 
 
+# key -> (route name, label msgid)
 _ALL = {
-    "today": NavItem("today", "/", N_("Today")),
-    "customers": NavItem("customers", "/customers", N_("Customers")),
-    "counter": NavItem("counter", "/counter", N_("Counter")),
-    "team": NavItem("team", "/team", N_("Team")),
-    "report": NavItem("report", "/reports/weekly", N_("Weekly report")),
+    "today": ("home", N_("Today")),
+    "customers": ("customers.list", N_("Customers")),
+    "counter": ("counter.page", N_("Counter")),
+    "team": ("team.page", N_("Team")),
+    "report": ("report.weekly", N_("Weekly report")),
 }
 
 _BY_ROLE = {
@@ -32,13 +36,17 @@ _BY_ROLE = {
 }
 
 
-def nav_items(actor: Actor | None) -> list[NavItem]:
-    """Return the links a user's role needs, in order."""
+@pass_context
+def nav_items(context, actor: Actor | None) -> list[NavItem]:
+    """Return the links a user's role needs, in order (a template global)."""
     if actor is None:
         return []
-    return [_ALL[key] for key in _BY_ROLE[actor.role]]
+    app = context["request"].app
+    return [
+        NavItem(key, app.route_reverse(_ALL[key][0]), _ALL[key][1]) for key in _BY_ROLE[actor.role]
+    ]
 
 
-def home_path(actor: Actor) -> str:
+def home_path(app: Litestar, actor: Actor) -> str:
     """Return where a user lands after signing in (clerks: the counter)."""
-    return "/counter" if actor.role == Role.CLERK else "/"
+    return app.route_reverse("counter.page" if actor.role == Role.CLERK else "home")

@@ -34,6 +34,11 @@ class Asset:
     gzip: bytes | None
 
 
+def content_version(body: bytes) -> str:
+    """The short content hash that versions a static URL (`?v=`)."""
+    return hashlib.sha256(body).hexdigest()[:10]
+
+
 def load_assets(directory: Path) -> dict[str, Asset]:
     """Read every file under `directory`, keyed by its URL path below /static/."""
     assets: dict[str, Asset] = {}
@@ -43,6 +48,7 @@ def load_assets(directory: Path) -> dict[str, Asset]:
         rel = path.relative_to(directory).as_posix()
         body = path.read_bytes()
         digest = hashlib.sha256(body).hexdigest()
+        version = content_version(body)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type == "application/javascript":
             content_type += "; charset=utf-8"
@@ -50,7 +56,7 @@ def load_assets(directory: Path) -> dict[str, Asset]:
         if content_type.startswith(TEXT_TYPES) and len(body) > 256:
             br = _smaller(brotli.compress(body, quality=11), body)
             gz = _smaller(gzip.compress(body, compresslevel=9, mtime=0), body)
-        assets[rel] = Asset(content_type, f'"{digest[:20]}"', digest[:10], body, br, gz)
+        assets[rel] = Asset(content_type, f'"{digest[:20]}"', version, body, br, gz)
     return assets
 
 

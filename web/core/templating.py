@@ -1,6 +1,5 @@
 """The Jinja environment: autoescaping, translations, formatting filters, hashed static URLs."""
 
-import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -9,6 +8,8 @@ from markupsafe import Markup
 
 from web.core import i18n
 from web.core.nav import nav_items
+from web.core.static_assets import PREFIX as STATIC_PREFIX
+from web.core.static_assets import content_version
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = WEB_DIR.parent / "static"
@@ -16,14 +17,13 @@ STATIC_DIR = WEB_DIR.parent / "static"
 
 @cache
 def static_hash(rel: str) -> str:
-    """Return a short content hash of a static file (cached for the process)."""
-    path = STATIC_DIR / rel
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    """Return a static file's version, as the static server checks it (cached for the process)."""
+    return content_version((STATIC_DIR / rel).read_bytes())
 
 
 def static_url(rel: str) -> str:
     """Return a cache-busting URL for a static file."""
-    return f"/static/{rel}?v={static_hash(rel)}"
+    return f"{STATIC_PREFIX}{rel}?v={static_hash(rel)}"
 
 
 @pass_context
