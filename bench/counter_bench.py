@@ -3,7 +3,7 @@
 Usage: python -m bench.counter_bench [--db bench/data/bench-100k.db] [--rounds 200]
 
 Measures, on the 100k-customer database built by `bench.run`, the time the app spends on
-one `GET /counter/lookup?q=...` (HTMX fragment, as a clerk) from request to last byte,
+one `GET /counter?q=...` (HTMX fragment, as a clerk) from request to last byte,
 in-process (no network, no client CPU): the "server time" of a keystroke. Also reports the
 share spent in the search query itself. Prints p50/p95/p99 per query kind.
 """
@@ -73,7 +73,7 @@ async def _run(db_path: Path, rounds: int) -> list[str]:
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as client:
         client.cookies.update(cookie)
         headers = {"HX-Request": "true"}
-        await client.get("/counter/lookup?q=1234", headers=headers)  # warm caches
+        await client.get("/counter?q=1234", headers=headers)  # warm caches
         from domain.enums import Role
         from domain.users import Actor
 
@@ -86,7 +86,7 @@ async def _run(db_path: Path, rounds: int) -> list[str]:
             for i in range(rounds):
                 q = qs[i % len(qs)]
                 started = time.perf_counter()
-                response = await client.get("/counter/lookup", params={"q": q}, headers=headers)
+                response = await client.get("/counter", params={"q": q}, headers=headers)
                 times.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, response.text[:200]
                 async with app.state.sessionmaker() as db:

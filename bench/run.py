@@ -390,7 +390,7 @@ def transfer_sizes(origin: str, rep: dict[str, str], customer_id: int, query: st
             out["assets"].append((asset.split("?")[0], a_size, a_enc))
             total += a_size
         out["first_visit"] = total
-        s_size, s_enc, _ = _wire_size(client, f"/customers/search?q={quote(query)}", HX)
+        s_size, s_enc, _ = _wire_size(client, f"/customers?q={quote(query)}", HX)
         out["swap"] = (s_size, s_enc)
     return out
 
@@ -507,11 +507,11 @@ def main() -> None:
         clerk = srv.sign_in(cast.clerk)
         manager = srv.sign_in(cast.manager)
         static = srv.static_path()
-        search = [f"/customers/search?q={quote(q)}" for q in cast.queries]
+        search = [f"/customers?q={quote(q)}" for q in cast.queries]
         pages = [
             f"/customers/{i}" for i in cast.rep_customers[:: max(1, len(cast.rep_customers) // 200)]
         ]
-        lookups = [f"/counter/lookup?q={d}" for d in cast.clerk_last4]
+        lookups = [f"/counter?q={d}" for d in cast.clerk_last4]
         floors: dict[int, LoadResult] = {}
         for conc in (1, 16):
             floor = load(srv.origin, [static], concurrency=conc, seconds=secs)

@@ -403,7 +403,7 @@ def main() -> None:
         f"(target: < 50 ms per search)."
     )
 
-    search_paths = [f"/customers/search?q={quote(q)}" for q in queries.values()]
+    search_paths = [f"/customers?q={quote(q)}" for q in queries.values()]
     con = sqlite3.connect(path)
     ids = [r[0] for r in con.execute("SELECT id FROM customer ORDER BY random() LIMIT 500")]
     rep_ids = [

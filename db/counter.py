@@ -1,6 +1,6 @@
 """Store counter queries: member value inputs and a customer's store history."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
 from sqlalchemy import case, func, select
@@ -10,6 +10,9 @@ from db.engine import sql_in_thread
 from db.models import RfmSetting, Visit
 from domain.enums import Method
 from domain.rfm import DEFAULT_THRESHOLDS, RfmThresholds
+
+# The rfm_setting columns are named after the RfmThresholds fields.
+_THRESHOLD_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RfmThresholds))
 
 
 @dataclass(frozen=True)
@@ -28,27 +31,13 @@ async def rfm_thresholds_get(session: AsyncSession) -> RfmThresholds:
     row = await session.get(RfmSetting, 1)
     if row is None:
         return DEFAULT_THRESHOLDS
-    return RfmThresholds(
-        recency_core_days=row.recency_core_days,
-        recency_key_days=row.recency_key_days,
-        frequency_core=row.frequency_core,
-        frequency_key=row.frequency_key,
-        monetary_core_cents=row.monetary_core_cents,
-        monetary_key_cents=row.monetary_key_cents,
-    )
+    return RfmThresholds(**{name: getattr(row, name) for name in _THRESHOLD_COLUMNS})
 
 
 async def rfm_thresholds_set(session: AsyncSession, *, thresholds: RfmThresholds) -> None:
     """Store new tier thresholds."""
     row = await session.get(RfmSetting, 1) or RfmSetting(id=1)
-    for name in (
-        "recency_core_days",
-        "recency_key_days",
-        "frequency_core",
-        "frequency_key",
-        "monetary_core_cents",
-        "monetary_key_cents",
-    ):
+    for name in _THRESHOLD_COLUMNS:
         setattr(row, name, getattr(thresholds, name))
     session.add(row)
     await session.flush()

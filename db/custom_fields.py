@@ -51,6 +51,26 @@ async def custom_field_key_taken(session: AsyncSession, *, key: str) -> bool:
     return (await session.execute(stmt)).scalar_one() > 0
 
 
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    row: CustomFieldDefinition,
+    *,
+    user_id: int | None,
+    ip: str,
+) -> None:
+    """Record a change to a field definition in the audit trail."""
+    await audit_add(
+        session,
+        action=action,
+        actor_id=user_id,
+        entity="custom_field",
+        entity_id=row.id,
+        detail={"key": row.key},
+        ip=ip,
+    )
+
+
 async def custom_field_add(
     session: AsyncSession, *, definition: CustomFieldDef, user_id: int | None, ip: str = ""
 ) -> CustomFieldDefinition:
@@ -69,15 +89,7 @@ async def custom_field_add(
     )
     session.add(row)
     await session.flush()
-    await audit_add(
-        session,
-        action="custom_field_added",
-        actor_id=user_id,
-        entity="custom_field",
-        entity_id=row.id,
-        detail={"key": row.key},
-        ip=ip,
-    )
+    await _audit(session, "custom_field_added", row, user_id=user_id, ip=ip)
     return row
 
 
@@ -98,15 +110,7 @@ async def custom_field_update(
     row.active = True
     session.add(row)
     await session.flush()
-    await audit_add(
-        session,
-        action="custom_field_updated",
-        actor_id=user_id,
-        entity="custom_field",
-        entity_id=row.id,
-        detail={"key": row.key},
-        ip=ip,
-    )
+    await _audit(session, "custom_field_updated", row, user_id=user_id, ip=ip)
 
 
 async def custom_field_retire(
@@ -116,12 +120,4 @@ async def custom_field_retire(
     row.active = False
     session.add(row)
     await session.flush()
-    await audit_add(
-        session,
-        action="custom_field_retired",
-        actor_id=user_id,
-        entity="custom_field",
-        entity_id=row.id,
-        detail={"key": row.key},
-        ip=ip,
-    )
+    await _audit(session, "custom_field_retired", row, user_id=user_id, ip=ip)

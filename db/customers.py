@@ -1,10 +1,10 @@
 """Customers: numbers, duplicates, create, update, the customer page, the list, contacts."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import ColumnElement, Select, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
@@ -16,9 +16,10 @@ from db.visibility import visible_customers
 from domain.cadence import next_follow_up
 from domain.contacts import ContactInput
 from domain.customers import CustomerInput, CustomFieldDef, customer_number, derived_fields
+from domain.duplicates import DuplicateMatch
 from domain.enums import Level, Role
 from domain.names import name_key
-from domain.ownership import Candidate
+from domain.ownership import OWNER_ROLES, Candidate
 from domain.users import Actor
 
 # The customer fields a person edits on the form, compared one by one for conflicts.
@@ -68,21 +69,6 @@ async def customer_number_next(session: AsyncSession, *, year: int, month: int) 
 
 
 # --- Duplicates ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DuplicateMatch:
-    """An existing customer that looks like the one being saved."""
-
-    id: int
-    number: str
-    name: str
-    phone: str
-    team_id: int
-    owner_id: int | None
-    owner_name: str | None
-    same_phone: bool
-    same_name: bool
 
 
 class DuplicateCustomer(Exception):
@@ -351,18 +337,6 @@ async def customer_update(
 # --- Reading --------------------------------------------------------------------------------
 
 
-async def customer_get_for_update(
-    session: AsyncSession, *, actor: Actor, customer_id: int
-) -> Customer | None:
-    """Return the customer as stored now (not a cached copy) if the actor may see it."""
-    stmt = (
-        select(Customer)
-        .where(Customer.id == customer_id, visible_customers(actor))
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 @dataclass(frozen=True)
 class CustomerPage:
     """Everything the customer page shows, loaded up front."""
@@ -399,7 +373,7 @@ async def customer_page(
 
 @dataclass(frozen=True)
 class CustomerRow:
-    """One line of the customer list."""
+    """One customer line: the list, search results, the counter lookup (and Today's lines)."""
 
     id: int
     number: str
@@ -408,9 +382,37 @@ class CustomerRow:
     stage: str
     status: str
     phone: str
+    owner_id: int | None
     owner_name: str | None
     last_visit_at: datetime | None
     next_follow_up_on: date | None
+    rank: int = 0  # search only: how well the line matches the query (0 best)
+
+
+# The columns of a CustomerRow, in field order; the owner's name needs User outer-joined.
+CUSTOMER_ROW_COLUMNS = (
+    Customer.id,
+    Customer.number,
+    Customer.name,
+    Customer.level,
+    Customer.stage,
+    Customer.status,
+    Customer.phone,
+    Customer.owner_id,
+    User.name,
+    Customer.last_visit_at,
+    Customer.next_follow_up_on,
+)
+
+
+def customer_row_select(*extra) -> Select:
+    """SELECT a CustomerRow's columns (owner joined), followed by `extra` ones such as a rank."""
+    return select(*CUSTOMER_ROW_COLUMNS, *extra).outerjoin(User, User.id == Customer.owner_id)
+
+
+def customer_rows(rows: Iterable[Sequence]) -> list[CustomerRow]:
+    """Turn result rows of customer_row_select() into CustomerRows."""
+    return [CustomerRow(*r) for r in rows]
 
 
 async def customer_list(
@@ -423,27 +425,14 @@ async def customer_list(
     """
     page = max(1, page)
     stmt = (
-        select(
-            Customer.id,
-            Customer.number,
-            Customer.name,
-            Customer.level,
-            Customer.stage,
-            Customer.status,
-            Customer.phone,
-            User.name,
-            Customer.last_visit_at,
-            Customer.next_follow_up_on,
-        )
-        .outerjoin(User, User.id == Customer.owner_id)
+        customer_row_select()
         .where(visible_customers(actor))
         .order_by(Customer.next_follow_up_on, Customer.id)
         .limit(per_page + 1)
         .offset((page - 1) * per_page)
     )
     rows = (await session.execute(stmt)).all()
-    items = [CustomerRow(*r) for r in rows[:per_page]]
-    return items, len(rows) > per_page
+    return customer_rows(rows[:per_page]), len(rows) > per_page
 
 
 # --- Owners and teams for the form ---------------------------------------------------------------
@@ -459,10 +448,10 @@ class OwnerChoice:
     team_id: int | None
     team_name: str
 
-    @property
-    def candidate(self) -> Candidate:
-        """The user as the ownership rules see them."""
-        return Candidate(id=self.id, role=Role(self.role), team_id=self.team_id)
+
+def _may_own() -> ColumnElement[bool]:
+    """The users who can own customers: active reps, managers and clerks."""
+    return User.active & User.role.in_([r.value for r in OWNER_ROLES])
 
 
 async def customer_owner_choices(
@@ -473,8 +462,7 @@ async def customer_owner_choices(
     `include_id` adds a customer's current owner even when they no longer qualify (left
     the team, deactivated), so an edit form shows who owns it instead of a wrong default.
     """
-    roles = [r.value for r in (Role.REP, Role.MANAGER, Role.CLERK)]
-    qualifies = User.active & User.role.in_(roles)
+    qualifies = _may_own()
     if team_id is not None:
         qualifies = qualifies & (User.team_id == team_id)
     if include_id is not None:
@@ -486,6 +474,15 @@ async def customer_owner_choices(
         .order_by(Team.name, User.name)
     )
     return [OwnerChoice(r[0], r[1], r[2], r[3], r[4] or "") for r in (await session.execute(stmt))]
+
+
+async def customer_owner_get(session: AsyncSession, *, user_id: int | None) -> Candidate | None:
+    """Return a user who can own customers, as the ownership rules see them (else None)."""
+    if user_id is None:
+        return None
+    stmt = select(User.id, User.role, User.team_id).where(User.id == user_id, _may_own())
+    row = (await session.execute(stmt)).first()
+    return Candidate(id=row[0], role=Role(row[1]), team_id=row[2]) if row else None
 
 
 async def customer_team_choices(session: AsyncSession) -> list[tuple[int, str]]:
@@ -522,30 +519,38 @@ def _contact_fields(data: ContactInput) -> dict:
     }
 
 
+async def _contact_audit(
+    session: AsyncSession, action: str, contact: Contact, *, user_id: int | None, ip: str
+) -> None:
+    """Record a change to a contact in the customer's audit trail (ids only, no personal data)."""
+    await audit_add(
+        session,
+        action=action,
+        actor_id=user_id,
+        entity="customer",
+        entity_id=contact.customer_id,
+        detail={"contact_id": contact.id},
+        ip=ip,
+    )
+
+
 async def contact_add(
     session: AsyncSession,
     *,
     customer_id: int,
     data: ContactInput,
     user_id: int | None,
+    now: datetime | None = None,
     ip: str = "",
 ) -> Contact:
     """Add a contact to a customer (its name becomes searchable in the same transaction)."""
-    now = utcnow()
+    now = now or utcnow()
     contact = Contact(
         customer_id=customer_id, created_at=now, updated_at=now, **_contact_fields(data)
     )
     session.add(contact)
     await session.flush()
-    await audit_add(
-        session,
-        action="contact_added",
-        actor_id=user_id,
-        entity="customer",
-        entity_id=customer_id,
-        detail={"contact_id": contact.id},
-        ip=ip,
-    )
+    await _contact_audit(session, "contact_added", contact, user_id=user_id, ip=ip)
     return contact
 
 
@@ -555,38 +560,22 @@ async def contact_update(
     contact: Contact,
     data: ContactInput,
     user_id: int | None,
+    now: datetime | None = None,
     ip: str = "",
 ) -> None:
     """Change a contact."""
     for name, value in _contact_fields(data).items():
         setattr(contact, name, value)
-    contact.updated_at = utcnow()
+    contact.updated_at = now or utcnow()
     session.add(contact)
     await session.flush()
-    await audit_add(
-        session,
-        action="contact_updated",
-        actor_id=user_id,
-        entity="customer",
-        entity_id=contact.customer_id,
-        detail={"contact_id": contact.id},
-        ip=ip,
-    )
+    await _contact_audit(session, "contact_updated", contact, user_id=user_id, ip=ip)
 
 
 async def contact_delete(
     session: AsyncSession, *, contact: Contact, user_id: int | None, ip: str = ""
 ) -> None:
     """Remove a contact from its customer."""
-    customer_id, contact_id = contact.customer_id, contact.id
+    await _contact_audit(session, "contact_removed", contact, user_id=user_id, ip=ip)
     await session.delete(contact)
     await session.flush()
-    await audit_add(
-        session,
-        action="contact_removed",
-        actor_id=user_id,
-        entity="customer",
-        entity_id=customer_id,
-        detail={"contact_id": contact_id},
-        ip=ip,
-    )

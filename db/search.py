@@ -15,13 +15,13 @@ stored pinyin (`shanghai`) and pinyin initials (`shhd`) through their indexes.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Select, and_, column, func, literal, literal_column, or_, select, table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.customers import CustomerRow, customer_row_select, customer_rows
 from db.engine import sql_in_thread
-from db.models import Contact, Customer, User
+from db.models import Contact, Customer
 from db.visibility import visible_customers
 from domain.customers import parse_customer_number
 from domain.names import has_cjk
@@ -100,22 +100,6 @@ def search_plan(q: str) -> SearchPlan | None:
         fragments=fragments,
         like_terms=like_terms,
     )
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One search result, with what the results list shows."""
-
-    id: int
-    number: str
-    name: str
-    level: str
-    stage: str
-    status: str
-    phone: str
-    owner_name: str | None
-    last_visit_at: datetime | None
-    rank: int
 
 
 def _like_escape(term: str) -> str:
@@ -203,7 +187,7 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
 
 async def customer_search(
     session: AsyncSession, *, actor: Actor, q: str, limit: int = 20
-) -> list[SearchHit]:
+) -> list[CustomerRow]:
     """Return the customers the actor may see that match a query, best first (one query)."""
     plan = search_plan(q)
     if plan is None:
@@ -220,23 +204,11 @@ async def customer_search(
         select(hits.c.id, func.min(hits.c.rank).label("rank")).group_by(hits.c.id).subquery("best")
     )
     stmt = (
-        select(
-            Customer.id,
-            Customer.number,
-            Customer.name,
-            Customer.level,
-            Customer.stage,
-            Customer.status,
-            Customer.phone,
-            User.name,
-            Customer.last_visit_at,
-            best.c.rank,
-        )
+        customer_row_select(best.c.rank)
         .join(best, best.c.id == Customer.id)
-        .outerjoin(User, User.id == Customer.owner_id)
         .order_by(best.c.rank, func.length(Customer.name), Customer.id.desc())
         .limit(limit)
     )
     with sql_in_thread():  # a trigram search can take milliseconds: keep the loop free
         rows = (await session.execute(stmt)).all()
-    return [SearchHit(*r) for r in rows]
+    return customer_rows(rows)

@@ -1,6 +1,6 @@
 """Row-level visibility of customers, enforced in every query (PRODUCT.md §1)."""
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer
@@ -23,8 +23,14 @@ def visible_customers(actor: Actor) -> ColumnElement[bool]:
 async def customer_get_visible(
     session: AsyncSession, *, actor: Actor, customer_id: int
 ) -> Customer | None:
-    """Return the customer if the actor may see it, else None (callers answer 404)."""
-    from sqlalchemy import select
+    """Return the customer as stored now if the actor may see it, else None (callers 404).
 
-    stmt = select(Customer).where(Customer.id == customer_id, visible_customers(actor))
+    Read afresh (not a copy the session still holds), so an edit compares against the
+    version in the database.
+    """
+    stmt = (
+        select(Customer)
+        .where(Customer.id == customer_id, visible_customers(actor))
+        .execution_options(populate_existing=True)
+    )
     return (await session.execute(stmt)).scalar_one_or_none()

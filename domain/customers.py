@@ -132,11 +132,6 @@ def customer_number(year: int, month: int, seq: int) -> str:
     return f"C{year:04d}{month:02d}{seq:03d}"
 
 
-def customer_number_prefix(year: int, month: int) -> str:
-    """Return the prefix all numbers of a month share ("C202611"), for a LIKE query."""
-    return customer_number(year, month, 1)[:-3]
-
-
 def parse_customer_number(q: str) -> CustomerNumber | None:
     """Return the parts of a complete customer number typed in any case or width, else None."""
     match = _NUMBER_RE.fullmatch(_nfkc(q).upper())
@@ -150,16 +145,6 @@ def parse_customer_number(q: str) -> CustomerNumber | None:
     if not (1 <= parsed.month <= 12 and parsed.seq >= 1):
         return None
     return parsed
-
-
-def next_sequence(numbers: Iterable[str]) -> int:
-    """Return the next sequence after a month's existing numbers (1 for the first).
-
-    Compare sequences as numbers, not the strings: "C2026111000" sorts before
-    "C202611999" as text.
-    """
-    seqs = [parsed.seq for n in numbers if (parsed := parse_customer_number(n))]
-    return max(seqs, default=0) + 1
 
 
 # --- Custom fields ------------------------------------------------------------------

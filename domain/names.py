@@ -108,13 +108,3 @@ def pinyin_forms(name: str) -> tuple[str, str]:
 def has_cjk(text: str) -> bool:
     """Return whether a text contains a Chinese (CJK ideograph) character."""
     return bool(_CJK.search(text or ""))
-
-
-def is_cjk_short(q: str) -> bool:
-    """Return whether a search query is 1-2 characters with CJK in it.
-
-    SQLite's FTS5 trigram index cannot answer such a query, so search must use LIKE
-    on the base table instead.
-    """
-    text = (q or "").strip()
-    return 1 <= len(text) <= 2 and has_cjk(text)

@@ -12,7 +12,7 @@ def route_handlers() -> list:
     from web.auth.enrol import EnrolController
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
-    from web.customers.controller import CustomerController
+    from web.customers.router import customers_router
     from web.reports.controller import TeamController, WeeklyReportController
     from web.system.health import health
     from web.system.notfound import not_found
@@ -27,7 +27,7 @@ def route_handlers() -> list:
         health,
         language_set,
         HomeController,
-        CustomerController,
+        customers_router,
         CustomFieldController,
         VisitController,
         OutcomeAdminController,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from domain.names import has_cjk, is_cjk_short, name_key, pinyin_forms
+from domain.names import has_cjk, name_key, pinyin_forms
 
 
 @pytest.mark.parametrize(
@@ -78,24 +78,6 @@ def test_pinyin_forms_use_phrases_for_heteronyms() -> None:
 def test_pinyin_forms_drop_punctuation() -> None:
     assert pinyin_forms("厦门（中国）") == ("xiamenzhongguo", "xmzg")
     assert pinyin_forms("") == ("", "")
-
-
-@pytest.mark.parametrize(
-    ("q", "short"),
-    [
-        ("华", True),
-        ("华东", True),
-        (" 华东 ", True),
-        ("华a", True),
-        ("华东机", False),
-        ("ab", False),
-        ("13", False),
-        ("", False),
-        ("   ", False),
-    ],
-)
-def test_is_cjk_short(q: str, short: bool) -> None:
-    assert is_cjk_short(q) is short
 
 
 def test_has_cjk() -> None:

@@ -46,11 +46,11 @@ async def test_last_four_digits_among_many_with_the_same_suffix(client, db, stor
     exact = await _customer(db, store, "林小姐", "13912348888")
     await _customer(db, store, "别的尾号", "13912341234")
     await sign_in(client, db, stores["clerk"])
-    tree = html(await client.get("/counter/lookup?q=8888", headers={"HX-Request": "true"}))
+    tree = html(await client.get("/counter?q=8888", headers={"HX-Request": "true"}))
     phones = texts(tree, ".counter-meta")
     assert len(phones) == LOOKUP_LIMIT
     assert all(p.split(" ")[0].endswith("8888") for p in phones)
-    tree = html(await client.get("/counter/lookup?q=139 1234 8888", headers={"HX-Request": "true"}))
+    tree = html(await client.get("/counter?q=139 1234 8888", headers={"HX-Request": "true"}))
     first = tree.css_first("#counter-results [role=option] a")
     assert first.attributes["href"] == f"/counter/customers/{exact.id}"
     assert tree.css_first("[role=option]").attributes["aria-selected"] == "true"
@@ -69,7 +69,7 @@ async def test_clerk_never_sees_another_stores_customers(client, db, stores):
 async def test_lookup_is_a_fragment_for_htmx_and_a_page_without_js(client, db, stores):
     await _customer(db, stores["store"], "王先生", "13700001111")
     await sign_in(client, db, stores["clerk"])
-    fragment = await client.get("/counter/lookup?q=1111", headers={"HX-Request": "true"})
+    fragment = await client.get("/counter?q=1111", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and "王先生" in fragment.text
     page = html(await client.get("/counter?q=1111"))
     assert page.css_first("#counter-q").attributes["value"] == "1111"

@@ -61,9 +61,9 @@ async def test_visibility_matrix(client, db, world, who):
     listed = {a.text(strip=True) for a in tree.css("#customer-list .customer-row > a")}
     names = {k: c.name for k, c in world["customers"].items()}
     assert listed == {names[k] for k in visible}
-    found = html(await client.get("/customers/search?q=客户", headers={"HX-Request": "true"}))
+    found = html(await client.get("/customers?q=客户", headers={"HX-Request": "true"}))
     assert {a.text(strip=True) for a in found.css(".result > a")} == {names[k] for k in visible}
-    found = html(await client.get("/customers/search?q=1380000", headers={"HX-Request": "true"}))
+    found = html(await client.get("/customers?q=1380000", headers={"HX-Request": "true"}))
     assert {a.text(strip=True) for a in found.css(".result > a")} == {names[k] for k in visible}
 
     for key, customer in world["customers"].items():

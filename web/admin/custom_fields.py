@@ -1,7 +1,5 @@
 """Admin: define the custom customer fields (key, labels, kind, required, choices)."""
 
-from typing import Any
-
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
@@ -21,15 +19,10 @@ from domain.enums import Role
 from domain.users import Actor
 from web.core import labels
 from web.core.client_ip import client_ip
-from web.core.forms import Form
+from web.core.forms import Form, fields
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
-
-
-def _text(data: dict[str, Any]) -> dict[str, str]:
-    """Return the submitted form as plain strings."""
-    return {k: (v[-1] if isinstance(v, list) and v else str(v or "")) for k, v in data.items()}
 
 
 def _values(row: CustomFieldDefinition) -> dict[str, str]:
@@ -42,6 +35,31 @@ def _values(row: CustomFieldDefinition) -> dict[str, str]:
         "required": "1" if row.required else "",
         "choices": "\n".join(row.choices or []),
     }
+
+
+def _edit_page(
+    request: Request,
+    row: CustomFieldDefinition,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The form changing one field: the page, or the form alone for HTMX."""
+    context = {
+        "active": "",
+        "editing": row,
+        "values": values,
+        "errors": errors or {},
+        "labels": labels,
+    }
+    return render(
+        request,
+        "pages/admin/custom_field_edit.html",
+        context,
+        partial="partials/admin/custom_field_form.html",
+        status_code=status_code,
+    )
 
 
 class CustomFieldController(Controller):
@@ -86,7 +104,7 @@ class CustomFieldController(Controller):
         self, request: Request, db: AsyncSession, actor: Actor, data: Form
     ) -> Template | Redirect | Response:
         """Define a new field."""
-        form = _text(data)
+        form = fields(data)
         definition, errors = validate_custom_field(form)
         if definition is not None and await custom_field_key_taken(db, key=definition.key):
             definition, errors = None, {"key": MSG_KEY_TAKEN}
@@ -108,19 +126,7 @@ class CustomFieldController(Controller):
     async def edit(self, request: Request, db: AsyncSession, field_id: int) -> Template:
         """The form to change a field (its key stays: stored values are kept under it)."""
         row = await self._row(db, field_id)
-        context = {
-            "active": "",
-            "editing": row,
-            "values": _values(row),
-            "errors": {},
-            "labels": labels,
-        }
-        return render(
-            request,
-            "pages/admin/custom_field_edit.html",
-            context,
-            partial="partials/admin/custom_field_form.html",
-        )
+        return _edit_page(request, row, _values(row))
 
     @post("/{field_id:int}/edit", name="custom_fields.update")
     async def update(
@@ -128,23 +134,11 @@ class CustomFieldController(Controller):
     ) -> Template | Redirect | Response:
         """Save a changed field."""
         row = await self._row(db, field_id)
-        form = _text(data)
+        form = fields(data)
         definition, errors = validate_custom_field(form, key_fixed=row.key)
         if definition is None:
-            context = {
-                "active": "",
-                "editing": row,
-                "values": {**form, "key": row.key},
-                "errors": errors,
-                "labels": labels,
-            }
-            return render(
-                request,
-                "pages/admin/custom_field_edit.html",
-                context,
-                partial="partials/admin/custom_field_form.html",
-                status_code=422,
-            )
+            values = {**form, "key": row.key}
+            return _edit_page(request, row, values, errors=errors, status_code=422)
         await custom_field_update(
             db, row=row, definition=definition, user_id=actor.id, ip=client_ip(request)
         )

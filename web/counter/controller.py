@@ -1,35 +1,39 @@
 """The store Counter: look a walk-in customer up by phone, add one in seconds, log the visit."""
 
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, tzinfo
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Response, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.counter import rfm_thresholds_get, store_stats, year_start
-from db.customers import DuplicateCustomer, customer_create
+from db.counter import StoreStats, rfm_thresholds_get, store_stats, year_start
+from db.customers import CustomerRow, DuplicateCustomer, customer_create
 from db.models import Customer
 from db.search import customer_search
-from db.types import utcnow
-from db.visibility import customer_get_visible
 from domain.customers import validate_customer
+from domain.duplicates import DuplicateNotice, duplicate_notice
 from domain.enums import Role
+from domain.ownership import counter_placement
 from domain.phones import phone_digits_query
 from domain.rfm import TIER_LABELS, WINDOW_DAYS, RfmThresholds, Tier, rfm_tier
 from domain.users import Actor
 from web.core.client_ip import client_ip
+from web.core.forms import Form, field
 from web.core.guards import require_roles
 from web.core.htmx import flash, fragment_or_redirect, render, see_other
 from web.core.i18n import gettext
 from web.core.settings import Settings
-from web.customers.controller import duplicate_notice
+from web.customers.access import customer_or_404
 from web.visits.panel import note_view, visit_panel_context
 
 LOOKUP_LIMIT = 12
 CACHE_SIZE = 20000
 STORE_FIRST = ("store_visit", "store_purchase")
+# What a customer added at the counter starts as; the rest is completed later.
+WALK_IN = {"kind": "person", "level": "C", "source": "walk_in"}
 
 
 class TierCache:
@@ -63,91 +67,110 @@ def _cache(request: Request) -> TierCache:
     return state["tier_cache"]
 
 
+def _day_start(day: date, tz: tzinfo) -> datetime:
+    """Midnight at the start of `day` in the company's time zone."""
+    return datetime.combine(day, datetime.min.time()).replace(tzinfo=tz)
+
+
+def _tier(stats: StoreStats | None, *, today: date, thresholds: RfmThresholds, tz: tzinfo) -> Tier:
+    """A member's tier from their store activity of the last WINDOW_DAYS (None: no activity)."""
+    if stats is None:
+        return rfm_tier(None, 0, 0, today, thresholds)
+    last = stats.last_at.astimezone(tz) if stats.last_at else None
+    return rfm_tier(last, stats.visits, stats.spend_cents, today, thresholds)
+
+
 async def member_tiers(
-    request: Request, db: AsyncSession, hits: list, *, today, thresholds: RfmThresholds
+    request: Request,
+    db: AsyncSession,
+    hits: Sequence[CustomerRow],
+    *,
+    today: date,
+    thresholds: RfmThresholds,
 ) -> dict[int, Tier]:
     """Return the RFM tier of each hit, from the cache or one aggregate query."""
-    cache = _cache(request)
-    tiers: dict[int, Tier] = {}
-    missing = []
-    for h in hits:
-        key = (h.id, h.last_visit_at, today, thresholds)
-        tier = cache.get(key)
-        if tier is None:
-            missing.append(h)
-        else:
-            tiers[h.id] = tier
+    cache, tz = _cache(request), request.app.state.settings.tz
+    key = {h.id: (h.id, h.last_visit_at, today, thresholds) for h in hits}
+    tiers = {h.id: tier for h in hits if (tier := cache.get(key[h.id])) is not None}
+    missing = [h.id for h in hits if h.id not in tiers]
     if missing:
-        since = datetime.combine(today - timedelta(days=WINDOW_DAYS), datetime.min.time())
-        since = since.replace(tzinfo=request.app.state.settings.tz)
-        stats = await store_stats(db, customer_ids=[h.id for h in missing], since=since)
-        for h in missing:
-            s = stats.get(h.id)
-            last = s.last_at.astimezone(request.app.state.settings.tz) if s and s.last_at else None
-            tier = rfm_tier(
-                last, s.visits if s else 0, s.spend_cents if s else 0, today, thresholds
-            )
-            cache.put((h.id, h.last_visit_at, today, thresholds), tier)
-            tiers[h.id] = tier
+        since = _day_start(today - timedelta(days=WINDOW_DAYS), tz)
+        stats = await store_stats(db, customer_ids=missing, since=since)
+        for cid in missing:
+            tiers[cid] = _tier(stats.get(cid), today=today, thresholds=thresholds, tz=tz)
+            cache.put(key[cid], tiers[cid])
     return tiers
 
 
 def _store_first(outcome) -> tuple[int, int]:
-    """Sort key putting the store outcomes first."""
+    """Sort key putting the store outcomes first; the rest keep their admin-set order."""
     rank = STORE_FIRST.index(outcome.code) if outcome.code in STORE_FIRST else len(STORE_FIRST)
     return rank, outcome.position
 
 
-def _store_team(actor: Actor) -> int | None:
-    """The store new counter customers belong to (clerks and store managers)."""
-    return actor.team_id if actor.team_is_store else None
+def _store_placement(actor: Actor) -> tuple[int, int | None]:
+    """The (team, owner) of a customer the actor adds here; 403 without a store."""
+    placement = counter_placement(actor)
+    if placement is None:
+        raise PermissionDeniedException()
+    return placement
+
+
+def _quick_add(
+    request: Request,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    duplicates: DuplicateNotice | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The quick-add form: the page, or the form alone for HTMX."""
+    context = {
+        "active": "counter",
+        "values": values,
+        "errors": errors or {},
+        "duplicates": duplicates,
+        "mode": "new",
+    }
+    return render(
+        request,
+        "pages/counter/new.html",
+        context,
+        partial="partials/counter/new_form.html",
+        status_code=status_code,
+    )
 
 
 class CounterController(Controller):
-    """The Counter page, its live lookup, quick add and the customer at the counter."""
+    """The Counter page and its live lookup, quick add and the customer at the counter."""
 
     path = "/counter"
     guards = [require_roles(Role.CLERK, Role.MANAGER, Role.ADMIN)]
 
-    async def _lookup(self, request, db, actor, settings, q: str) -> dict:
-        """Search what the actor may see, with member tiers, for the results list."""
-        q = (q or "").strip()
+    @get("/", name="counter.page")
+    async def page(
+        self, request: Request, db: AsyncSession, actor: Actor, today: date, q: str = ""
+    ) -> Template:
+        """The lookup field with results; the results alone on each keystroke (HTMX)."""
+        q = q.strip()
         hits = await customer_search(db, actor=actor, q=q, limit=LOOKUP_LIMIT) if q else []
-        today = utcnow().astimezone(settings.tz).date()
         tiers = {}
         if hits:
             thresholds = await rfm_thresholds_get(db)
             tiers = await member_tiers(request, db, hits, today=today, thresholds=thresholds)
         digits = phone_digits_query(q) if q else None
-        return {
+        context = {
+            "active": "counter",
             "q": q,
             "hits": hits,
             "tiers": tiers,
             "tier_labels": TIER_LABELS,
             "prefill_phone": digits if digits and len(digits) >= 7 else "",
             "prefill_name": "" if digits else q,
-            "can_add": _store_team(actor) is not None,
+            "can_add": counter_placement(actor) is not None,
         }
-
-    @get("/", name="counter.page")
-    async def page(
-        self, request: Request, db: AsyncSession, actor: Actor, settings: Settings, q: str = ""
-    ) -> Template:
-        """The lookup field, focused, with results (also without JavaScript)."""
-        context = await self._lookup(request, db, actor, settings, q)
-        return render(request, "pages/counter/lookup.html", {"active": "counter", **context})
-
-    @get("/lookup", name="counter.lookup")
-    async def lookup(
-        self, request: Request, db: AsyncSession, actor: Actor, settings: Settings, q: str = ""
-    ) -> Template:
-        """The results fragment, answered on each keystroke."""
-        context = await self._lookup(request, db, actor, settings, q)
         return render(
-            request,
-            "pages/counter/lookup.html",
-            {"active": "counter", **context},
-            partial="partials/counter/results.html",
+            request, "pages/counter/lookup.html", context, partial="partials/counter/results.html"
         )
 
     @get("/new", name="counter.new")
@@ -155,73 +178,45 @@ class CounterController(Controller):
         self, request: Request, actor: Actor, name: str = "", phone: str = ""
     ) -> Template:
         """The quick-add form: only name and phone."""
-        if _store_team(actor) is None:
-            raise PermissionDeniedException()
-        return render(
-            request,
-            "pages/counter/new.html",
-            {
-                "active": "counter",
-                "values": {"name": name, "phone": phone},
-                "errors": {},
-                "duplicates": None,
-                "mode": "new",
-            },
-            partial="partials/counter/new_form.html",
-        )
+        _store_placement(actor)
+        return _quick_add(request, {"name": name, "phone": phone})
 
     @post("/customers", name="counter.create")
     async def create(
-        self, request: Request, db: AsyncSession, actor: Actor, settings: Settings
+        self,
+        request: Request,
+        db: AsyncSession,
+        actor: Actor,
+        now: datetime,
+        today: date,
+        data: Form,
     ) -> Template | Redirect | Response:
         """Save a walk-in customer owned by the store, after the duplicate check."""
-        team_id = _store_team(actor)
-        if team_id is None:
-            raise PermissionDeniedException()
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        values = {"name": form.get("name", ""), "phone": form.get("phone", "")}
-        data, errors = validate_customer(
-            {**values, "kind": "person", "level": "C", "source": "walk_in"}
-        )
-        context = {
-            "active": "counter",
-            "values": values,
-            "errors": errors,
-            "duplicates": None,
-            "mode": "new",
-        }
-        if data is None:
-            return render(
-                request,
-                "pages/counter/new.html",
-                context,
-                partial="partials/counter/new_form.html",
-                status_code=422,
-            )
+        team_id, owner_id = _store_placement(actor)
+        values = {"name": field(data, "name"), "phone": field(data, "phone")}
+        customer_input, errors = validate_customer({**values, **WALK_IN})
+        if customer_input is None:
+            return _quick_add(request, values, errors=errors, status_code=422)
         try:
             customer = await customer_create(
                 db,
-                data=data,
+                data=customer_input,
                 team_id=team_id,
-                owner_id=actor.id if actor.role == Role.CLERK else None,
+                owner_id=owner_id,
                 created_by=actor.id,
-                today=utcnow().astimezone(settings.tz).date(),
-                allow_duplicate=form.get("confirm_duplicate") == "1",
+                today=today,
+                now=now,
+                allow_duplicate=field(data, "confirm_duplicate") == "1",
                 ip=client_ip(request),
             )
         except DuplicateCustomer as dup:
             await db.rollback()
-            context["duplicates"] = duplicate_notice(actor, dup.matches)
-            return render(
-                request,
-                "pages/counter/new.html",
-                context,
-                partial="partials/counter/new_form.html",
-                status_code=422,
-            )
+            notice = duplicate_notice(actor, dup.matches)
+            return _quick_add(request, values, duplicates=notice, status_code=422)
         await db.commit()
         flash(request, gettext("Customer %(number)s saved.", number=customer.number))
-        return see_other(request, f"/counter/customers/{customer.id}")
+        url = request.app.route_reverse("counter.customer", customer_id=customer.id)
+        return see_other(request, url)
 
     @get("/customers/{customer_id:int}", name="counter.customer")
     async def customer(
@@ -230,21 +225,14 @@ class CounterController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
+        today: date,
         customer_id: int,
     ) -> Template:
         """The customer at the counter: store history, tier, and two-tap recording."""
-        customer = await _visible(db, actor, customer_id)
-        card = await _card_context(db, settings, customer)
+        customer = await customer_or_404(db, actor, customer_id)
+        card = await _card_context(db, settings, customer, today=today)
         panel = await visit_panel_context(db, actor=actor, customer=customer)
-        outcomes = panel["visit_panel"].outcomes
-        # Store outcomes first at the counter; the rest keep their admin-set order.
-        outcomes.sort(
-            key=lambda o: (
-                o.code not in STORE_FIRST,
-                STORE_FIRST.index(o.code) if o.code in STORE_FIRST else 0,
-                o.position,
-            )
-        )
+        panel["visit_panel"].outcomes.sort(key=_store_first)
         context = {"active": "counter", **card, **panel}
         view = note_view(request, actor=actor, customer_id=customer.id, audited=True)
         return render(request, "pages/counter/customer.html", context, background=view)
@@ -256,43 +244,28 @@ class CounterController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
+        today: date,
         customer_id: int,
     ) -> Template | Redirect:
         """The customer card alone, for the page to refresh after a visit."""
-        customer = await _visible(db, actor, customer_id)
+        customer = await customer_or_404(db, actor, customer_id)
         return fragment_or_redirect(
             request,
             "partials/counter/card.html",
-            await _card_context(db, settings, customer),
+            await _card_context(db, settings, customer, today=today),
             page_url=request.app.route_reverse("counter.customer", customer_id=customer_id),
         )
 
 
-async def _visible(db: AsyncSession, actor: Actor, customer_id: int) -> Customer:
-    """Return the customer if the clerk may see it, or answer 404."""
-    customer = await customer_get_visible(db, actor=actor, customer_id=customer_id)
-    if customer is None:
-        raise NotFoundException()
-    return customer
-
-
-async def _card_context(db: AsyncSession, settings: Settings, customer: Customer) -> dict:
+async def _card_context(
+    db: AsyncSession, settings: Settings, customer: Customer, *, today: date
+) -> dict:
     """What the counter card shows: this year's store history and the member tier."""
-    tz = settings.tz
-    today = utcnow().astimezone(tz).date()
-    since_year = datetime.combine(year_start(today), datetime.min.time()).replace(tzinfo=tz)
-    since_rfm = datetime.combine(today - timedelta(days=WINDOW_DAYS), datetime.min.time()).replace(
-        tzinfo=tz
+    tz, ids = settings.tz, [customer.id]
+    year = (await store_stats(db, customer_ids=ids, since=_day_start(year_start(today), tz))).get(
+        customer.id
     )
-    year = (await store_stats(db, customer_ids=[customer.id], since=since_year)).get(customer.id)
-    rolling = (await store_stats(db, customer_ids=[customer.id], since=since_rfm)).get(customer.id)
-    thresholds = await rfm_thresholds_get(db)
-    last = rolling.last_at.astimezone(tz) if rolling and rolling.last_at else None
-    tier = rfm_tier(
-        last,
-        rolling.visits if rolling else 0,
-        rolling.spend_cents if rolling else 0,
-        today,
-        thresholds,
-    )
+    since = _day_start(today - timedelta(days=WINDOW_DAYS), tz)
+    rolling = (await store_stats(db, customer_ids=ids, since=since)).get(customer.id)
+    tier = _tier(rolling, today=today, thresholds=await rfm_thresholds_get(db), tz=tz)
     return {"customer": customer, "tier": tier, "tier_label": TIER_LABELS[tier], "year": year}
