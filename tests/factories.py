@@ -82,7 +82,7 @@ async def customer(
     """
     n = next(_seq)
     name = name or f"测试客户{n}"
-    phone = normalise_phone(phone) if phone else f"137{n:08d}"
+    phone = phone or f"137{n:08d}"
     team_id = team.id if team else owner.team_id if owner else (await _sales_team(db)).id
     if via_form:
         data, errors = validate_customer(
@@ -101,6 +101,7 @@ async def customer(
         for column, value in columns.items():
             setattr(made, column, value)
     else:
+        phone = normalise_phone(phone)
         made = Customer(
             number=f"C9{n:08d}",
             name=name,
