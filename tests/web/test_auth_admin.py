@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select, text
 
 from db.models import AuditEvent, EnrolmentToken, Team, User
+from tests import factories as make
 from tests.softauthn import SoftAuthenticator, enrol_with, enrolled_user, signin_with
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests.support import csrf_token, html, sign_in, texts
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ async def audits(db, action: str) -> list[AuditEvent]:
 
 async def admin_client(client, db, *, locale: str = "en") -> User:
     """Sign the client in as an admin."""
-    admin = await make_user(db, name="王芳", role="admin", locale=locale)
+    admin = await make.user(db, name="王芳", role="admin", locale=locale)
     await sign_in(client, db, admin)
     return admin
 
@@ -39,10 +40,9 @@ async def create(client, **fields):
 
 
 @pytest.mark.parametrize("role", ["rep", "clerk", "manager"])
-async def test_users_page_is_for_admins_only(client, db, role):
-    team = await make_team(db)
-    user = await make_user(db, role=role, team=team)
-    await sign_in(client, db, user)
+async def test_users_page_is_for_admins_only(client, db, signed_in, role):
+    team = await make.team(db)
+    user = await signed_in(role, team=team)
     assert (await client.get("/admin/users")).status_code == 403
     csrf = await csrf_token(client, "/settings")
     response = await client.post("/admin/users", data={"_csrf_token": csrf, "name": "x"})
@@ -75,7 +75,7 @@ async def test_users_page_lists_users_with_passkeys_and_last_sign_in(client, db)
 
 async def test_create_user_shows_link_and_qr_code_once(client, db, settings):
     admin = await admin_client(client, db)
-    team = await make_team(db, "华东销售一组")
+    team = await make.team(db, "华东销售一组")
     response = await create(client, name=" 李 伟 ", role="manager", team_id=str(team.id))
     assert response.status_code == 303
     user = (await db.execute(select(User).where(User.name == "李 伟"))).scalar_one()
@@ -128,7 +128,7 @@ async def test_create_user_with_a_new_store(client, db):
 )
 async def test_create_user_validation_keeps_input(client, db, fields, field, message):
     await admin_client(client, db)
-    await make_team(db, "一组")
+    await make.team(db, "一组")
     response = await create(client, **fields)
     assert response.status_code == 422
     tree = html(response)
@@ -187,7 +187,7 @@ async def test_admin_cannot_deactivate_themselves(client, db):
 
 async def test_reissue_makes_a_new_link_and_the_old_one_stops_working(client, db):
     await admin_client(client, db)
-    team = await make_team(db)
+    team = await make.team(db)
     await create(client, name="陈静", role="rep", team_id=str(team.id))
     user = (await db.execute(select(User).where(User.name == "陈静"))).scalar_one()
     first = html(await client.get(f"/admin/users/{user.id}/link"))

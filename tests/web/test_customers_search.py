@@ -6,17 +6,23 @@ from urllib.parse import quote
 from sqlalchemy import update
 
 from db.models import Customer
-from tests.customers_support import new_customer
-from tests.support import html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import html, sign_in, texts
 
 
 async def setup(client, db, locale="en"):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale=locale)
-    target = await new_customer(
-        db, name="上海华东机械有限公司", phone="13800138000", team=team, owner=rep, level="A"
+    team = await make.team(db)
+    rep = await make.user(db, name="陈静", role="rep", team=team, locale=locale)
+    target = await make.customer(
+        db,
+        via_form=True,
+        name="上海华东机械有限公司",
+        phone="13800138000",
+        team=team,
+        owner=rep,
+        level="A",
     )
-    await new_customer(db, name="华东机械", phone="13900139000", team=team)
+    await make.customer(db, via_form=True, name="华东机械", phone="13900139000", team=team)
     await sign_in(client, db, rep)
     return target
 

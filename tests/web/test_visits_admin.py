@@ -4,25 +4,23 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Customer, Outcome
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
-from tests.visits_support import make_customer, new_key
+from tests import factories as make
+from tests.support import csrf_token, html, sign_in, texts
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-async def admin(client, db):
+async def admin(client, db, signed_in):
     """An English-speaking admin, signed in."""
-    user = await make_user(db, name="王芳", role="admin", locale="en")
-    await sign_in(client, db, user)
+    user = await signed_in("admin", name="王芳", locale="en")
     return user
 
 
 @pytest.mark.parametrize("role", ["rep", "clerk", "manager"])
-async def test_only_admins(client, db, role):
-    team = await make_team(db, "南京西路门店", store=role == "clerk")
-    user = await make_user(db, name="某人", role=role, team=team, locale="en")
-    await sign_in(client, db, user)
+async def test_only_admins(client, db, signed_in, role):
+    team = await make.team(db, "南京西路门店", store=role == "clerk")
+    await signed_in(role, name="某人", team=team, locale="en")
     token = await csrf_token(client, "/")
     for path in ("/admin/outcomes", "/admin/cadence"):
         assert (await client.get(path)).status_code == 403
@@ -47,9 +45,9 @@ async def test_outcome_list_page(client, admin):
 
 async def _panel_outcomes(client, db, team_name="华东销售一组") -> list[str]:
     """Sign in as a rep and read the outcome buttons of a customer's Visits region."""
-    team = await make_team(db, team_name)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale="en")
-    customer = await make_customer(db, team=team, owner=rep)
+    team = await make.team(db, team_name)
+    rep = await make.user(db, name="陈静", role="rep", team=team, locale="en")
+    customer = await make.customer(db, team=team, owner=rep)
     await sign_in(client, db, rep)
     tree = html(await client.get(f"/customers/{customer.id}/visits", headers=HX))
     return texts(tree, "button[name=outcome]")
@@ -116,7 +114,7 @@ async def test_add_an_outcome_and_record_with_it(client, db, admin):
     token = await csrf_token(client, f"/customers/{customer.id}/visits")
     response = await client.post(
         f"/customers/{customer.id}/visits",
-        data={"_csrf_token": token, "outcome": "site_survey", "idempotency_key": new_key()},
+        data={"_csrf_token": token, "outcome": "site_survey", "idempotency_key": make.new_key()},
         headers=HX,
     )
     item = html(response).css_first("li.visit-item")
