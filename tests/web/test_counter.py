@@ -9,26 +9,16 @@ from sqlalchemy import func, select
 
 from db.models import Customer, Visit
 from db.types import utcnow
-from domain.customers import derived_fields
 from tests import factories as make
 from tests.support import csrf_token, html, texts
 from web.counter.controller import LOOKUP_LIMIT
 
 
-async def _customer(db, team, name, phone, **kw) -> Customer:
-    c = Customer(
-        number=f"C{uuid.uuid4().int % 10**9:09d}",
-        name=name,
-        phone=phone,
-        team_id=team.id,
-        kind="person",
-        source="walk_in",
-        **derived_fields(name, phone),
-        **kw,
+async def _customer(db, team, name, phone, level="C", **kw) -> Customer:
+    """A walk-in customer of a store (a person, level C unless told)."""
+    return await make.customer(
+        db, team=team, name=name, phone=phone, level=level, kind="person", source="walk_in", **kw
     )
-    db.add(c)
-    await db.commit()
-    return c
 
 
 @pytest.fixture
