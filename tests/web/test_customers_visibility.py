@@ -3,6 +3,7 @@
 import pytest
 
 from db.customers import contact_add
+from db.models import Contact, Customer
 from domain.contacts import validate_contact
 from tests import factories as make
 from tests.support import csrf_token, html
@@ -88,6 +89,10 @@ async def test_visibility_matrix(client, db, signed_in, world, who):
             response = await client.post(path, data={"_csrf_token": token, **data})
             assert response.status_code == 404, (who, key, path)
             assert "改名" not in response.text
+        stored = await db.get(Customer, customer.id, populate_existing=True)
+        assert (stored.name, stored.level) == (names[key], "B"), (who, key)
+        kept = await db.get(Contact, contact.id, populate_existing=True)
+        assert kept is not None and kept.name == f"{names[key]}联系人", (who, key)
 
 
 async def test_guessed_ids_are_not_found(client, db, signed_in, world):
