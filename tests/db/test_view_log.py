@@ -58,14 +58,11 @@ async def test_flush_keeps_views_when_the_write_fails_and_retries(sessionmaker, 
     assert await _counts(db) == (1, 1)
 
 
-async def test_today_lists_a_customer_viewed_just_before(client, db):
-    from tests.support import html, sign_in
+async def test_today_lists_a_customer_viewed_just_before(client, db, signed_in):
+    from tests.support import html
 
-    team = await make.team(db)
-    rep = await make.user(db, role="rep", team=team)
-    c = await make.customer(db, team=team, owner=rep, name="苏州工业园设备")
-    await db.commit()
-    await sign_in(client, db, rep)
+    rep = await signed_in("rep")
+    c = await make.customer(db, owner=rep, name="苏州工业园设备")
     page = await client.get(f"/customers/{c.id}")
     assert page.status_code == 200
     today = html(await client.get("/"))

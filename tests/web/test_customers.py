@@ -320,20 +320,25 @@ async def test_manager_reassigns_and_it_is_audited(client, db, signed_in):
 # --- edit and concurrent edits -------------------------------------------------------------------
 
 
-async def edit_form(client, customer_id: int) -> dict[str, str]:
-    """Load the edit form and return what the browser would submit unchanged."""
-    response = await client.get(f"/customers/{customer_id}/edit")
-    assert response.status_code == 200
-    tree = html(response)
+def form_values(tree, *, checkboxes: bool = False) -> dict[str, str]:
+    """What a browser submits from a rendered customer form (checkboxes only when asked)."""
     data: dict[str, str] = {}
     for node in tree.css("#customer-form input, #customer-form textarea"):
         name = node.attributes.get("name")
-        if name and name != "_csrf_token" and node.attributes.get("type") != "checkbox":
+        is_checkbox = node.attributes.get("type") == "checkbox"
+        if name and name != "_csrf_token" and (checkboxes or not is_checkbox):
             data[name] = node.attributes.get("value") or node.text() or ""
     for node in tree.css("#customer-form select"):
         selected = node.css_first("option[selected]")
         data[node.attributes["name"]] = selected.attributes["value"] if selected else ""
     return data
+
+
+async def edit_form(client, customer_id: int) -> dict[str, str]:
+    """Load the edit form and return what the browser would submit unchanged."""
+    response = await client.get(f"/customers/{customer_id}/edit")
+    assert response.status_code == 200
+    return form_values(html(response))
 
 
 async def test_edit_saves_changes_and_bumps_the_version(client, db, signed_in):
@@ -388,23 +393,10 @@ async def test_saving_over_a_newer_version_is_a_conflict_and_overwrites_nothing(
     assert tree.css_first("input[name=industry]").attributes["value"] == "重工"
     assert tree.css_first("textarea[name=needs]").text() == "想要报价"
     # Saving again is a conscious choice: it goes through.
-    again = await edit_form_from(tree)
+    again = form_values(tree, checkboxes=True)
     assert (await post_form(client, f"/customers/{c.id}/edit", again)).status_code == 303
     saved = await get_customer(db, c.id)
     assert (saved.name, saved.industry, saved.needs) == ("华东机械设备", "重工", "想要报价")
-
-
-async def edit_form_from(tree) -> dict[str, str]:
-    """What a browser submits from an already rendered form."""
-    data: dict[str, str] = {}
-    for node in tree.css("#customer-form input, #customer-form textarea"):
-        name = node.attributes.get("name")
-        if name and name != "_csrf_token":
-            data[name] = node.attributes.get("value") or node.text() or ""
-    for node in tree.css("#customer-form select"):
-        selected = node.css_first("option[selected]")
-        data[node.attributes["name"]] = selected.attributes["value"] if selected else ""
-    return data
 
 
 async def test_conflict_over_htmx_swaps_the_form(client, db, signed_in):
