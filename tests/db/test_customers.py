@@ -37,6 +37,12 @@ async def world(db):
     return {"team": team, "other": other, "rep": rep, "manager": manager, "outsider": outsider}
 
 
+async def created(db, world, **kw) -> Customer:
+    """Create a customer of the rep's team as the New customer form does (华东机械 unless told)."""
+    kw = {"name": "华东机械", "phone": "13800138000", "team": world["team"], **kw}
+    return await make.customer(db, via_form=True, **kw)
+
+
 async def test_numbers_count_up_per_month_and_restart_next_month(db):
     assert await customer_number_next(db, year=2026, month=11) == "C202611001"
     assert await customer_number_next(db, year=2026, month=11) == "C202611002"
@@ -74,16 +80,10 @@ async def test_concurrent_creates_get_distinct_consecutive_numbers(sessionmaker,
 
 async def test_rolled_back_create_gives_its_number_back(db, world):
     team_id = world["team"].id
-    await make.customer(db, via_form=True, name="甲公司", phone="13800000001", team=world["team"])
+    await created(db, world, name="甲公司", phone="13800000001")
     with pytest.raises(DuplicateCustomer):
-        await make.customer(
-            db,
-            via_form=True,
-            name="乙公司",
-            phone="13800000001",
-            team=world["team"],
-            allow_duplicate=False,
-            commit=False,
+        await created(
+            db, world, name="乙公司", phone="13800000001", allow_duplicate=False, commit=False
         )
     await db.rollback()
     team = await db.get(Team, team_id)
@@ -104,35 +104,21 @@ async def test_rolled_back_create_gives_its_number_back(db, world):
 async def test_same_normalised_name_is_a_duplicate(db, world, existing, typed):
     await make.customer(db, via_form=True, name=existing, phone="13800000001", team=world["other"])
     with pytest.raises(DuplicateCustomer) as caught:
-        await make.customer(
-            db,
-            via_form=True,
-            name=typed,
-            phone="13900000002",
-            team=world["team"],
-            allow_duplicate=False,
-        )
+        await created(db, world, name=typed, phone="13900000002", allow_duplicate=False)
     (match,) = caught.value.matches
     assert match.name == existing and match.same_name and not match.same_phone
 
 
 @pytest.mark.parametrize("typed", ["138 0013 8000", "+86 138-0013-8000", "１３８００１３８０００"])
 async def test_same_phone_in_any_formatting_is_a_duplicate(db, world, typed):
-    await make.customer(db, via_form=True, name="老客户", phone="13800138000", team=world["team"])
+    await created(db, world, name="老客户")
     with pytest.raises(DuplicateCustomer) as caught:
-        await make.customer(
-            db,
-            via_form=True,
-            name="全新名字",
-            phone=typed,
-            team=world["team"],
-            allow_duplicate=False,
-        )
+        await created(db, world, name="全新名字", phone=typed, allow_duplicate=False)
     assert caught.value.matches[0].same_phone
 
 
 async def test_different_customers_are_not_duplicates(db, world):
-    await make.customer(db, via_form=True, name="华东机械", phone="13800138000", team=world["team"])
+    await created(db, world)
     assert await customer_duplicates(db, phone="13900139000", name="华东机电") == []
     # Editing a customer does not make it its own duplicate.
     c = (await db.execute(select(Customer))).scalar_one()
@@ -140,15 +126,8 @@ async def test_different_customers_are_not_duplicates(db, world):
 
 
 async def test_allow_duplicate_saves_and_says_so_in_the_audit_log(db, world):
-    await make.customer(db, via_form=True, name="华东机械", phone="13800138000", team=world["team"])
-    second = await make.customer(
-        db,
-        via_form=True,
-        name="华东机械",
-        phone="13800138000",
-        team=world["team"],
-        allow_duplicate=True,
-    )
+    await created(db, world)
+    second = await created(db, world, allow_duplicate=True)
     event = (
         await db.execute(
             select(AuditEvent).where(
@@ -160,15 +139,7 @@ async def test_allow_duplicate_saves_and_says_so_in_the_audit_log(db, world):
 
 
 async def test_create_records_first_stage_and_follow_up(db, world):
-    c = await make.customer(
-        db,
-        via_form=True,
-        name="华东机械",
-        phone="13800138000",
-        team=world["team"],
-        owner=world["rep"],
-        level="A",
-    )
+    c = await created(db, world, owner=world["rep"], level="A")
     assert c.next_follow_up_on == date(2026, 11, 26)
     assert c.name_initials == "hdjx" and c.phone_last4 == "8000"
     (move,) = (await db.execute(select(StageChange))).scalars().all()
@@ -181,9 +152,7 @@ async def test_create_records_first_stage_and_follow_up(db, world):
 
 
 async def test_update_checks_version_and_records_history(db, world):
-    c = await make.customer(
-        db, via_form=True, name="华东机械", phone="13800138000", team=world["team"]
-    )
+    c = await created(db, world)
     stale = Customer.model_validate(c.model_dump())
     ok = await customer_update(
         db,
@@ -223,9 +192,7 @@ async def test_update_checks_version_and_records_history(db, world):
 
 
 async def test_owner_change_is_audited(db, world):
-    c = await make.customer(
-        db, via_form=True, name="华东机械", phone="13800138000", team=world["team"]
-    )
+    c = await created(db, world)
     await customer_update(db, customer=c, changes={"owner_id": world["rep"].id}, user_id=1)
     await db.commit()
     event = (
@@ -236,9 +203,7 @@ async def test_owner_change_is_audited(db, world):
 
 async def test_search_index_follows_renames_and_contacts(db, world):
     me = make.actor(world["manager"])
-    c = await make.customer(
-        db, via_form=True, name="华东机械", phone="13800138000", team=world["team"]
-    )
+    c = await created(db, world)
     await customer_update(
         db,
         customer=c,
@@ -270,14 +235,7 @@ async def test_search_index_follows_renames_and_contacts(db, world):
 
 
 async def test_customer_page_loads_everything_for_a_visible_customer_only(db, world):
-    c = await make.customer(
-        db,
-        via_form=True,
-        name="华东机械",
-        phone="13800138000",
-        team=world["team"],
-        owner=world["rep"],
-    )
+    c = await created(db, world, owner=world["rep"])
     page = await customer_page(db, actor=make.actor(world["rep"]), customer_id=c.id)
     assert page is not None and page.owner_name == "陈静" and page.team_name == "华东销售一组"
     assert await customer_page(db, actor=make.actor(world["outsider"]), customer_id=c.id) is None
@@ -285,14 +243,8 @@ async def test_customer_page_loads_everything_for_a_visible_customer_only(db, wo
 
 async def test_list_is_visible_customers_by_next_follow_up(db, world):
     for i, level in enumerate(["C", "A", "B"]):
-        await make.customer(
-            db,
-            via_form=True,
-            name=f"客户{i}",
-            phone=f"1380000000{i}",
-            team=world["team"],
-            owner=world["rep"],
-            level=level,
+        await created(
+            db, world, name=f"客户{i}", phone=f"1380000000{i}", owner=world["rep"], level=level
         )
     await make.customer(
         db, via_form=True, name="别组客户", phone="13800000009", team=world["other"]
