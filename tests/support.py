@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: users, signed-in clients, CSRF tokens, HTML parsing."""
+"""Helpers shared by the tests: signed-in clients, CSRF tokens, HTML parsing."""
 
 import secrets
 from datetime import timedelta
@@ -7,11 +7,15 @@ from litestar.testing import AsyncTestClient
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Team, User
+from db.models import User
 from db.sessions import session_save
 from db.types import utcnow
-from db.users import team_get_or_create, user_add
+from tests import factories
 from web.core.sessions import COOKIE, hash_token
+
+# The older names of tests.factories.team and .user, for test files written against them.
+make_team = factories.team
+make_user = factories.user
 
 
 def html(response) -> HTMLParser:
@@ -22,29 +26,6 @@ def html(response) -> HTMLParser:
 def texts(tree: HTMLParser, selector: str) -> list[str]:
     """Return the stripped text of every node matching a CSS selector."""
     return [n.text(strip=True) for n in tree.css(selector)]
-
-
-async def make_team(db: AsyncSession, name: str = "华东销售一组", *, store: bool = False) -> Team:
-    """Create (or fetch) a team."""
-    team = await team_get_or_create(db, name=name, is_store=store)
-    await db.commit()
-    return team
-
-
-async def make_user(
-    db: AsyncSession,
-    *,
-    name: str = "陈静",
-    role: str = "rep",
-    team: Team | None = None,
-    locale: str | None = None,
-) -> User:
-    """Create a user in a team."""
-    user = await user_add(
-        db, name=name, role=role, team_id=team.id if team else None, locale=locale
-    )
-    await db.commit()
-    return user
 
 
 async def sign_in(client: AsyncTestClient, db: AsyncSession, user: User) -> None:

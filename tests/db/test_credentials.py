@@ -19,7 +19,7 @@ from db.credentials import (
 from db.enrolment import enrolment_create, enrolment_find, enrolment_use
 from db.models import Credential, EnrolmentToken
 from db.types import utcnow
-from tests.support import make_team, make_user
+from tests import factories as make
 
 
 async def add(db, user, cid: bytes, name: str = "Chrome on Android"):
@@ -39,8 +39,8 @@ async def add(db, user, cid: bytes, name: str = "Chrome on Android"):
 
 
 async def test_add_find_and_list(db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     row = await add(db, user, b"one")
     assert await credential_exists(db, credential_id=b"one")
     assert not await credential_exists(db, credential_id=b"two")
@@ -53,7 +53,7 @@ async def test_add_find_and_list(db):
 
 
 async def test_revoke_never_the_last_active_passkey(db):
-    user = await make_user(db, role="admin")
+    user = await make.user(db, role="admin")
     first = await add(db, user, b"one")
     second = await add(db, user, b"two")
     now = utcnow()
@@ -67,8 +67,8 @@ async def test_revoke_never_the_last_active_passkey(db):
 
 
 async def test_revoke_only_your_own(db):
-    owner = await make_user(db, name="甲", role="admin")
-    other = await make_user(db, name="乙", role="admin")
+    owner = await make.user(db, name="甲", role="admin")
+    other = await make.user(db, name="乙", role="admin")
     row = await add(db, owner, b"one")
     await add(db, owner, b"two")
     assert not await credential_revoke(db, credential_pk=row.id, user_id=other.id, now=utcnow())
@@ -76,7 +76,7 @@ async def test_revoke_only_your_own(db):
 
 
 async def test_record_use_and_rename(db):
-    user = await make_user(db, role="admin")
+    user = await make.user(db, role="admin")
     row = await add(db, user, b"one")
     when = utcnow()
     await credential_record_use(db, credential_pk=row.id, sign_count=7, now=when)
@@ -90,7 +90,7 @@ async def test_record_use_and_rename(db):
 
 
 async def test_enrolment_link_is_a_hash_used_once_and_replaced_on_reissue(db):
-    user = await make_user(db, role="admin")
+    user = await make.user(db, role="admin")
     now = utcnow()
     token = await enrolment_create(db, user_id=user.id, created_by=None, ttl_hours=24, now=now)
     await db.commit()
@@ -108,9 +108,9 @@ async def test_enrolment_link_is_a_hash_used_once_and_replaced_on_reissue(db):
 
 
 async def test_user_overview_counts_active_passkeys_and_last_sign_in(db):
-    team = await make_team(db, "徐汇门店", store=True)
-    clerk = await make_user(db, name="周敏", role="clerk", team=team)
-    admin = await make_user(db, name="王芳", role="admin")
+    team = await make.team(db, "徐汇门店", store=True)
+    clerk = await make.user(db, name="周敏", role="clerk", team=team)
+    admin = await make.user(db, name="王芳", role="admin")
     one = await add(db, clerk, b"one")
     await add(db, clerk, b"two")
     when = utcnow()
@@ -126,8 +126,8 @@ async def test_user_overview_counts_active_passkeys_and_last_sign_in(db):
 
 
 async def test_user_set_active_and_get(db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     assert await user_set_active(db, user_id=user.id, active=False)
     assert not await user_set_active(db, user_id=user.id, active=False)
     await db.commit()

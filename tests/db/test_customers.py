@@ -23,19 +23,24 @@ from db.models import AuditEvent, Customer, CustomerNumberCounter, StageChange, 
 from db.search import customer_search
 from domain.contacts import validate_contact
 from domain.customers import validate_customer
-from tests.customers_support import actor, new_customer
-from tests.support import make_team, make_user
+from tests import factories as make
 
 
 @pytest.fixture
 async def world(db):
     """Two teams, reps and a manager."""
-    team = await make_team(db, "华东销售一组")
-    other = await make_team(db, "华北销售组")
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    manager = await make_user(db, name="李伟", role="manager", team=team)
-    outsider = await make_user(db, name="黄丽", role="rep", team=other)
+    team = await make.team(db, "华东销售一组")
+    other = await make.team(db, "华北销售组")
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    manager = await make.user(db, name="李伟", role="manager", team=team)
+    outsider = await make.user(db, name="黄丽", role="rep", team=other)
     return {"team": team, "other": other, "rep": rep, "manager": manager, "outsider": outsider}
+
+
+async def created(db, world, **kw) -> Customer:
+    """Create a customer of the rep's team as the New customer form does (华东机械 unless told)."""
+    kw = {"name": "华东机械", "phone": "13800138000", "team": world["team"], **kw}
+    return await make.customer(db, via_form=True, **kw)
 
 
 async def test_numbers_count_up_per_month_and_restart_next_month(db):
@@ -53,13 +58,14 @@ async def test_number_grows_past_999(db):
     assert await customer_number_next(db, year=2026, month=11) == "C2026111000"
 
 
-async def test_concurrent_creates_get_distinct_consecutive_numbers(app, world):
+async def test_concurrent_creates_get_distinct_consecutive_numbers(sessionmaker, world):
     """20 creates at once on separate sessions (connections): no collision, no gap."""
 
     async def create(i: int) -> str:
-        async with app.state.sessionmaker() as session:
-            c = await new_customer(
+        async with sessionmaker() as session:
+            c = await make.customer(
                 session,
+                via_form=True,
                 name=f"并发测试公司{i}",
                 phone=f"1390000{i:04d}",
                 team=world["team"],
@@ -74,19 +80,14 @@ async def test_concurrent_creates_get_distinct_consecutive_numbers(app, world):
 
 async def test_rolled_back_create_gives_its_number_back(db, world):
     team_id = world["team"].id
-    await new_customer(db, name="甲公司", phone="13800000001", team=world["team"])
+    await created(db, world, name="甲公司", phone="13800000001")
     with pytest.raises(DuplicateCustomer):
-        await new_customer(
-            db,
-            name="乙公司",
-            phone="13800000001",
-            team=world["team"],
-            allow_duplicate=False,
-            commit=False,
+        await created(
+            db, world, name="乙公司", phone="13800000001", allow_duplicate=False, commit=False
         )
     await db.rollback()
     team = await db.get(Team, team_id)
-    third = await new_customer(db, name="丙公司", phone="13800000003", team=team)
+    third = await make.customer(db, via_form=True, name="丙公司", phone="13800000003", team=team)
     assert third.number == "C202611002"
 
 
@@ -101,27 +102,23 @@ async def test_rolled_back_create_gives_its_number_back(db, world):
     ],
 )
 async def test_same_normalised_name_is_a_duplicate(db, world, existing, typed):
-    await new_customer(db, name=existing, phone="13800000001", team=world["other"])
+    await make.customer(db, via_form=True, name=existing, phone="13800000001", team=world["other"])
     with pytest.raises(DuplicateCustomer) as caught:
-        await new_customer(
-            db, name=typed, phone="13900000002", team=world["team"], allow_duplicate=False
-        )
+        await created(db, world, name=typed, phone="13900000002", allow_duplicate=False)
     (match,) = caught.value.matches
     assert match.name == existing and match.same_name and not match.same_phone
 
 
 @pytest.mark.parametrize("typed", ["138 0013 8000", "+86 138-0013-8000", "１３８００１３８０００"])
 async def test_same_phone_in_any_formatting_is_a_duplicate(db, world, typed):
-    await new_customer(db, name="老客户", phone="13800138000", team=world["team"])
+    await created(db, world, name="老客户")
     with pytest.raises(DuplicateCustomer) as caught:
-        await new_customer(
-            db, name="全新名字", phone=typed, team=world["team"], allow_duplicate=False
-        )
+        await created(db, world, name="全新名字", phone=typed, allow_duplicate=False)
     assert caught.value.matches[0].same_phone
 
 
 async def test_different_customers_are_not_duplicates(db, world):
-    await new_customer(db, name="华东机械", phone="13800138000", team=world["team"])
+    await created(db, world)
     assert await customer_duplicates(db, phone="13900139000", name="华东机电") == []
     # Editing a customer does not make it its own duplicate.
     c = (await db.execute(select(Customer))).scalar_one()
@@ -129,10 +126,8 @@ async def test_different_customers_are_not_duplicates(db, world):
 
 
 async def test_allow_duplicate_saves_and_says_so_in_the_audit_log(db, world):
-    await new_customer(db, name="华东机械", phone="13800138000", team=world["team"])
-    second = await new_customer(
-        db, name="华东机械", phone="13800138000", team=world["team"], allow_duplicate=True
-    )
+    await created(db, world)
+    second = await created(db, world, allow_duplicate=True)
     event = (
         await db.execute(
             select(AuditEvent).where(
@@ -144,9 +139,7 @@ async def test_allow_duplicate_saves_and_says_so_in_the_audit_log(db, world):
 
 
 async def test_create_records_first_stage_and_follow_up(db, world):
-    c = await new_customer(
-        db, name="华东机械", phone="13800138000", team=world["team"], owner=world["rep"], level="A"
-    )
+    c = await created(db, world, owner=world["rep"], level="A")
     assert c.next_follow_up_on == date(2026, 11, 26)
     assert c.name_initials == "hdjx" and c.phone_last4 == "8000"
     (move,) = (await db.execute(select(StageChange))).scalars().all()
@@ -159,7 +152,7 @@ async def test_create_records_first_stage_and_follow_up(db, world):
 
 
 async def test_update_checks_version_and_records_history(db, world):
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=world["team"])
+    c = await created(db, world)
     stale = Customer.model_validate(c.model_dump())
     ok = await customer_update(
         db,
@@ -199,7 +192,7 @@ async def test_update_checks_version_and_records_history(db, world):
 
 
 async def test_owner_change_is_audited(db, world):
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=world["team"])
+    c = await created(db, world)
     await customer_update(db, customer=c, changes={"owner_id": world["rep"].id}, user_id=1)
     await db.commit()
     event = (
@@ -209,8 +202,8 @@ async def test_owner_change_is_audited(db, world):
 
 
 async def test_search_index_follows_renames_and_contacts(db, world):
-    me = actor(world["manager"])
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=world["team"])
+    me = make.actor(world["manager"])
+    c = await created(db, world)
     await customer_update(
         db,
         customer=c,
@@ -242,28 +235,23 @@ async def test_search_index_follows_renames_and_contacts(db, world):
 
 
 async def test_customer_page_loads_everything_for_a_visible_customer_only(db, world):
-    c = await new_customer(
-        db, name="华东机械", phone="13800138000", team=world["team"], owner=world["rep"]
-    )
-    page = await customer_page(db, actor=actor(world["rep"]), customer_id=c.id)
+    c = await created(db, world, owner=world["rep"])
+    page = await customer_page(db, actor=make.actor(world["rep"]), customer_id=c.id)
     assert page is not None and page.owner_name == "陈静" and page.team_name == "华东销售一组"
-    assert await customer_page(db, actor=actor(world["outsider"]), customer_id=c.id) is None
+    assert await customer_page(db, actor=make.actor(world["outsider"]), customer_id=c.id) is None
 
 
 async def test_list_is_visible_customers_by_next_follow_up(db, world):
     for i, level in enumerate(["C", "A", "B"]):
-        await new_customer(
-            db,
-            name=f"客户{i}",
-            phone=f"1380000000{i}",
-            team=world["team"],
-            owner=world["rep"],
-            level=level,
+        await created(
+            db, world, name=f"客户{i}", phone=f"1380000000{i}", owner=world["rep"], level=level
         )
-    await new_customer(db, name="别组客户", phone="13800000009", team=world["other"])
-    rows, more = await customer_list(db, actor=actor(world["rep"]))
+    await make.customer(
+        db, via_form=True, name="别组客户", phone="13800000009", team=world["other"]
+    )
+    rows, more = await customer_list(db, actor=make.actor(world["rep"]))
     assert [r.level for r in rows] == ["A", "B", "C"] and not more
-    rows, more = await customer_list(db, actor=actor(world["rep"]), per_page=2)
+    rows, more = await customer_list(db, actor=make.actor(world["rep"]), per_page=2)
     assert len(rows) == 2 and more
 
 

@@ -9,9 +9,9 @@ from db.engine import InlineConnection, sql_in_thread
 from db.models import Team
 
 
-async def test_a_second_writer_waits_without_blocking_the_event_loop(app):
+async def test_a_second_writer_waits_without_blocking_the_event_loop(sessionmaker):
     """A holds the write lock across an await; B's write must wait off the loop, not stall it."""
-    maker = app.state.sessionmaker
+    maker = sessionmaker
     ticks = 0
 
     async def ticker():
@@ -46,8 +46,8 @@ async def test_a_second_writer_waits_without_blocking_the_event_loop(app):
     assert names == ["A组", "B组"]
 
 
-async def test_reads_run_inline_and_sql_in_thread_uses_the_connection_thread(app):
-    async with app.state.sessionmaker() as db:
+async def test_reads_run_inline_and_sql_in_thread_uses_the_connection_thread(sessionmaker):
+    async with sessionmaker() as db:
         raw = (await (await db.connection()).get_raw_connection()).driver_connection
         assert isinstance(raw, InlineConnection)
         execute = raw._connection.execute

@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from db.models import AuditEvent, RecentlyViewed
 from db.view_log import ViewLog
-from tests.support import make_team, make_user
-from tests.visits_support import make_customer
+from tests import factories as make
 
 
 async def _counts(db) -> tuple[int, int]:
@@ -18,13 +17,13 @@ async def _counts(db) -> tuple[int, int]:
     return audits.scalar_one(), recent.scalar_one()
 
 
-async def test_views_written_while_a_writer_runs_are_not_lost(app, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    a = await make_customer(db, team=team, owner=rep, name="上海华东机械")
-    b = await make_customer(db, team=team, owner=rep, name="杭州西湖贸易")
+async def test_views_written_while_a_writer_runs_are_not_lost(sessionmaker, db):
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team)
+    a = await make.customer(db, team=team, owner=rep, name="上海华东机械")
+    b = await make.customer(db, team=team, owner=rep, name="杭州西湖贸易")
     await db.commit()
-    log = ViewLog(app.state.sessionmaker)
+    log = ViewLog(sessionmaker)
 
     log.add(user_id=rep.id, customer_id=a.id, ip="10.0.0.1", audited=True)
     writer = asyncio.create_task(log.write_pending())
@@ -43,12 +42,12 @@ async def test_views_written_while_a_writer_runs_are_not_lost(app, db):
     assert newest[a.id] > newest[b.id]  # the later view of `a` won
 
 
-async def test_flush_keeps_views_when_the_write_fails_and_retries(app, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    c = await make_customer(db, team=team, owner=rep, name="上海华东机械")
+async def test_flush_keeps_views_when_the_write_fails_and_retries(sessionmaker, db):
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team)
+    c = await make.customer(db, team=team, owner=rep, name="上海华东机械")
     await db.commit()
-    log = ViewLog(app.state.sessionmaker)
+    log = ViewLog(sessionmaker)
     log.add(user_id=rep.id, customer_id=999_999, audited=True)  # no such customer: FK fails
     await log.flush()
     assert log.pending == 1  # kept, not dropped, and the page view did not fail
@@ -59,14 +58,11 @@ async def test_flush_keeps_views_when_the_write_fails_and_retries(app, db):
     assert await _counts(db) == (1, 1)
 
 
-async def test_today_lists_a_customer_viewed_just_before(client, db):
-    from tests.support import html, sign_in
+async def test_today_lists_a_customer_viewed_just_before(client, db, signed_in):
+    from tests.support import html
 
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    c = await make_customer(db, team=team, owner=rep, name="苏州工业园设备")
-    await db.commit()
-    await sign_in(client, db, rep)
+    rep = await signed_in("rep")
+    c = await make.customer(db, owner=rep, name="苏州工业园设备")
     page = await client.get(f"/customers/{c.id}")
     assert page.status_code == 200
     today = html(await client.get("/"))

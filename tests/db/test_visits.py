@@ -27,8 +27,9 @@ from db.visits import (
 from domain.cadence import DEFAULT_CADENCE_DAYS
 from domain.outcomes import DEFAULT_OUTCOMES
 from domain.visits import Location, follow_up_after
-from tests.support import make_team, make_user
-from tests.visits_support import actor_of, make_customer, new_key, utc
+from tests import factories as make
+from tests.factories import actor as actor_of
+from tests.factories import new_key, utc
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -36,13 +37,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 async def world(db):
     """A team with a rep, a second rep, a manager, and a customer of the first rep."""
-    team = await make_team(db, "华东销售一组")
-    other_team = await make_team(db, "华北销售组")
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    rep2 = await make_user(db, name="刘洋", role="rep", team=team)
-    manager = await make_user(db, name="李伟", role="manager", team=team)
-    outsider = await make_user(db, name="黄丽", role="rep", team=other_team)
-    customer = await make_customer(
+    team = await make.team(db, "华东销售一组")
+    other_team = await make.team(db, "华北销售组")
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    rep2 = await make.user(db, name="刘洋", role="rep", team=team)
+    manager = await make.user(db, name="李伟", role="manager", team=team)
+    outsider = await make.user(db, name="黄丽", role="rep", team=other_team)
+    customer = await make.customer(
         db, team=team, owner=rep, level="A", lat=31.2304, lng=121.4737, name="上海华东机械"
     )
     return {
@@ -54,6 +55,19 @@ async def world(db):
         "outsider": outsider,
         "customer": customer,
     }
+
+
+async def record(db, user, customer_id: int, outcome: str, **kw):
+    """Record a visit as `user` in Shanghai time, with a fresh key unless given one."""
+    kw.setdefault("key", new_key())
+    return await visit_record(
+        db, actor=actor_of(user), customer_id=customer_id, outcome=outcome, tz=TZ, **kw
+    )
+
+
+async def undo(db, user, visit_id: int, **kw):
+    """Undo a visit as `user` in Shanghai time."""
+    return await visit_undo(db, actor=actor_of(user), visit_id=visit_id, tz=TZ, **kw)
 
 
 async def _customer(db, customer_id: int) -> Customer:
@@ -76,13 +90,11 @@ async def test_migration_seeds_default_outcomes_and_cadence(db):
 async def test_record_stores_visit_and_moves_follow_up_in_the_same_transaction(db, world):
     rep, customer = world["rep"], world["customer"]
     now = utc(2026, 11, 20, 17, 30)  # 01:30 on 21 Nov in Shanghai
-    rec = await visit_record(
+    rec = await record(
         db,
-        actor=actor_of(rep),
-        customer_id=customer.id,
-        outcome="met_interested",
-        key=new_key(),
-        tz=TZ,
+        rep,
+        customer.id,
+        "met_interested",
         where=Location(31.2333, 121.4737, 12.0),
         device_at=now - timedelta(seconds=2),
         now=now,
@@ -101,14 +113,7 @@ async def test_record_stores_visit_and_moves_follow_up_in_the_same_transaction(d
 
 async def test_nothing_is_written_when_the_transaction_is_rolled_back(db, world):
     customer_id = world["customer"].id
-    await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=customer_id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-    )
+    await record(db, world["rep"], customer_id, "called")
     await db.rollback()
     assert await visit_count(db) == 0
     assert (await _customer(db, customer_id)).last_visit_at is None
@@ -116,17 +121,9 @@ async def test_nothing_is_written_when_the_transaction_is_rolled_back(db, world)
 
 @pytest.mark.parametrize(("level", "days"), [("A", 3), ("B", 7), ("C", 14)])
 async def test_cadence_per_level(db, world, level, days):
-    customer = await make_customer(db, team=world["team"], owner=world["rep"], level=level)
+    customer = await make.customer(db, team=world["team"], owner=world["rep"], level=level)
     now = utc(2026, 12, 28, 2, 0)
-    await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=now,
-    )
+    await record(db, world["rep"], customer.id, "called", now=now)
     await db.commit()
     assert (await _customer(db, customer.id)).next_follow_up_on == date(2026, 12, 28) + timedelta(
         days=days
@@ -137,44 +134,23 @@ async def test_cadence_edited_by_an_admin_applies_to_the_next_visit(db, world):
     changed = await cadence_set(db, days={"A": 2, "B": 10, "C": 30})
     await db.commit()
     assert changed == {"A": (3, 2), "B": (7, 10), "C": (14, 30)}
-    customer = await make_customer(db, team=world["team"], owner=world["rep"], level="B")
+    customer = await make.customer(db, team=world["team"], owner=world["rep"], level="B")
     now = utc(2026, 1, 25, 4, 0)
-    await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=now,
-    )
+    await record(db, world["rep"], customer.id, "called", now=now)
     await db.commit()
     assert (await _customer(db, customer.id)).next_follow_up_on == date(2026, 2, 4)
 
 
 async def test_location_absent_stores_no_coordinates_and_no_distance(db, world):
-    rec = await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=world["customer"].id,
-        outcome="not_met",
-        key=new_key(),
-        tz=TZ,
-    )
+    rec = await record(db, world["rep"], world["customer"].id, "not_met")
     visit = await db.get(Visit, rec.visit_id)
     assert (visit.lat, visit.lng, visit.accuracy_m, visit.distance_m) == (None, None, None, None)
 
 
 async def test_customer_without_location_gets_coordinates_but_no_distance(db, world):
-    customer = await make_customer(db, team=world["team"], owner=world["rep"])
-    rec = await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=customer.id,
-        outcome="met_not_now",
-        key=new_key(),
-        tz=TZ,
-        where=Location(31.2, 121.4, 30.0),
+    customer = await make.customer(db, team=world["team"], owner=world["rep"])
+    rec = await record(
+        db, world["rep"], customer.id, "met_not_now", where=Location(31.2, 121.4, 30.0)
     )
     visit = await db.get(Visit, rec.visit_id)
     assert (visit.lat, visit.lng, visit.accuracy_m) == (31.2, 121.4, 30.0)
@@ -203,12 +179,12 @@ async def test_same_key_twice_is_one_visit_with_the_same_answer(db, world):
     assert recorded == 1
 
 
-async def test_concurrent_duplicates_from_many_sessions_store_one_row(app, db, world):
+async def test_concurrent_duplicates_from_many_sessions_store_one_row(sessionmaker, db, world):
     key = new_key()
     actor = actor_of(world["rep"])
 
     async def submit():
-        async with app.state.sessionmaker() as session:
+        async with sessionmaker() as session:
             rec = await visit_record(
                 session,
                 actor=actor,
@@ -226,11 +202,11 @@ async def test_concurrent_duplicates_from_many_sessions_store_one_row(app, db, w
     assert await visit_count(db) == 1
 
 
-async def test_concurrent_distinct_keys_all_stored(app, db, world):
+async def test_concurrent_distinct_keys_all_stored(sessionmaker, db, world):
     actor = actor_of(world["rep"])
 
     async def submit():
-        async with app.state.sessionmaker() as session:
+        async with sessionmaker() as session:
             rec = await visit_record(
                 session,
                 actor=actor,
@@ -249,24 +225,10 @@ async def test_concurrent_distinct_keys_all_stored(app, db, world):
 
 async def test_a_key_used_by_someone_else_is_refused(db, world):
     key = new_key()
-    await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=world["customer"].id,
-        outcome="called",
-        key=key,
-        tz=TZ,
-    )
+    await record(db, world["rep"], world["customer"].id, "called", key=key)
     await db.commit()
     with pytest.raises(KeyReused):
-        await visit_record(
-            db,
-            actor=actor_of(world["manager"]),
-            customer_id=world["customer"].id,
-            outcome="called",
-            key=key,
-            tz=TZ,
-        )
+        await record(db, world["manager"], world["customer"].id, "called", key=key)
     await db.rollback()
     assert await visit_count(db) == 1
 
@@ -274,49 +236,21 @@ async def test_a_key_used_by_someone_else_is_refused(db, world):
 async def test_visibility_rep_of_another_team_and_rep_not_owner(db, world):
     for user in (world["outsider"], world["rep2"]):
         with pytest.raises(CustomerNotVisible):
-            await visit_record(
-                db,
-                actor=actor_of(user),
-                customer_id=world["customer"].id,
-                outcome="called",
-                key=new_key(),
-                tz=TZ,
-            )
+            await record(db, user, world["customer"].id, "called")
     # The manager of the team may record on any team customer.
-    rec = await visit_record(
-        db,
-        actor=actor_of(world["manager"]),
-        customer_id=world["customer"].id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-    )
+    rec = await record(db, world["manager"], world["customer"].id, "called")
     assert rec.created
 
 
 async def test_pool_customer_is_visible_to_every_rep_of_the_team(db, world):
-    pool = await make_customer(db, team=world["team"], owner=None)
-    rec = await visit_record(
-        db,
-        actor=actor_of(world["rep2"]),
-        customer_id=pool.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-    )
+    pool = await make.customer(db, team=world["team"], owner=None)
+    rec = await record(db, world["rep2"], pool.id, "called")
     assert rec.created
 
 
 async def test_unknown_outcome_is_refused(db, world):
     with pytest.raises(OutcomeUnknown):
-        await visit_record(
-            db,
-            actor=actor_of(world["rep"]),
-            customer_id=world["customer"].id,
-            outcome="danced",
-            key=new_key(),
-            tz=TZ,
-        )
+        await record(db, world["rep"], world["customer"].id, "danced")
 
 
 async def test_undo_within_the_window_removes_and_restores_follow_up(db, world):
@@ -329,20 +263,10 @@ async def test_undo_within_the_window_removes_and_restores_follow_up(db, world):
     )
     await db.commit()
     now = utc(2026, 11, 20, 2, 0)
-    rec = await visit_record(
-        db,
-        actor=actor_of(rep),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=now,
-    )
+    rec = await record(db, rep, customer.id, "called", now=now)
     await db.commit()
     assert (await _customer(db, customer.id)).next_follow_up_on == date(2026, 11, 23)
-    customer_id = await visit_undo(
-        db, actor=actor_of(rep), visit_id=rec.visit_id, tz=TZ, now=now + timedelta(seconds=8)
-    )
+    customer_id = await undo(db, rep, rec.visit_id, now=now + timedelta(seconds=8))
     await db.commit()
     assert customer_id == customer.id
     assert await visit_count(db) == 0
@@ -356,11 +280,9 @@ async def test_undo_within_the_window_removes_and_restores_follow_up(db, world):
 
 async def test_undo_of_the_first_visit_clears_the_dates(db, world):
     customer, rep = world["customer"], world["rep"]
-    rec = await visit_record(
-        db, actor=actor_of(rep), customer_id=customer.id, outcome="called", key=new_key(), tz=TZ
-    )
+    rec = await record(db, rep, customer.id, "called")
     await db.commit()
-    await visit_undo(db, actor=actor_of(rep), visit_id=rec.visit_id, tz=TZ)
+    await undo(db, rep, rec.visit_id)
     await db.commit()
     c = await _customer(db, customer.id)
     assert c.last_visit_at is None and c.next_follow_up_on is None
@@ -369,38 +291,18 @@ async def test_undo_of_the_first_visit_clears_the_dates(db, world):
 async def test_undo_recomputes_from_the_remaining_latest_visit(db, world):
     customer, rep, manager = world["customer"], world["rep"], world["manager"]
     t1 = utcnow() - timedelta(seconds=5)
-    v1 = await visit_record(
-        db,
-        actor=actor_of(manager),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=t1,
-    )
+    v1 = await record(db, manager, customer.id, "called", now=t1)
     await db.commit()
     t2 = t1 + timedelta(seconds=3)
-    v2 = await visit_record(
-        db,
-        actor=actor_of(rep),
-        customer_id=customer.id,
-        outcome="met_interested",
-        key=new_key(),
-        tz=TZ,
-        now=t2,
-    )
+    v2 = await record(db, rep, customer.id, "met_interested", now=t2)
     await db.commit()
     # Undoing the older visit leaves the customer alone: a newer visit set its dates.
-    await visit_undo(
-        db, actor=actor_of(manager), visit_id=v1.visit_id, tz=TZ, now=t2 + timedelta(seconds=1)
-    )
+    await undo(db, manager, v1.visit_id, now=t2 + timedelta(seconds=1))
     await db.commit()
     c = await _customer(db, customer.id)
     assert c.last_visit_at == t2
     # Undoing the newer one now falls back to nothing left.
-    await visit_undo(
-        db, actor=actor_of(rep), visit_id=v2.visit_id, tz=TZ, now=t2 + timedelta(seconds=2)
-    )
+    await undo(db, rep, v2.visit_id, now=t2 + timedelta(seconds=2))
     await db.commit()
     c = await _customer(db, customer.id)
     assert c.last_visit_at is None and c.next_follow_up_on is None
@@ -410,28 +312,12 @@ async def test_undo_recomputes_from_the_remaining_latest_visit(db, world):
 async def test_undo_keeps_an_earlier_visit_as_the_last_one(db, world):
     customer, rep = world["customer"], world["rep"]
     t1 = utc(2026, 11, 10, 2, 0)
-    await visit_record(
-        db,
-        actor=actor_of(rep),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=t1,
-    )
+    await record(db, rep, customer.id, "called", now=t1)
     await db.commit()
     t2 = utc(2026, 11, 20, 2, 0)
-    v2 = await visit_record(
-        db,
-        actor=actor_of(rep),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=t2,
-    )
+    v2 = await record(db, rep, customer.id, "called", now=t2)
     await db.commit()
-    await visit_undo(db, actor=actor_of(rep), visit_id=v2.visit_id, tz=TZ, now=t2)
+    await undo(db, rep, v2.visit_id, now=t2)
     await db.commit()
     c = await _customer(db, customer.id)
     assert c.last_visit_at == t1
@@ -441,20 +327,10 @@ async def test_undo_keeps_an_earlier_visit_as_the_last_one(db, world):
 async def test_undo_after_the_window_is_refused_and_changes_nothing(db, world):
     customer, rep = world["customer"], world["rep"]
     now = utc(2026, 11, 20, 2, 0)
-    rec = await visit_record(
-        db,
-        actor=actor_of(rep),
-        customer_id=customer.id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-        now=now,
-    )
+    rec = await record(db, rep, customer.id, "called", now=now)
     await db.commit()
     with pytest.raises(UndoTooLate) as info:
-        await visit_undo(
-            db, actor=actor_of(rep), visit_id=rec.visit_id, tz=TZ, now=now + timedelta(seconds=60)
-        )
+        await undo(db, rep, rec.visit_id, now=now + timedelta(seconds=60))
     assert info.value.args[0] == rec.customer_id
     await db.rollback()
     assert await visit_count(db) == 1
@@ -463,16 +339,14 @@ async def test_undo_after_the_window_is_refused_and_changes_nothing(db, world):
 
 async def test_only_the_author_may_undo_and_only_on_visible_customers(db, world):
     customer, rep = world["customer"], world["rep"]
-    rec = await visit_record(
-        db, actor=actor_of(rep), customer_id=customer.id, outcome="called", key=new_key(), tz=TZ
-    )
+    rec = await record(db, rep, customer.id, "called")
     await db.commit()
     with pytest.raises(NotYours):
-        await visit_undo(db, actor=actor_of(world["manager"]), visit_id=rec.visit_id, tz=TZ)
+        await undo(db, world["manager"], rec.visit_id)
     with pytest.raises(VisitNotVisible):
-        await visit_undo(db, actor=actor_of(world["outsider"]), visit_id=rec.visit_id, tz=TZ)
+        await undo(db, world["outsider"], rec.visit_id)
     with pytest.raises(VisitNotVisible):
-        await visit_undo(db, actor=actor_of(rep), visit_id=999999, tz=TZ)
+        await undo(db, rep, 999999)
     await db.rollback()
     assert await visit_count(db) == 1
 
@@ -480,15 +354,7 @@ async def test_only_the_author_may_undo_and_only_on_visible_customers(db, world)
 async def test_visit_list_newest_first_with_labels(db, world):
     customer, rep = world["customer"], world["rep"]
     for i, outcome in enumerate(["called", "store_purchase", "message"]):
-        await visit_record(
-            db,
-            actor=actor_of(rep),
-            customer_id=customer.id,
-            outcome=outcome,
-            key=new_key(),
-            tz=TZ,
-            now=utc(2026, 11, 20, 2, i),
-        )
+        await record(db, rep, customer.id, outcome, now=utc(2026, 11, 20, 2, i))
     await db.commit()
     visits = await visit_list(db, customer_id=customer.id)
     assert [v.outcome for v in visits] == ["message", "store_purchase", "called"]
@@ -499,14 +365,7 @@ async def test_visit_list_newest_first_with_labels(db, world):
 
 
 async def test_renamed_outcome_label_shows_on_old_visits(db, world):
-    await visit_record(
-        db,
-        actor=actor_of(world["rep"]),
-        customer_id=world["customer"].id,
-        outcome="called",
-        key=new_key(),
-        tz=TZ,
-    )
+    await record(db, world["rep"], world["customer"].id, "called")
     await db.execute(
         update(Outcome).where(Outcome.code == "called").values(label_zh="电话跟进", active=False)
     )
@@ -518,8 +377,8 @@ async def test_renamed_outcome_label_shows_on_old_visits(db, world):
 async def test_recently_viewed_upsert_and_visibility(db, world):
     rep = world["rep"]
     a = world["customer"]
-    b = await make_customer(db, team=world["team"], owner=rep, name="乙公司")
-    hidden = await make_customer(db, team=world["team"], owner=world["rep2"], name="别人的客户")
+    b = await make.customer(db, team=world["team"], owner=rep, name="乙公司")
+    hidden = await make.customer(db, team=world["team"], owner=world["rep2"], name="别人的客户")
     t = utcnow()
     await recently_viewed_add(db, user_id=rep.id, customer_id=a.id, at=t - timedelta(minutes=5))
     await recently_viewed_add(db, user_id=rep.id, customer_id=b.id, at=t - timedelta(minutes=3))
@@ -536,22 +395,22 @@ async def test_today_due_scope_order_and_limit(db, world):
     team, rep, rep2 = world["team"], world["rep"], world["rep2"]
     today = date(2026, 11, 20)
     mine = [
-        await make_customer(
+        await make.customer(
             db, team=team, owner=rep, name=f"mine-{d}", next_follow_up_on=today - timedelta(days=d)
         )
         for d in (1, 5, 0, 3)
     ]
-    await make_customer(
+    await make.customer(
         db, team=team, owner=rep, name="future", next_follow_up_on=today + timedelta(days=1)
     )
-    await make_customer(
+    await make.customer(
         db, team=team, owner=rep2, name="rep2-old", next_follow_up_on=today - timedelta(days=9)
     )
-    await make_customer(
+    await make.customer(
         db, team=team, owner=None, name="pool", next_follow_up_on=today - timedelta(days=2)
     )
     other = world["other_team"]
-    await make_customer(
+    await make.customer(
         db,
         team=other,
         owner=world["outsider"],

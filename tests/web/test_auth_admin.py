@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select, text
 
 from db.models import AuditEvent, EnrolmentToken, Team, User
+from tests import factories as make
 from tests.softauthn import SoftAuthenticator, enrol_with, enrolled_user, signin_with
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests.support import csrf_token, html, texts
 
 
 @pytest.fixture
@@ -23,11 +24,9 @@ async def audits(db, action: str) -> list[AuditEvent]:
     return list((await db.execute(stmt)).scalars())
 
 
-async def admin_client(client, db, *, locale: str = "en") -> User:
+async def admin_client(signed_in, *, locale: str = "en") -> User:
     """Sign the client in as an admin."""
-    admin = await make_user(db, name="王芳", role="admin", locale=locale)
-    await sign_in(client, db, admin)
-    return admin
+    return await signed_in("admin", name="王芳", locale=locale)
 
 
 async def create(client, **fields):
@@ -39,10 +38,9 @@ async def create(client, **fields):
 
 
 @pytest.mark.parametrize("role", ["rep", "clerk", "manager"])
-async def test_users_page_is_for_admins_only(client, db, role):
-    team = await make_team(db)
-    user = await make_user(db, role=role, team=team)
-    await sign_in(client, db, user)
+async def test_users_page_is_for_admins_only(client, db, signed_in, role):
+    team = await make.team(db)
+    user = await signed_in(role, team=team)
     assert (await client.get("/admin/users")).status_code == 403
     csrf = await csrf_token(client, "/settings")
     response = await client.post("/admin/users", data={"_csrf_token": csrf, "name": "x"})
@@ -57,11 +55,11 @@ async def test_signed_out_visitor_is_sent_to_sign_in(client):
     assert response.headers["location"] == "/login?next=/admin/users"
 
 
-async def test_users_page_lists_users_with_passkeys_and_last_sign_in(client, db):
+async def test_users_page_lists_users_with_passkeys_and_last_sign_in(client, db, signed_in):
     rep, auth = await enrolled_user(client, db, name="陈静", role="rep")
     assert (await signin_with(client, auth)).status_code == 200
     client.cookies.clear()
-    await admin_client(client, db)
+    await admin_client(signed_in)
     tree = html(await client.get("/admin/users"))
     assert tree.css_first("h1").text(strip=True) == "Users"
     row = tree.css_first(f"#user-{rep.id}")
@@ -73,9 +71,9 @@ async def test_users_page_lists_users_with_passkeys_and_last_sign_in(client, db)
     assert "Active" in row.text()
 
 
-async def test_create_user_shows_link_and_qr_code_once(client, db, settings):
-    admin = await admin_client(client, db)
-    team = await make_team(db, "华东销售一组")
+async def test_create_user_shows_link_and_qr_code_once(client, db, settings, signed_in):
+    admin = await admin_client(signed_in)
+    team = await make.team(db, "华东销售一组")
     response = await create(client, name=" 李 伟 ", role="manager", team_id=str(team.id))
     assert response.status_code == 303
     user = (await db.execute(select(User).where(User.name == "李 伟"))).scalar_one()
@@ -105,8 +103,8 @@ async def test_create_user_shows_link_and_qr_code_once(client, db, settings):
     assert (await enrol_with(client, SoftAuthenticator(), token)).status_code == 200
 
 
-async def test_create_user_with_a_new_store(client, db):
-    await admin_client(client, db)
+async def test_create_user_with_a_new_store(client, db, signed_in):
+    await admin_client(signed_in)
     response = await create(client, name="周敏", role="clerk", new_team="徐汇门店", store="1")
     assert response.status_code == 303
     team = (await db.execute(select(Team).where(Team.name == "徐汇门店"))).scalar_one()
@@ -126,9 +124,9 @@ async def test_create_user_with_a_new_store(client, db):
         ({"name": "陈静", "role": "rep", "team_id": "1", "new_team": "二组"}, "team", "not both"),
     ],
 )
-async def test_create_user_validation_keeps_input(client, db, fields, field, message):
-    await admin_client(client, db)
-    await make_team(db, "一组")
+async def test_create_user_validation_keeps_input(client, db, fields, field, message, signed_in):
+    await admin_client(signed_in)
+    await make.team(db, "一组")
     response = await create(client, **fields)
     assert response.status_code == 422
     tree = html(response)
@@ -140,19 +138,19 @@ async def test_create_user_validation_keeps_input(client, db, fields, field, mes
     assert (await db.execute(select(User).where(User.role != "admin"))).first() is None
 
 
-async def test_an_admin_needs_no_team(client, db):
-    await admin_client(client, db)
+async def test_an_admin_needs_no_team(client, db, signed_in):
+    await admin_client(signed_in)
     assert (await create(client, name="Second Admin", role="admin")).status_code == 303
 
 
-async def test_deactivate_ends_sessions_at_once_and_blocks_sign_in(app, client, db):
+async def test_deactivate_ends_sessions_at_once_and_blocks_sign_in(app, client, db, signed_in):
     from litestar.testing import AsyncTestClient
 
     rep, auth = await enrolled_user(client, db, name="陈静")
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as phone:
         assert (await signin_with(phone, auth)).status_code == 200
         assert (await phone.get("/", follow_redirects=False)).status_code == 200
-        admin = await admin_client(client, db)
+        admin = await admin_client(signed_in)
         csrf = await csrf_token(client, "/admin/users")
         response = await client.post(
             f"/admin/users/{rep.id}/deactivate",
@@ -177,17 +175,17 @@ async def test_deactivate_ends_sessions_at_once_and_blocks_sign_in(app, client, 
         assert (await signin_with(phone, auth)).status_code == 200
 
 
-async def test_admin_cannot_deactivate_themselves(client, db):
-    admin = await admin_client(client, db)
+async def test_admin_cannot_deactivate_themselves(client, db, signed_in):
+    admin = await admin_client(signed_in)
     csrf = await csrf_token(client, "/admin/users")
     await client.post(f"/admin/users/{admin.id}/deactivate", data={"_csrf_token": csrf})
     assert (await db.get(User, admin.id, populate_existing=True)).active
     assert (await client.get("/admin/users")).status_code == 200
 
 
-async def test_reissue_makes_a_new_link_and_the_old_one_stops_working(client, db):
-    await admin_client(client, db)
-    team = await make_team(db)
+async def test_reissue_makes_a_new_link_and_the_old_one_stops_working(client, db, signed_in):
+    await admin_client(signed_in)
+    team = await make.team(db)
     await create(client, name="陈静", role="rep", team_id=str(team.id))
     user = (await db.execute(select(User).where(User.name == "陈静"))).scalar_one()
     first = html(await client.get(f"/admin/users/{user.id}/link"))
@@ -207,7 +205,7 @@ async def test_reissue_makes_a_new_link_and_the_old_one_stops_working(client, db
     assert len(links) == 2
 
 
-async def test_admin_forms_need_csrf(client, db):
-    await admin_client(client, db)
+async def test_admin_forms_need_csrf(client, db, signed_in):
+    await admin_client(signed_in)
     response = await client.post("/admin/users", data={"name": "x", "role": "admin"})
     assert response.status_code == 403

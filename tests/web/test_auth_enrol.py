@@ -10,6 +10,7 @@ from sqlalchemy import select, text, update
 
 from db.models import AuditEvent, Credential, EnrolmentToken, User
 from db.types import utcnow
+from tests import factories as make
 from tests.softauthn import (
     SoftAuthenticator,
     enrol_with,
@@ -18,7 +19,7 @@ from tests.softauthn import (
     post_json,
     signin_with,
 )
-from tests.support import html, make_team, make_user
+from tests.support import html
 from web.app import create_app
 from web.core.sessions import COOKIE
 
@@ -42,8 +43,8 @@ async def audits(db, action: str) -> list[AuditEvent]:
 
 
 async def test_enrolment_page_says_who_the_link_is_for(client, db):
-    team = await make_team(db)
-    user = await make_user(db, name="王芳", team=team)
+    team = await make.team(db)
+    user = await make.user(db, name="王芳", team=team)
     token = await new_link(db, user)
     response = await client.get(f"/enroll/{token}")
     assert response.status_code == 200
@@ -59,8 +60,8 @@ async def test_enrolment_page_says_who_the_link_is_for(client, db):
 
 
 async def test_enrolment_stores_the_passkey_uses_the_link_and_signs_in(client, db):
-    team = await make_team(db)
-    user = await make_user(db, name="王芳", team=team, locale="en")
+    team = await make.team(db)
+    user = await make.user(db, name="王芳", team=team, locale="en")
     token = await new_link(db, user)
     auth = SoftAuthenticator()
     csrf = await page_csrf(client, f"/enroll/{token}")
@@ -94,8 +95,8 @@ async def test_enrolment_stores_the_passkey_uses_the_link_and_signs_in(client, d
 
 
 async def test_none_attestation_is_accepted_too(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     response = await enrol_with(
         client, SoftAuthenticator(attestation="none"), await new_link(db, user)
     )
@@ -104,15 +105,15 @@ async def test_none_attestation_is_accepted_too(client, db):
 
 
 async def test_clerk_lands_on_the_counter(client, db):
-    store = await make_team(db, "徐汇门店", store=True)
-    clerk = await make_user(db, name="周敏", role="clerk", team=store)
+    store = await make.team(db, "徐汇门店", store=True)
+    clerk = await make.user(db, name="周敏", role="clerk", team=store)
     response = await enrol_with(client, SoftAuthenticator(), await new_link(db, clerk))
     assert response.json() == {"redirect": "/counter"}
 
 
 async def test_a_used_link_shows_plain_words_and_no_button(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team, locale="en")
+    team = await make.team(db)
+    user = await make.user(db, team=team, locale="en")
     token = await new_link(db, user)
     assert (await enrol_with(client, SoftAuthenticator(), token)).status_code == 200
     client.cookies.clear()
@@ -134,8 +135,8 @@ async def test_a_used_link_shows_plain_words_and_no_button(client, db):
 
 
 async def test_link_used_between_options_and_verify_is_refused(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     token = await new_link(db, user)
     csrf = await page_csrf(client, f"/enroll/{token}")
     options = (await post_json(client, f"/enroll/{token}/options", csrf)).json()
@@ -149,8 +150,8 @@ async def test_link_used_between_options_and_verify_is_refused(client, db):
 
 
 async def test_an_expired_link_is_refused(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team, locale="en")
+    team = await make.team(db)
+    user = await make.user(db, team=team, locale="en")
     token = await new_link(db, user, hours=24, now=utcnow() - timedelta(hours=24, minutes=1))
     response = await client.get(f"/enroll/{token}", headers={"Accept-Language": "en"})
     assert response.status_code == 410
@@ -165,8 +166,8 @@ async def test_link_lifetime_follows_the_setting(settings):
         AsyncTestClient(app=app, base_url="http://localhost:8000") as client,
         app.state.sessionmaker() as db,
     ):
-        team = await make_team(db)
-        user = await make_user(db, team=team)
+        team = await make.team(db)
+        user = await make.user(db, team=team)
         token = await new_link(db, user, hours=app.state.settings.enrol_ttl_hours, now=now[0])
         now[0] += timedelta(hours=1, minutes=59)
         assert (await client.get(f"/enroll/{token}")).status_code == 200
@@ -183,8 +184,8 @@ async def test_an_unknown_link_is_404_in_plain_words(client):
 
 
 async def test_a_deactivated_users_link_does_not_work(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     token = await new_link(db, user)
     await db.execute(update(User).where(User.id == user.id).values(active=False))
     await db.commit()
@@ -192,8 +193,8 @@ async def test_a_deactivated_users_link_does_not_work(client, db):
 
 
 async def test_a_reissued_link_replaces_the_old_one(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     old = await new_link(db, user)
     new = await new_link(db, user)
     assert (await client.get(f"/enroll/{old}")).status_code == 410
@@ -201,8 +202,8 @@ async def test_a_reissued_link_replaces_the_old_one(client, db):
 
 
 async def test_the_link_is_stored_only_as_a_hash(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     token = await new_link(db, user)
     await enrol_with(client, SoftAuthenticator(), token)
     link = (await db.execute(select(EnrolmentToken))).scalar_one()
@@ -219,8 +220,8 @@ async def test_the_link_is_stored_only_as_a_hash(client, db):
 )
 async def test_bent_registrations_are_refused(client, db, bend):
     client.headers["Accept-Language"] = "en"
-    team = await make_team(db)
-    user = await make_user(db, team=team, locale="en")
+    team = await make.team(db)
+    user = await make.user(db, team=team, locale="en")
     token = await new_link(db, user)
     response = await enrol_with(client, SoftAuthenticator(), token, **bend)
     assert response.status_code == 400
@@ -231,9 +232,9 @@ async def test_bent_registrations_are_refused(client, db, bend):
 
 
 async def test_enrolment_challenge_is_single_use_and_bound_to_the_link(client, db):
-    team = await make_team(db)
-    first = await make_user(db, name="甲", team=team)
-    second = await make_user(db, name="乙", team=team)
+    team = await make.team(db)
+    first = await make.user(db, name="甲", team=team)
+    second = await make.user(db, name="乙", team=team)
     token1, token2 = await new_link(db, first), await new_link(db, second)
     csrf = await page_csrf(client, f"/enroll/{token1}")
     options = (await post_json(client, f"/enroll/{token1}/options", csrf)).json()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from db.models import AuditEvent, Credential
 from tests.softauthn import SoftAuthenticator, enrolled_user, page_csrf, post_json, signin_with
-from tests.support import html, make_team, make_user, sign_in, texts
+from tests.support import html, texts
 
 ANDROID_CHROME = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -72,10 +72,8 @@ async def test_settings_lists_passkeys_with_stable_names(client, db):
     assert tree.css_first("a[href='/admin/users']") is None
 
 
-async def test_settings_in_chinese(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
-    await sign_in(client, db, user)
+async def test_settings_in_chinese(client, db, signed_in):
+    await signed_in("rep")
     tree = html(await client.get("/settings"))
     assert tree.css_first("#passkeys-heading").text(strip=True) == "通行密钥"
     assert tree.css_first("#passkey-add").text(strip=True) == "添加通行密钥"
@@ -205,8 +203,7 @@ async def test_add_passkey_challenge_belongs_to_the_user_who_asked(client, db):
     assert response.status_code == 400
 
 
-async def test_admin_settings_link_to_users(client, db):
-    admin = await make_user(db, name="王芳", role="admin")
-    await sign_in(client, db, admin)
+async def test_admin_settings_link_to_users(client, db, signed_in):
+    await signed_in("admin", name="王芳")
     tree = html(await client.get("/settings"))
     assert tree.css_first("a[href='/admin/users']").text(strip=True) == "用户"

@@ -16,7 +16,7 @@ from tests.softauthn import (
     post_json,
     signin_with,
 )
-from tests.support import html, make_team, make_user, sign_in
+from tests.support import html
 from web.app import create_app
 from web.core.sessions import COOKIE, hash_token
 
@@ -322,10 +322,8 @@ async def test_sign_in_attempts_are_rate_limited_per_address(settings):
         assert response.json() == {"error": "您所在网络的尝试次数过多，请稍等一分钟再试。"}
 
 
-async def test_logout_ends_the_session_server_side(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
-    await sign_in(client, db, user)
+async def test_logout_ends_the_session_server_side(client, db, signed_in):
+    await signed_in("rep")
     token = client.cookies.get(COOKIE)
     csrf = await page_csrf(client, "/")
     response = await client.post("/logout", data={"_csrf_token": csrf}, follow_redirects=False)

@@ -9,43 +9,34 @@ from sqlalchemy import func, select
 
 from db.models import Customer, Visit
 from db.types import utcnow
-from domain.customers import derived_fields
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import csrf_token, html, texts
 from web.counter.controller import LOOKUP_LIMIT
 
 
-async def _customer(db, team, name, phone, **kw) -> Customer:
-    c = Customer(
-        number=f"C{uuid.uuid4().int % 10**9:09d}",
-        name=name,
-        phone=phone,
-        team_id=team.id,
-        kind="person",
-        source="walk_in",
-        **derived_fields(name, phone),
-        **kw,
+async def _customer(db, team, name, phone, level="C", **kw) -> Customer:
+    """A walk-in customer of a store (a person, level C unless told)."""
+    return await make.customer(
+        db, team=team, name=name, phone=phone, level=level, kind="person", source="walk_in", **kw
     )
-    db.add(c)
-    await db.commit()
-    return c
 
 
 @pytest.fixture
 async def stores(db):
-    store = await make_team(db, "南京西路门店", store=True)
-    other = await make_team(db, "徐家汇门店", store=True)
-    clerk = await make_user(db, name="吴婷", role="clerk", team=store, locale="en")
-    other_clerk = await make_user(db, name="孙浩", role="clerk", team=other, locale="en")
+    store = await make.team(db, "南京西路门店", store=True)
+    other = await make.team(db, "徐家汇门店", store=True)
+    clerk = await make.user(db, name="吴婷", role="clerk", team=store, locale="en")
+    other_clerk = await make.user(db, name="孙浩", role="clerk", team=other, locale="en")
     return {"store": store, "other": other, "clerk": clerk, "other_clerk": other_clerk}
 
 
-async def test_last_four_digits_among_many_with_the_same_suffix(client, db, stores):
+async def test_last_four_digits_among_many_with_the_same_suffix(client, db, signed_in, stores):
     store = stores["store"]
     for i in range(30):
         await _customer(db, store, f"顾客{i:02d}", f"138{i:04d}8888")
     exact = await _customer(db, store, "林小姐", "13912348888")
     await _customer(db, store, "别的尾号", "13912341234")
-    await sign_in(client, db, stores["clerk"])
+    await signed_in(stores["clerk"])
     tree = html(await client.get("/counter?q=8888", headers={"HX-Request": "true"}))
     phones = texts(tree, ".counter-meta")
     assert len(phones) == LOOKUP_LIMIT
@@ -56,19 +47,19 @@ async def test_last_four_digits_among_many_with_the_same_suffix(client, db, stor
     assert tree.css_first("[role=option]").attributes["aria-selected"] == "true"
 
 
-async def test_clerk_never_sees_another_stores_customers(client, db, stores):
+async def test_clerk_never_sees_another_stores_customers(client, db, signed_in, stores):
     theirs = await _customer(db, stores["other"], "徐汇顾客", "13800007777")
     mine = await _customer(db, stores["store"], "南京顾客", "13900007777")
-    await sign_in(client, db, stores["clerk"])
+    await signed_in(stores["clerk"])
     tree = html(await client.get("/counter?q=7777"))
     assert texts(tree, ".counter-name") == ["南京顾客"]
     assert (await client.get(f"/counter/customers/{theirs.id}")).status_code == 404
     assert (await client.get(f"/counter/customers/{mine.id}")).status_code == 200
 
 
-async def test_lookup_is_a_fragment_for_htmx_and_a_page_without_js(client, db, stores):
+async def test_lookup_is_a_fragment_for_htmx_and_a_page_without_js(client, db, signed_in, stores):
     await _customer(db, stores["store"], "王先生", "13700001111")
-    await sign_in(client, db, stores["clerk"])
+    await signed_in(stores["clerk"])
     fragment = await client.get("/counter?q=1111", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and "王先生" in fragment.text
     page = html(await client.get("/counter?q=1111"))
@@ -77,8 +68,10 @@ async def test_lookup_is_a_fragment_for_htmx_and_a_page_without_js(client, db, s
     assert texts(page, ".counter-name") == ["王先生"]
 
 
-async def test_not_found_offers_new_customer_prefilled_with_the_phone(client, db, stores):
-    await sign_in(client, db, stores["clerk"])
+async def test_not_found_offers_new_customer_prefilled_with_the_phone(
+    client, db, signed_in, stores
+):
+    await signed_in(stores["clerk"])
     tree = html(await client.get("/counter?q=13812345678"))
     link = tree.css_first("#counter-results a.button")
     assert link.text(strip=True) == "New customer"
@@ -86,8 +79,10 @@ async def test_not_found_offers_new_customer_prefilled_with_the_phone(client, db
     assert form.css_first("#quick-phone").attributes["value"] == "13812345678"
 
 
-async def test_quick_add_needs_only_name_and_phone_and_catches_duplicates(client, db, stores):
-    await sign_in(client, db, stores["clerk"])
+async def test_quick_add_needs_only_name_and_phone_and_catches_duplicates(
+    client, db, signed_in, stores
+):
+    await signed_in(stores["clerk"])
     token = await csrf_token(client, "/counter/new")
     bad = await client.post(
         "/counter/customers", data={"_csrf_token": token, "name": "", "phone": "12"}
@@ -129,7 +124,7 @@ async def test_quick_add_needs_only_name_and_phone_and_catches_duplicates(client
 
 
 async def test_counter_customer_shows_store_history_tier_and_store_outcomes_first(
-    client, db, stores
+    client, db, signed_in, stores
 ):
     c = await _customer(db, stores["store"], "钱先生", "13600002222", level="B")
     now = utcnow()
@@ -148,7 +143,7 @@ async def test_counter_customer_shows_store_history_tier_and_store_outcomes_firs
     c.last_visit_at = now
     db.add(c)
     await db.commit()
-    await sign_in(client, db, stores["clerk"])
+    await signed_in(stores["clerk"])
     tree = html(await client.get(f"/counter/customers/{c.id}"))
     assert tree.css_first("h1").text(strip=True) == "钱先生"
     assert "Core" in tree.css_first(".badge.tier-core").text()
@@ -168,16 +163,14 @@ async def test_counter_customer_shows_store_history_tier_and_store_outcomes_firs
     assert outcome_buttons[:2] == ["Came to store", "Purchased in store"]
 
 
-async def test_reps_cannot_use_the_counter(client, db, stores):
-    field = await make_team(db, "华东销售一组")
-    rep = await make_user(db, name="陈静", role="rep", team=field)
-    await sign_in(client, db, rep)
+async def test_reps_cannot_use_the_counter(client, db, signed_in, stores):
+    field = await make.team(db, "华东销售一组")
+    await signed_in("rep", name="陈静", team=field)
     assert (await client.get("/counter")).status_code == 403
 
 
-async def test_admin_sets_member_tier_thresholds_with_validation(client, db):
-    admin = await make_user(db, name="王芳", role="admin", locale="en")
-    await sign_in(client, db, admin)
+async def test_admin_sets_member_tier_thresholds_with_validation(client, db, signed_in):
+    await signed_in("admin", name="王芳", locale="en")
     token = await csrf_token(client, "/admin/rfm")
     form = {
         "_csrf_token": token,
@@ -208,11 +201,13 @@ def _history(tree) -> dict[str, str]:
     }
 
 
-async def test_store_history_refreshes_after_a_purchase_and_its_amount(client, db, stores):
+async def test_store_history_refreshes_after_a_purchase_and_its_amount(
+    client, db, signed_in, stores
+):
     from db.models import AuditEvent, RecentlyViewed
 
     c = await _customer(db, stores["store"], "林小姐", "13912348888", level="B")
-    await sign_in(client, db, stores["clerk"])
+    await signed_in(stores["clerk"])
     page = html(await client.get(f"/counter/customers/{c.id}"))
     card = page.css_first("#counter-card")
     assert card.attributes["hx-trigger"] == "visitsChanged from:body"
@@ -249,10 +244,12 @@ async def test_store_history_refreshes_after_a_purchase_and_its_amount(client, d
     assert fragment.css_first("#counter-card").attributes["hx-get"] == card.attributes["hx-get"]
 
 
-async def test_counter_card_fragment_is_checked_and_plain_gets_go_to_the_page(client, db, stores):
+async def test_counter_card_fragment_is_checked_and_plain_gets_go_to_the_page(
+    client, db, signed_in, stores
+):
     mine = await _customer(db, stores["store"], "林小姐", "13912348888")
     theirs = await _customer(db, stores["other"], "徐汇顾客", "13800007777")
-    await sign_in(client, db, stores["clerk"])
+    await signed_in(stores["clerk"])
     plain = await client.get(f"/counter/customers/{mine.id}/card", follow_redirects=False)
     assert plain.status_code in (302, 303)
     assert plain.headers["location"] == f"/counter/customers/{mine.id}"

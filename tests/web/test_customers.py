@@ -5,8 +5,8 @@ from sqlalchemy import event, func, select, update
 from db.customers import contact_add
 from db.models import AuditEvent, Contact, Customer, StageChange, User, Visit
 from domain.contacts import validate_contact
-from tests.customers_support import new_customer
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import csrf_token, html, texts
 
 BASIC = {
     "name": "上海华东机械有限公司",
@@ -47,10 +47,8 @@ def field_error(tree, name: str) -> str:
 # --- the form and its stable names -------------------------------------------------------------
 
 
-async def test_new_customer_form_uses_the_stable_names_in_english(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    await sign_in(client, db, rep)
+async def test_new_customer_form_uses_the_stable_names_in_english(client, db, signed_in):
+    await signed_in("rep", locale="en")
     tree = html(await client.get("/customers"))
     assert tree.css_first("a[href='/customers/new']").text(strip=True) == "New customer"
     tree = html(await client.get("/customers/new"))
@@ -67,10 +65,8 @@ async def test_new_customer_form_uses_the_stable_names_in_english(client, db):
     assert tree.css_first("[name=owner_id]") is None
 
 
-async def test_new_customer_form_uses_the_stable_names_in_chinese(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    await sign_in(client, db, rep)
+async def test_new_customer_form_uses_the_stable_names_in_chinese(client, db, signed_in):
+    await signed_in("rep")
     tree = html(await client.get("/customers"))
     assert "新建客户" in texts(tree, "a")
     tree = html(await client.get("/customers/new"))
@@ -87,10 +83,9 @@ async def test_new_customer_form_uses_the_stable_names_in_chinese(client, db):
 # --- create ----------------------------------------------------------------------------------
 
 
-async def test_create_without_javascript_redirects_to_the_customer_page(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    await sign_in(client, db, rep)
+async def test_create_without_javascript_redirects_to_the_customer_page(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", locale="en")
     response = await post_form(client, "/customers", {**BASIC, "tags": "VIP, 展会"})
     assert response.status_code == 303
     customer = (await db.execute(select(Customer))).scalar_one()
@@ -114,20 +109,18 @@ async def test_create_without_javascript_redirects_to_the_customer_page(client, 
     assert await count(db, AuditEvent, AuditEvent.action == "customer_viewed") == 1
 
 
-async def test_create_with_htmx_answers_with_hx_location(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    await sign_in(client, db, rep)
+async def test_create_with_htmx_answers_with_hx_location(client, db, signed_in):
+    await signed_in("rep")
     response = await post_form(client, "/customers", BASIC, htmx=True)
     assert response.status_code == 200
     customer = (await db.execute(select(Customer))).scalar_one()
     assert response.headers["hx-location"] == f"/customers/{customer.id}"
 
 
-async def test_invalid_form_is_shown_again_with_input_kept_and_messages_beside_fields(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    await sign_in(client, db, rep)
+async def test_invalid_form_is_shown_again_with_input_kept_and_messages_beside_fields(
+    client, db, signed_in
+):
+    await signed_in("rep", locale="en")
     data = {
         "name": "  ",
         "phone": "12345",
@@ -152,10 +145,8 @@ async def test_invalid_form_is_shown_again_with_input_kept_and_messages_beside_f
     assert await count(db, Customer) == 0
 
 
-async def test_invalid_form_over_htmx_gets_only_the_form_fragment(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    await sign_in(client, db, rep)
+async def test_invalid_form_over_htmx_gets_only_the_form_fragment(client, db, signed_in):
+    await signed_in("rep")
     response = await post_form(client, "/customers", {**BASIC, "phone": ""}, htmx=True)
     assert response.status_code == 422
     assert "<html" not in response.text
@@ -164,10 +155,8 @@ async def test_invalid_form_over_htmx_gets_only_the_form_fragment(client, db):
     assert field_error(tree, "phone") == "请输入电话号码。"
 
 
-async def test_lost_needs_a_reason_and_is_recorded_with_it(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    await sign_in(client, db, rep)
+async def test_lost_needs_a_reason_and_is_recorded_with_it(client, db, signed_in):
+    await signed_in("rep", locale="en")
     response = await post_form(client, "/customers", {**BASIC, "status": "lost"})
     assert response.status_code == 422
     assert field_error(html(response), "loss_reason") == "Choose a reason the customer was lost."
@@ -182,11 +171,12 @@ async def test_lost_needs_a_reason_and_is_recorded_with_it(client, db):
 # --- duplicates --------------------------------------------------------------------------------
 
 
-async def test_same_phone_shows_the_existing_customer_before_saving(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    existing = await new_customer(db, name="老客户", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def test_same_phone_shows_the_existing_customer_before_saving(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", locale="en")
+    existing = await make.customer(
+        db, via_form=True, name="老客户", phone="13800138000", team=team, owner=rep
+    )
     response = await post_form(client, "/customers", {**BASIC, "name": "新名字"})
     assert response.status_code == 422
     tree = html(response)
@@ -205,13 +195,17 @@ async def test_same_phone_shows_the_existing_customer_before_saving(client, db):
     assert await count(db, Customer) == 2
 
 
-async def test_same_name_after_normalising_is_a_duplicate(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    await new_customer(
-        db, name="ＡＢＣ Trading Co., Ltd.", phone="13900139000", team=team, owner=rep
+async def test_same_name_after_normalising_is_a_duplicate(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    await make.customer(
+        db,
+        via_form=True,
+        name="ＡＢＣ Trading Co., Ltd.",
+        phone="13900139000",
+        team=team,
+        owner=rep,
     )
-    await sign_in(client, db, rep)
     response = await post_form(client, "/customers", {**BASIC, "name": "abc trading"})
     assert response.status_code == 422
     tree = html(response)
@@ -219,15 +213,18 @@ async def test_same_name_after_normalising_is_a_duplicate(client, db):
     assert tree.css_first("#duplicate-warning button").text(strip=True) == "另存为新客户"
 
 
-async def test_a_duplicate_the_user_may_not_see_is_reported_without_details(client, db):
-    team = await make_team(db)
-    other = await make_team(db, "华北销售组")
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    colleague = await make_user(db, name="刘洋", role="rep", team=team)
-    outsider = await make_user(db, name="黄丽", role="rep", team=other)
-    await new_customer(db, name="秘密客户", phone="13800138000", team=other, owner=outsider)
-    await new_customer(db, name="同事客户", phone="13900139000", team=team, owner=colleague)
-    await sign_in(client, db, rep)
+async def test_a_duplicate_the_user_may_not_see_is_reported_without_details(client, db, signed_in):
+    team = await make.team(db)
+    other = await make.team(db, "华北销售组")
+    await signed_in("rep", locale="en")
+    colleague = await make.user(db, name="刘洋", role="rep", team=team)
+    outsider = await make.user(db, name="黄丽", role="rep", team=other)
+    await make.customer(
+        db, via_form=True, name="秘密客户", phone="13800138000", team=other, owner=outsider
+    )
+    await make.customer(
+        db, via_form=True, name="同事客户", phone="13900139000", team=team, owner=colleague
+    )
     response = await post_form(client, "/customers", BASIC)
     assert response.status_code == 422
     warning = html(response).css_first("#duplicate-warning")
@@ -245,24 +242,22 @@ async def test_a_duplicate_the_user_may_not_see_is_reported_without_details(clie
 # --- owners --------------------------------------------------------------------------------------
 
 
-async def test_rep_cannot_give_a_new_customer_to_someone_else(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    colleague = await make_user(db, name="刘洋", role="rep", team=team)
-    await sign_in(client, db, rep)
+async def test_rep_cannot_give_a_new_customer_to_someone_else(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    colleague = await make.user(db, name="刘洋", role="rep", team=team)
     response = await post_form(client, "/customers", {**BASIC, "owner_id": str(colleague.id)})
     assert response.status_code == 303
     customer = (await db.execute(select(Customer))).scalar_one()
     assert customer.owner_id == rep.id
 
 
-async def test_manager_creates_pool_customers_or_for_a_rep_of_the_team(client, db):
-    team = await make_team(db)
-    other = await make_team(db, "华北销售组")
-    manager = await make_user(db, name="李伟", role="manager", team=team, locale="en")
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    outsider = await make_user(db, name="黄丽", role="rep", team=other)
-    await sign_in(client, db, manager)
+async def test_manager_creates_pool_customers_or_for_a_rep_of_the_team(client, db, signed_in):
+    team = await make.team(db)
+    other = await make.team(db, "华北销售组")
+    await signed_in("manager", name="李伟", locale="en")
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    outsider = await make.user(db, name="黄丽", role="rep", team=other)
     tree = html(await client.get("/customers/new"))
     options = texts(tree, "select[name=owner_id] option")
     assert options == ["Public pool (no owner)", "李伟", "陈静"]
@@ -284,10 +279,9 @@ async def test_manager_creates_pool_customers_or_for_a_rep_of_the_team(client, d
     assert sorted(owners, key=lambda r: r[0]) == [("B公司", rep.id), (BASIC["name"], None)]
 
 
-async def test_clerk_creates_store_customers(client, db):
-    store = await make_team(db, "南京西路门店", store=True)
-    clerk = await make_user(db, name="吴婷", role="clerk", team=store, locale="en")
-    await sign_in(client, db, clerk)
+async def test_clerk_creates_store_customers(client, db, signed_in):
+    store = await make.team(db, "南京西路门店", store=True)
+    await signed_in("clerk", name="吴婷", team=store, locale="en")
     tree = html(await client.get("/customers/new"))
     assert texts(tree, "select[name=owner_id] option") == [
         "The store (no single owner)",
@@ -298,10 +292,9 @@ async def test_clerk_creates_store_customers(client, db):
     assert (customer.team_id, customer.owner_id) == (store.id, None)
 
 
-async def test_admin_chooses_the_team(client, db):
-    team = await make_team(db)
-    admin = await make_user(db, name="王芳", role="admin", locale="en")
-    await sign_in(client, db, admin)
+async def test_admin_chooses_the_team(client, db, signed_in):
+    team = await make.team(db)
+    await signed_in("admin", name="王芳", locale="en")
     response = await post_form(client, "/customers", BASIC)
     assert response.status_code == 422
     assert field_error(html(response), "team_id") == "Choose a team."
@@ -309,12 +302,11 @@ async def test_admin_chooses_the_team(client, db):
     assert response.status_code == 303
 
 
-async def test_manager_reassigns_and_it_is_audited(client, db):
-    team = await make_team(db)
-    manager = await make_user(db, name="李伟", role="manager", team=team)
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team)
-    await sign_in(client, db, manager)
+async def test_manager_reassigns_and_it_is_audited(client, db, signed_in):
+    team = await make.team(db)
+    await signed_in("manager", name="李伟")
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    c = await make.customer(db, via_form=True, name="华东机械", phone="13800138000", team=team)
     form = await edit_form(client, c.id)
     response = await post_form(client, f"/customers/{c.id}/edit", {**form, "owner_id": str(rep.id)})
     assert response.status_code == 303
@@ -328,15 +320,13 @@ async def test_manager_reassigns_and_it_is_audited(client, db):
 # --- edit and concurrent edits -------------------------------------------------------------------
 
 
-async def edit_form(client, customer_id: int) -> dict[str, str]:
-    """Load the edit form and return what the browser would submit unchanged."""
-    response = await client.get(f"/customers/{customer_id}/edit")
-    assert response.status_code == 200
-    tree = html(response)
+def form_values(tree, *, checkboxes: bool = False) -> dict[str, str]:
+    """What a browser submits from a rendered customer form (checkboxes only when asked)."""
     data: dict[str, str] = {}
     for node in tree.css("#customer-form input, #customer-form textarea"):
         name = node.attributes.get("name")
-        if name and name != "_csrf_token" and node.attributes.get("type") != "checkbox":
+        is_checkbox = node.attributes.get("type") == "checkbox"
+        if name and name != "_csrf_token" and (checkboxes or not is_checkbox):
             data[name] = node.attributes.get("value") or node.text() or ""
     for node in tree.css("#customer-form select"):
         selected = node.css_first("option[selected]")
@@ -344,11 +334,19 @@ async def edit_form(client, customer_id: int) -> dict[str, str]:
     return data
 
 
-async def test_edit_saves_changes_and_bumps_the_version(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def edit_form(client, customer_id: int) -> dict[str, str]:
+    """Load the edit form and return what the browser would submit unchanged."""
+    response = await client.get(f"/customers/{customer_id}/edit")
+    assert response.status_code == 200
+    return form_values(html(response))
+
+
+async def test_edit_saves_changes_and_bumps_the_version(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     form = await edit_form(client, c.id)
     assert form["version"] == "1" and form["phone"] == "138 0013 8000"
     form.update(industry="机械", stage="proposal")
@@ -362,11 +360,14 @@ async def test_edit_saves_changes_and_bumps_the_version(client, db):
     assert event_.detail["fields"] == ["industry", "stage"]
 
 
-async def test_saving_over_a_newer_version_is_a_conflict_and_overwrites_nothing(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def test_saving_over_a_newer_version_is_a_conflict_and_overwrites_nothing(
+    client, db, signed_in
+):
+    team = await make.team(db)
+    rep = await signed_in("rep", locale="en")
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     mine = await edit_form(client, c.id)
     theirs = await edit_form(client, c.id)
     theirs.update(name="华东机械集团", industry="重工")
@@ -392,30 +393,18 @@ async def test_saving_over_a_newer_version_is_a_conflict_and_overwrites_nothing(
     assert tree.css_first("input[name=industry]").attributes["value"] == "重工"
     assert tree.css_first("textarea[name=needs]").text() == "想要报价"
     # Saving again is a conscious choice: it goes through.
-    again = await edit_form_from(tree)
+    again = form_values(tree, checkboxes=True)
     assert (await post_form(client, f"/customers/{c.id}/edit", again)).status_code == 303
     saved = await get_customer(db, c.id)
     assert (saved.name, saved.industry, saved.needs) == ("华东机械设备", "重工", "想要报价")
 
 
-async def edit_form_from(tree) -> dict[str, str]:
-    """What a browser submits from an already rendered form."""
-    data: dict[str, str] = {}
-    for node in tree.css("#customer-form input, #customer-form textarea"):
-        name = node.attributes.get("name")
-        if name and name != "_csrf_token":
-            data[name] = node.attributes.get("value") or node.text() or ""
-    for node in tree.css("#customer-form select"):
-        selected = node.css_first("option[selected]")
-        data[node.attributes["name"]] = selected.attributes["value"] if selected else ""
-    return data
-
-
-async def test_conflict_over_htmx_swaps_the_form(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def test_conflict_over_htmx_swaps_the_form(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     mine = await edit_form(client, c.id)
     theirs = dict(mine, level="A")
     await post_form(client, f"/customers/{c.id}/edit", theirs)
@@ -425,11 +414,12 @@ async def test_conflict_over_htmx_swaps_the_form(client, db):
     assert "您打开此客户后，其他人已保存了修改" in response.text
 
 
-async def test_changes_to_different_fields_merge(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def test_changes_to_different_fields_merge(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     mine = await edit_form(client, c.id)
     theirs = dict(mine, name="华东机械集团")
     assert (await post_form(client, f"/customers/{c.id}/edit", theirs)).status_code == 303
@@ -439,12 +429,15 @@ async def test_changes_to_different_fields_merge(client, db):
     assert (saved.name, saved.industry, saved.version) == ("华东机械集团", "机械", 3)
 
 
-async def test_editing_the_phone_to_another_customers_phone_warns(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    other = await new_customer(db, name="另一家", phone="13900139000", team=team, owner=rep)
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def test_editing_the_phone_to_another_customers_phone_warns(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    other = await make.customer(
+        db, via_form=True, name="另一家", phone="13900139000", team=team, owner=rep
+    )
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     form = await edit_form(client, c.id)
     response = await post_form(client, f"/customers/{c.id}/edit", dict(form, phone="139 0013 9000"))
     assert response.status_code == 422
@@ -459,11 +452,12 @@ async def test_editing_the_phone_to_another_customers_phone_warns(client, db):
 # --- contacts ------------------------------------------------------------------------------------
 
 
-async def test_contacts_add_edit_remove_without_javascript(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
-    await sign_in(client, db, rep)
+async def test_contacts_add_edit_remove_without_javascript(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", locale="en")
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     page = f"/customers/{c.id}"
     response = await post_form(
         client,
@@ -509,15 +503,14 @@ async def test_contacts_add_edit_remove_without_javascript(client, db):
     assert {"contact_added", "contact_updated", "contact_removed"} <= set(actions)
 
 
-async def test_a_contact_of_another_customer_is_not_found(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    a = await new_customer(db, name="甲", phone="13800138000", team=team, owner=rep)
-    b = await new_customer(db, name="乙", phone="13900139000", team=team, owner=rep)
+async def test_a_contact_of_another_customer_is_not_found(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    a = await make.customer(db, via_form=True, name="甲", phone="13800138000", team=team, owner=rep)
+    b = await make.customer(db, via_form=True, name="乙", phone="13900139000", team=team, owner=rep)
     data, _ = validate_contact({"name": "张三", "role": "user"})
     contact = await contact_add(db, customer_id=b.id, data=data, user_id=rep.id)
     await db.commit()
-    await sign_in(client, db, rep)
     response = await client.get(f"/customers/{a.id}/contacts/{contact.id}/edit")
     assert response.status_code == 404
 
@@ -525,12 +518,16 @@ async def test_a_contact_of_another_customer_is_not_found(client, db):
 # --- the customer page ------------------------------------------------------------------------
 
 
-async def test_customer_page_needs_a_fixed_number_of_queries(app, client, db):
+async def test_customer_page_needs_a_fixed_number_of_queries(app, client, db, signed_in):
     """The page is built from the same queries whether it has 0 or many contacts and visits."""
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    empty = await new_customer(db, name="空客户", phone="13800138000", team=team, owner=rep)
-    full = await new_customer(db, name="满客户", phone="13900139000", team=team, owner=rep)
+    team = await make.team(db)
+    rep = await signed_in("rep")
+    empty = await make.customer(
+        db, via_form=True, name="空客户", phone="13800138000", team=team, owner=rep
+    )
+    full = await make.customer(
+        db, via_form=True, name="满客户", phone="13900139000", team=team, owner=rep
+    )
     for i in range(6):
         data, _ = validate_contact({"name": f"联系人{i}", "role": "user"})
         await contact_add(db, customer_id=full.id, data=data, user_id=rep.id)
@@ -544,7 +541,6 @@ async def test_customer_page_needs_a_fixed_number_of_queries(app, client, db):
             )
         )
     await db.commit()
-    await sign_in(client, db, rep)
     statements: list[str] = []
 
     def count_it(_conn, _cursor, statement, *_args):
@@ -566,11 +562,12 @@ async def test_customer_page_needs_a_fixed_number_of_queries(app, client, db):
     assert len(html(response).css(".contact-item")) == 0
 
 
-async def test_customer_page_shows_completeness_and_custom_fields(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    c = await new_customer(
+async def test_customer_page_shows_completeness_and_custom_fields(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", locale="en")
+    c = await make.customer(
         db,
+        via_form=True,
         name="华东机械",
         phone="13800138000",
         team=team,
@@ -578,7 +575,6 @@ async def test_customer_page_shows_completeness_and_custom_fields(client, db):
         contact_name="王经理",
         industry="机械",
     )
-    await sign_in(client, db, rep)
     tree = html(await client.get(f"/customers/{c.id}"))
     facts = tree.css_first(".customer-facts").text()
     # contact name, industry and the next follow-up day are 3 of the 9 recommended fields.
@@ -586,12 +582,13 @@ async def test_customer_page_shows_completeness_and_custom_fields(client, db):
     assert "Next follow-up" in facts
 
 
-async def test_customer_list_pages_by_fifty(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
+async def test_customer_list_pages_by_fifty(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", locale="en")
     for i in range(51):
-        await new_customer(db, name=f"客户{i:02d}", phone=f"1380000{i:04d}", team=team, owner=rep)
-    await sign_in(client, db, rep)
+        await make.customer(
+            db, via_form=True, name=f"客户{i:02d}", phone=f"1380000{i:04d}", team=team, owner=rep
+        )
     tree = html(await client.get("/customers"))
     assert len(tree.css("#customer-list .customer-row")) == 50
     assert tree.css_first("a[rel=next]").attributes["href"] == "/customers?page=2"
@@ -602,21 +599,22 @@ async def test_customer_list_pages_by_fifty(client, db):
     assert "<html" not in fragment.text and 'id="customer-list"' in fragment.text
 
 
-async def test_editing_keeps_an_owner_who_no_longer_qualifies(client, db):
-    team = await make_team(db)
-    manager = await make_user(db, name="李伟", role="manager", team=team)
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
+async def test_editing_keeps_an_owner_who_no_longer_qualifies(client, db, signed_in):
+    team = await make.team(db)
+    await signed_in("manager", name="李伟")
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     await db.execute(update(User).where(User.id == rep.id).values(active=False))
     await db.commit()
-    await sign_in(client, db, manager)
     form = await edit_form(client, c.id)
     assert form["owner_id"] == str(rep.id)
     response = await post_form(client, f"/customers/{c.id}/edit", dict(form, industry="机械"))
     assert response.status_code == 303
     assert (await get_customer(db, c.id)).owner_id == rep.id
     # Choosing them anew is refused: they no longer qualify.
-    other = await new_customer(db, name="江南纺织", phone="13900139000", team=team)
+    other = await make.customer(db, via_form=True, name="江南纺织", phone="13900139000", team=team)
     form = await edit_form(client, other.id)
     response = await post_form(
         client, f"/customers/{other.id}/edit", dict(form, owner_id=str(rep.id))

@@ -3,7 +3,8 @@
 from sqlalchemy import select
 
 from db.models import Customer, CustomFieldDefinition
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import csrf_token, html, texts
 
 
 async def post(client, path: str, data: dict, token_from: str):
@@ -17,16 +18,13 @@ def error_of(tree, name: str) -> str:
     return tree.css_first("#" + node.attributes["aria-describedby"]).text(strip=True)
 
 
-async def test_only_admins_define_fields(client, db):
-    team = await make_team(db)
-    manager = await make_user(db, role="manager", team=team)
-    await sign_in(client, db, manager)
+async def test_only_admins_define_fields(client, db, signed_in):
+    await signed_in("manager")
     assert (await client.get("/admin/custom-fields")).status_code == 403
 
 
-async def test_admin_defines_fields_and_mistakes_are_explained(client, db):
-    admin = await make_user(db, name="王芳", role="admin", locale="en")
-    await sign_in(client, db, admin)
+async def test_admin_defines_fields_and_mistakes_are_explained(client, db, signed_in):
+    await signed_in("admin", name="王芳", locale="en")
     page = "/admin/custom-fields"
     response = await post(
         client,
@@ -78,10 +76,9 @@ async def test_admin_defines_fields_and_mistakes_are_explained(client, db):
     assert texts(tree, "table.custom-fields code") == ["budget_year", "channel"]
 
 
-async def test_custom_fields_are_on_the_customer_form_validated_and_shown(client, db):
-    team = await make_team(db)
-    admin = await make_user(db, name="王芳", role="admin", locale="en")
-    rep = await make_user(db, name="陈静", role="rep", team=team)
+async def test_custom_fields_are_on_the_customer_form_validated_and_shown(client, db, signed_in):
+    admin = await make.user(db, name="王芳", role="admin", locale="en")
+    await signed_in("rep", name="陈静")
     db.add(
         CustomFieldDefinition(
             key="budget_year",
@@ -101,7 +98,6 @@ async def test_custom_fields_are_on_the_customer_form_validated_and_shown(client
         )
     )
     await db.commit()
-    await sign_in(client, db, rep)
     tree = html(await client.get("/customers/new"))
     assert tree.css_first("label[for=f-custom_budget_year]").text(strip=True) == "预算年度"
     assert texts(tree, "select[name=custom_channel] option")[1:] == ["Online", "Dealer"]
@@ -128,7 +124,7 @@ async def test_custom_fields_are_on_the_customer_form_validated_and_shown(client
     assert facts["预算年度"] == "2027" and facts["渠道"] == "Dealer"
 
     # A retired field leaves the form; its stored value stays.
-    await sign_in(client, db, admin)
+    await signed_in(admin)
     row = (
         await db.execute(
             select(CustomFieldDefinition).where(CustomFieldDefinition.key == "channel")

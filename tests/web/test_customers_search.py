@@ -6,23 +6,29 @@ from urllib.parse import quote
 from sqlalchemy import update
 
 from db.models import Customer
-from tests.customers_support import new_customer
-from tests.support import html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import html, texts
 
 
-async def setup(client, db, locale="en"):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale=locale)
-    target = await new_customer(
-        db, name="上海华东机械有限公司", phone="13800138000", team=team, owner=rep, level="A"
+async def setup(db, signed_in, locale="en"):
+    """Sign in a rep of the sales team, who owns the customer the searches look for."""
+    rep = await signed_in("rep", name="陈静", locale=locale)
+    team = await make.team(db)
+    target = await make.customer(
+        db,
+        via_form=True,
+        name="上海华东机械有限公司",
+        phone="13800138000",
+        team=team,
+        owner=rep,
+        level="A",
     )
-    await new_customer(db, name="华东机械", phone="13900139000", team=team)
-    await sign_in(client, db, rep)
+    await make.customer(db, via_form=True, name="华东机械", phone="13900139000", team=team)
     return target
 
 
-async def test_htmx_search_gets_only_the_results_fragment(client, db):
-    target = await setup(client, db)
+async def test_htmx_search_gets_only_the_results_fragment(client, db, signed_in):
+    target = await setup(db, signed_in)
     response = await client.get("/customers?q=shhd", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "<html" not in response.text
@@ -35,8 +41,10 @@ async def test_htmx_search_gets_only_the_results_fragment(client, db):
     assert links[0].attributes["href"] == f"/customers/{target.id}"
 
 
-async def test_a_result_is_a_link_named_by_the_customer_with_level_owner_and_last_visit(client, db):
-    target = await setup(client, db)
+async def test_a_result_is_a_link_named_by_the_customer_with_level_owner_and_last_visit(
+    client, db, signed_in
+):
+    target = await setup(db, signed_in)
     await db.execute(
         update(Customer)
         .where(Customer.id == target.id)
@@ -51,8 +59,8 @@ async def test_a_result_is_a_link_named_by_the_customer_with_level_owner_and_las
     assert "Level A" in meta and "陈静" in meta and "Last visit 11/20/26" in meta
 
 
-async def test_plain_get_gets_the_full_results_page(client, db):
-    await setup(client, db)
+async def test_plain_get_gets_the_full_results_page(client, db, signed_in):
+    await setup(db, signed_in)
     for path in ("/customers?q=" + quote("华东"),):
         response = await client.get(path)
         assert response.status_code == 200
@@ -65,8 +73,8 @@ async def test_plain_get_gets_the_full_results_page(client, db):
         assert tree.css_first("#site-search").attributes["value"] == "华东"
 
 
-async def test_header_search_box_is_wired_for_htmx_and_works_without_it(client, db):
-    await setup(client, db)
+async def test_header_search_box_is_wired_for_htmx_and_works_without_it(client, db, signed_in):
+    await setup(db, signed_in)
     tree = html(await client.get("/"))
     form = tree.css_first("form.search")
     assert form.attributes["action"] == "/customers" and form.attributes["method"] == "get"
@@ -82,15 +90,15 @@ async def test_header_search_box_is_wired_for_htmx_and_works_without_it(client, 
     assert any(src.startswith("/static/js/search.js") for src in scripts)
 
 
-async def test_empty_query_gives_an_empty_hidden_fragment(client, db):
-    await setup(client, db)
+async def test_empty_query_gives_an_empty_hidden_fragment(client, db, signed_in):
+    await setup(db, signed_in)
     response = await client.get("/customers?q=", headers={"HX-Request": "true"})
     root = html(response).css_first("#search-results")
     assert "hidden" in root.attributes and not root.css("li")
 
 
-async def test_no_result_offers_a_new_customer_with_the_query_filled_in(client, db):
-    await setup(client, db, locale="zh_CN")
+async def test_no_result_offers_a_new_customer_with_the_query_filled_in(client, db, signed_in):
+    await setup(db, signed_in, locale="zh_CN")
     response = await client.get(
         "/customers?q=" + quote("139 1234 5678"), headers={"HX-Request": "true"}
     )

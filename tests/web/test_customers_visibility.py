@@ -3,9 +3,10 @@
 import pytest
 
 from db.customers import contact_add
+from db.models import Contact, Customer
 from domain.contacts import validate_contact
-from tests.customers_support import new_customer
-from tests.support import csrf_token, html, make_team, make_user, sign_in
+from tests import factories as make
+from tests.support import csrf_token, html
 
 # Who sees which customer (PRODUCT.md §1).
 SEES = {
@@ -21,16 +22,16 @@ SEES = {
 @pytest.fixture
 async def world(db):
     """Two field teams, a store, everyone's customers (each with a contact)."""
-    team = await make_team(db, "华东销售一组")
-    north = await make_team(db, "华北销售组")
-    store = await make_team(db, "南京西路门店", store=True)
+    team = await make.team(db, "华东销售一组")
+    north = await make.team(db, "华北销售组")
+    store = await make.team(db, "南京西路门店", store=True)
     users = {
-        "rep_a": await make_user(db, name="陈静", role="rep", team=team),
-        "rep_b": await make_user(db, name="刘洋", role="rep", team=team),
-        "manager": await make_user(db, name="李伟", role="manager", team=team),
-        "clerk": await make_user(db, name="吴婷", role="clerk", team=store),
-        "admin": await make_user(db, name="王芳", role="admin"),
-        "outsider": await make_user(db, name="黄丽", role="rep", team=north),
+        "rep_a": await make.user(db, name="陈静", role="rep", team=team),
+        "rep_b": await make.user(db, name="刘洋", role="rep", team=team),
+        "manager": await make.user(db, name="李伟", role="manager", team=team),
+        "clerk": await make.user(db, name="吴婷", role="clerk", team=store),
+        "admin": await make.user(db, name="王芳", role="admin"),
+        "outsider": await make.user(db, name="黄丽", role="rep", team=north),
     }
     specs = {
         "own_a": ("陈静的客户", "13800000001", team, users["rep_a"]),
@@ -41,7 +42,7 @@ async def world(db):
     }
     customers, contacts = {}, {}
     for key, (name, phone, t, owner) in specs.items():
-        c = await new_customer(db, name=name, phone=phone, team=t, owner=owner)
+        c = await make.customer(db, via_form=True, name=name, phone=phone, team=t, owner=owner)
         data, _ = validate_contact({"name": f"{name}联系人", "role": "user"})
         contacts[key] = await contact_add(db, customer_id=c.id, data=data, user_id=None)
         customers[key] = c
@@ -50,9 +51,9 @@ async def world(db):
 
 
 @pytest.mark.parametrize("who", list(SEES))
-async def test_visibility_matrix(client, db, world, who):
+async def test_visibility_matrix(client, db, signed_in, world, who):
     user = world["users"][who]
-    await sign_in(client, db, user)
+    await signed_in(user)
     token = await csrf_token(client, "/customers/new")
     visible = SEES[who]
 
@@ -88,18 +89,24 @@ async def test_visibility_matrix(client, db, world, who):
             response = await client.post(path, data={"_csrf_token": token, **data})
             assert response.status_code == 404, (who, key, path)
             assert "改名" not in response.text
+        stored = await db.get(Customer, customer.id, populate_existing=True)
+        assert (stored.name, stored.level) == (names[key], "B"), (who, key)
+        kept = await db.get(Contact, contact.id, populate_existing=True)
+        assert kept is not None and kept.name == f"{names[key]}联系人", (who, key)
 
 
-async def test_guessed_ids_are_not_found(client, db, world):
-    await sign_in(client, db, world["users"]["admin"])
+async def test_guessed_ids_are_not_found(client, db, signed_in, world):
+    await signed_in(world["users"]["admin"])
     assert (await client.get("/customers/999999")).status_code == 404
     assert (await client.get("/customers/999999/edit")).status_code == 404
     response = await client.get("/customers/999999", headers={"HX-Request": "true"})
     assert response.status_code == 404 and response.headers["hx-retarget"] == "#error-banner"
 
 
-async def test_contacts_partial_is_a_fragment_for_htmx_and_a_redirect_otherwise(client, db, world):
-    await sign_in(client, db, world["users"]["rep_a"])
+async def test_contacts_partial_is_a_fragment_for_htmx_and_a_redirect_otherwise(
+    client, db, signed_in, world
+):
+    await signed_in(world["users"]["rep_a"])
     c = world["customers"]["own_a"]
     response = await client.get(f"/customers/{c.id}/contacts", headers={"HX-Request": "true"})
     assert "<html" not in response.text

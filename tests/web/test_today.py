@@ -7,8 +7,8 @@ from sqlalchemy import event
 
 from db.types import utcnow
 from db.visits import recently_viewed_add
-from tests.support import html, make_team, make_user, sign_in, texts
-from tests.visits_support import make_customer
+from tests import factories as make
+from tests.support import html, texts
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
@@ -18,14 +18,14 @@ def ago(days: int):
     return TODAY - timedelta(days=days)
 
 
-async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale="en")
-    colleague = await make_user(db, name="刘洋", role="rep", team=team)
-    late = await make_customer(
+async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", name="陈静", locale="en")
+    colleague = await make.user(db, name="刘洋", role="rep", team=team)
+    late = await make.customer(
         db, team=team, owner=rep, name="Late Ltd", level="A", next_follow_up_on=ago(1)
     )
-    later = await make_customer(
+    later = await make.customer(
         db,
         team=team,
         owner=rep,
@@ -34,21 +34,20 @@ async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, 
         next_follow_up_on=ago(12),
         last_visit_at=utcnow() - timedelta(days=26),
     )
-    due = await make_customer(
+    due = await make.customer(
         db, team=team, owner=rep, name="Due Today Inc", next_follow_up_on=ago(0)
     )
-    await make_customer(db, team=team, owner=rep, name="Not Yet", next_follow_up_on=ago(-2))
-    await make_customer(
+    await make.customer(db, team=team, owner=rep, name="Not Yet", next_follow_up_on=ago(-2))
+    await make.customer(
         db, team=team, owner=colleague, name="Colleague's", next_follow_up_on=ago(5)
     )
-    await make_customer(db, team=team, owner=None, name="Pool one", next_follow_up_on=ago(5))
-    viewed = await make_customer(
+    await make.customer(db, team=team, owner=None, name="Pool one", next_follow_up_on=ago(5))
+    viewed = await make.customer(
         db, team=team, owner=rep, name="Looked At", next_follow_up_on=ago(-5)
     )
     await recently_viewed_add(db, user_id=rep.id, customer_id=viewed.id)
     await recently_viewed_add(db, user_id=rep.id, customer_id=late.id)  # listed above already
     await db.commit()
-    await sign_in(client, db, rep)
 
     tree = html(await client.get("/"))
     overdue = tree.css_first("section[aria-labelledby=overdue-heading]")
@@ -69,10 +68,8 @@ async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, 
     assert order == ["overdue-heading", "due-heading", "recent-heading"]
 
 
-async def test_rep_today_in_chinese_and_empty(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    await sign_in(client, db, rep)
+async def test_rep_today_in_chinese_and_empty(client, db, signed_in):
+    await signed_in("rep", name="陈静")
     tree = html(await client.get("/"))
     assert texts(tree, "main h2") == ["逾期", "今日到期", "最近查看"]
     assert texts(tree, ".empty") == [
@@ -82,18 +79,17 @@ async def test_rep_today_in_chinese_and_empty(client, db):
     ]
 
 
-async def test_manager_sees_the_team_grouped_by_rep(client, db):
-    team = await make_team(db)
-    other = await make_team(db, "华北销售组")
-    manager = await make_user(db, name="李伟", role="manager", team=team, locale="en")
-    a = await make_user(db, name="Amy", role="rep", team=team)
-    b = await make_user(db, name="Bob", role="rep", team=team)
-    await make_customer(db, team=team, owner=b, name="B-late", next_follow_up_on=ago(3))
-    await make_customer(db, team=team, owner=a, name="A-due", next_follow_up_on=ago(0))
-    await make_customer(db, team=team, owner=a, name="A-late", next_follow_up_on=ago(9))
-    await make_customer(db, team=team, owner=None, name="Pool-late", next_follow_up_on=ago(2))
-    await make_customer(db, team=other, name="Elsewhere", next_follow_up_on=ago(30))
-    await sign_in(client, db, manager)
+async def test_manager_sees_the_team_grouped_by_rep(client, db, signed_in):
+    team = await make.team(db)
+    other = await make.team(db, "华北销售组")
+    await signed_in("manager", name="李伟", locale="en")
+    a = await make.user(db, name="Amy", role="rep", team=team)
+    b = await make.user(db, name="Bob", role="rep", team=team)
+    await make.customer(db, team=team, owner=b, name="B-late", next_follow_up_on=ago(3))
+    await make.customer(db, team=team, owner=a, name="A-due", next_follow_up_on=ago(0))
+    await make.customer(db, team=team, owner=a, name="A-late", next_follow_up_on=ago(9))
+    await make.customer(db, team=team, owner=None, name="Pool-late", next_follow_up_on=ago(2))
+    await make.customer(db, team=other, name="Elsewhere", next_follow_up_on=ago(30))
     tree = html(await client.get("/"))
     groups = tree.css("section.rep-group")
     headings = [g.css_first("h3").text(strip=True) for g in groups]
@@ -105,27 +101,25 @@ async def test_manager_sees_the_team_grouped_by_rep(client, db):
     assert "Elsewhere" not in tree.text()
 
 
-async def test_clerk_sees_the_store_customers_due(client, db):
-    store = await make_team(db, "南京西路门店", store=True)
-    clerk = await make_user(db, name="吴婷", role="clerk", team=store, locale="en")
-    await make_customer(
+async def test_clerk_sees_the_store_customers_due(client, db, signed_in):
+    store = await make.team(db, "南京西路门店", store=True)
+    clerk = await signed_in("clerk", name="吴婷", team=store, locale="en")
+    await make.customer(
         db, team=store, owner=None, name="Walk-in regular", next_follow_up_on=ago(4)
     )
-    await make_customer(db, team=store, owner=clerk, name="Mine", next_follow_up_on=ago(0))
-    await sign_in(client, db, clerk)
+    await make.customer(db, team=store, owner=clerk, name="Mine", next_follow_up_on=ago(0))
     tree = html(await client.get("/"))
     assert texts(tree, "section[aria-labelledby=overdue-heading] .row-name") == ["Walk-in regular"]
     assert texts(tree, "section[aria-labelledby=due-heading] .row-name") == ["Mine"]
 
 
-async def test_today_needs_two_queries(app, client, db):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team)
+async def test_today_needs_two_queries(app, client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", name="陈静")
     for i in range(30):
-        c = await make_customer(db, team=team, owner=rep, next_follow_up_on=ago(i % 5))
+        c = await make.customer(db, team=team, owner=rep, next_follow_up_on=ago(i % 5))
         await recently_viewed_add(db, user_id=rep.id, customer_id=c.id)
     await db.commit()
-    await sign_in(client, db, rep)
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args):
@@ -142,13 +136,12 @@ async def test_today_needs_two_queries(app, client, db):
     assert len(feature) == 2, feature
 
 
-async def test_tapping_a_row_opens_the_customer_page(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale="en")
-    customer = await make_customer(
+async def test_tapping_a_row_opens_the_customer_page(client, db, signed_in):
+    team = await make.team(db)
+    rep = await signed_in("rep", name="陈静", locale="en")
+    customer = await make.customer(
         db, team=team, owner=rep, name="上海华东机械", next_follow_up_on=ago(2)
     )
-    await sign_in(client, db, rep)
     tree = html(await client.get("/"))
     link = tree.css_first("section[aria-labelledby=overdue-heading] a")
     response = await client.get(link.attributes["href"])

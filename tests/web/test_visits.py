@@ -9,21 +9,20 @@ from sqlalchemy import func, select, update
 
 from db.models import AuditEvent, Customer, RecentlyViewed, Visit
 from db.types import utcnow
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
-from tests.visits_support import make_customer, new_key
+from tests import factories as make
+from tests.support import csrf_token, html, texts
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-async def world(client, db):
+async def world(client, db, signed_in):
     """A rep signed in (English UI) with one customer of theirs that has a location."""
-    team = await make_team(db, "华东销售一组")
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale="en")
-    customer = await make_customer(
+    team = await make.team(db, "华东销售一组")
+    rep = await signed_in("rep", name="陈静", team=team, locale="en")
+    customer = await make.customer(
         db, team=team, owner=rep, level="A", lat=31.2304, lng=121.4737, name="上海华东机械"
     )
-    await sign_in(client, db, rep)
     token = await csrf_token(client, f"/customers/{customer.id}/visits")
     return {
         "team": team,
@@ -37,7 +36,7 @@ async def world(client, db):
 
 def form(world, **extra) -> dict:
     """The fields an outcome tap sends."""
-    return {"_csrf_token": world["token"], "idempotency_key": new_key(), **extra}
+    return {"_csrf_token": world["token"], "idempotency_key": make.new_key(), **extra}
 
 
 async def count(db, model=Visit, *where) -> int:
@@ -99,10 +98,9 @@ async def test_region_has_record_visit_then_outcome_buttons_ready_in_the_page(cl
     assert script.attributes["src"].startswith("/static/js/visits.js")
 
 
-async def test_region_in_chinese(client, db, world):
-    rep = await make_user(db, name="王五", role="rep", team=world["team"])
-    customer = await make_customer(db, team=world["team"], owner=rep)
-    await sign_in(client, db, rep)
+async def test_region_in_chinese(client, db, signed_in, world):
+    rep = await signed_in("rep", name="王五", team=world["team"])
+    customer = await make.customer(db, team=world["team"], owner=rep)
     tree = html(await client.get(f"/customers/{customer.id}/visits", headers=HX))
     assert tree.css_first("#visits-heading").text(strip=True) == "拜访记录"
     assert tree.css_first("button[data-visit-open]").text(strip=True) == "记录拜访"
@@ -299,10 +297,10 @@ async def test_post_without_csrf_is_refused(client, db, world):
 
 
 async def test_customers_you_may_not_see_are_404(client, db, world):
-    other_team = await make_team(db, "华北销售组")
-    elsewhere = await make_customer(db, team=other_team)
-    colleague = await make_user(db, name="刘洋", role="rep", team=world["team"])
-    theirs = await make_customer(db, team=world["team"], owner=colleague)
+    other_team = await make.team(db, "华北销售组")
+    elsewhere = await make.customer(db, team=other_team)
+    colleague = await make.user(db, name="刘洋", role="rep", team=world["team"])
+    theirs = await make.customer(db, team=world["team"], owner=colleague)
     for customer in (elsewhere, theirs):
         url = f"/customers/{customer.id}/visits"
         assert (await client.get(url)).status_code == 404
@@ -399,19 +397,17 @@ async def test_no_js_undo_redirects_back(client, db, world):
     assert await count(db) == 0
 
 
-async def test_undo_only_your_own_visit_and_only_where_you_can_see(client, db, world):
+async def test_undo_only_your_own_visit_and_only_where_you_can_see(client, db, signed_in, world):
     visit_id = await _record(client, world)
-    manager = await make_user(db, name="李伟", role="manager", team=world["team"], locale="en")
-    await sign_in(client, db, manager)
+    await signed_in("manager", name="李伟", team=world["team"], locale="en")
     token = await csrf_token(client, "/")
     response = await client.post(
         f"/visits/{visit_id}/undo", data={"_csrf_token": token}, headers=HX
     )
     assert response.status_code == 403
     assert "Only the person who recorded" in response.text
-    other_team = await make_team(db, "华北销售组")
-    outsider = await make_user(db, name="黄丽", role="rep", team=other_team, locale="en")
-    await sign_in(client, db, outsider)
+    other_team = await make.team(db, "华北销售组")
+    await signed_in("rep", name="黄丽", team=other_team, locale="en")
     token = await csrf_token(client, "/")
     response = await client.post(
         f"/visits/{visit_id}/undo", data={"_csrf_token": token}, headers=HX
@@ -578,16 +574,16 @@ async def test_amount_without_js(client, db, world):
     assert html(bad).css_first("#f-amount").attributes["value"] == "-1"
 
 
-async def test_details_of_others_visits(client, db, world):
+async def test_details_of_others_visits(client, db, signed_in, world):
     visit_id = await _record(client, world)
-    colleague = await make_user(db, name="刘洋", role="rep", team=world["team"], locale="en")
+    colleague = await make.user(db, name="刘洋", role="rep", team=world["team"], locale="en")
     # A pool customer both reps may see: the colleague may look but not edit.
-    pool = await make_customer(db, team=world["team"], owner=None)
+    pool = await make.customer(db, team=world["team"], owner=None)
     pool_visit = await client.post(
         f"/customers/{pool.id}/visits", data=form(world, outcome="called"), headers=HX
     )
     pool_visit_id = int(html(pool_visit).css_first("li.visit-item").attributes["id"][6:])
-    await sign_in(client, db, colleague)
+    await signed_in(colleague)
     token = await csrf_token(client, "/")
     assert (await client.get(f"/visits/{visit_id}/edit")).status_code == 404
     assert (await client.get(f"/visits/{pool_visit_id}/edit")).status_code == 403
@@ -595,8 +591,7 @@ async def test_details_of_others_visits(client, db, world):
         f"/visits/{pool_visit_id}/edit", data={"_csrf_token": token, "note": "x"}, headers=HX
     )
     assert response.status_code == 403
-    manager = await make_user(db, name="李伟", role="manager", team=world["team"], locale="en")
-    await sign_in(client, db, manager)
+    await signed_in("manager", name="李伟", team=world["team"], locale="en")
     token = await csrf_token(client, "/")
     response = await client.post(
         f"/visits/{visit_id}/edit", data={"_csrf_token": token, "note": "checked"}, headers=HX
@@ -638,9 +633,9 @@ async def test_follow_up_fragment_is_checked_and_plain_gets_go_to_the_page(clien
     plain = await client.get(f"/customers/{world['cid']}/follow-up", follow_redirects=False)
     assert plain.status_code in (302, 303)
     assert plain.headers["location"] == f"/customers/{world['cid']}"
-    other_team = await make_team(db, "华北销售组")
-    outsider = await make_user(db, name="黄丽", role="rep", team=other_team)
-    theirs = await make_customer(db, team=other_team, owner=outsider, name="北京长城商贸")
+    other_team = await make.team(db, "华北销售组")
+    outsider = await make.user(db, name="黄丽", role="rep", team=other_team)
+    theirs = await make.customer(db, team=other_team, owner=outsider, name="北京长城商贸")
     hidden = await client.get(f"/customers/{theirs.id}/follow-up", headers=HX)
     assert hidden.status_code == 404
     assert "北京长城商贸" not in hidden.text

@@ -54,10 +54,24 @@ def load_assets(directory: Path) -> dict[str, Asset]:
             content_type += "; charset=utf-8"
         br = gz = None
         if content_type.startswith(TEXT_TYPES) and len(body) > 256:
-            br = _smaller(brotli.compress(body, quality=11), body)
-            gz = _smaller(gzip.compress(body, compresslevel=9, mtime=0), body)
+            br, gz = _compressed(digest, body)
         assets[rel] = Asset(content_type, f'"{digest[:20]}"', version, body, br, gz)
     return assets
+
+
+# Compressed variants by content hash, kept for the process: every app built in the same
+# process (the tests build one per test) reuses them instead of running brotli 11 again.
+_COMPRESSED: dict[str, tuple[bytes | None, bytes | None]] = {}
+
+
+def _compressed(digest: str, body: bytes) -> tuple[bytes | None, bytes | None]:
+    """Return the brotli and gzip variants of a body, compressing each content only once."""
+    if digest not in _COMPRESSED:
+        _COMPRESSED[digest] = (
+            _smaller(brotli.compress(body, quality=11), body),
+            _smaller(gzip.compress(body, compresslevel=9, mtime=0), body),
+        )
+    return _COMPRESSED[digest]
 
 
 def _smaller(packed: bytes, body: bytes) -> bytes | None:
