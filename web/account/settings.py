@@ -23,8 +23,15 @@ from web.core.client_ip import client_ip
 from web.core.forms import Form, field
 from web.core.guards import require_user
 from web.core.htmx import flash, render, see_other, session_of
+from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
+
+LAST_PASSKEY = N_(
+    "This is your only passkey, so it cannot be revoked: you could not sign in "
+    "any more. Add another passkey first. If you lost the device, ask your "
+    "administrator for a new enrolment link."
+)
 
 
 async def _page(
@@ -107,11 +114,7 @@ class SettingsController(Controller):
                 request,
                 db,
                 actor,
-                error=_(
-                    "This is your only passkey, so it cannot be revoked: you could not sign in "
-                    "any more. Add another passkey first. If you lost the device, ask your "
-                    "administrator for a new enrolment link."
-                ),
+                error=_(LAST_PASSKEY),
                 status_code=409,
             )
         name = mine[credential_pk].name

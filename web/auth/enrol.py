@@ -111,24 +111,7 @@ class EnrolController(Controller):
         if limited := too_many(request):
             return limited
         try:
-            link, user = await usable_link(db, token, now)
-            row = await registration_finish(
-                request,
-                db,
-                settings,
-                purpose="enrol",
-                user_id=user.id,
-                audit_action="passkey_enrolled",
-                now=now,
-                link_id=link.id,
-            )
-            # Enrolling signs the person in: that counts as the passkey's first use.
-            await credential_record_use(
-                db, credential_pk=row.id, sign_count=row.sign_count, now=now
-            )
-            if not await enrolment_use(db, token_id=link.id, now=now):
-                await db.rollback()
-                raise link_refusal(LinkProblem.USED)
+            user = await _redeem(request, db, settings, token, now)
         except CeremonyError as exc:
             return ceremony_error_response(exc)
         team = await db.get(Team, user.team_id) if user.team_id else None
@@ -139,3 +122,26 @@ class EnrolController(Controller):
             set_locale(user.locale)
         flash(request, _("Your passkey is ready. Welcome, %(name)s!", name=user.name))
         return json_ok({"redirect": home_path(state.actor)})
+
+
+async def _redeem(
+    request: Request, db: AsyncSession, settings: Settings, token: str, now: datetime
+) -> User:
+    """Register the link's passkey and use the link up (caller commits); return its user."""
+    link, user = await usable_link(db, token, now)
+    row = await registration_finish(
+        request,
+        db,
+        settings,
+        purpose="enrol",
+        user_id=user.id,
+        audit_action="passkey_enrolled",
+        now=now,
+        link_id=link.id,
+    )
+    # Enrolling signs the person in: that counts as the passkey's first use.
+    await credential_record_use(db, credential_pk=row.id, sign_count=row.sign_count, now=now)
+    if not await enrolment_use(db, token_id=link.id, now=now):
+        await db.rollback()
+        raise link_refusal(LinkProblem.USED)
+    return user

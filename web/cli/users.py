@@ -3,6 +3,7 @@
 import asyncio
 
 from litestar import Litestar
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import make_engine, make_sessionmaker
 from db.enrolment import enrolment_create
@@ -17,6 +18,14 @@ from web.core.settings import Settings
 def _enrol_routes() -> Litestar:
     """Only the enrolment routes: enough to reverse a link's URL without the whole app."""
     return Litestar(route_handlers=[EnrolController], openapi_config=None)
+
+
+async def _link_for(db: AsyncSession, settings: Settings, routes: Litestar, user_id: int) -> str:
+    """Make a fresh enrolment link for a user (made by no one: the command line)."""
+    token = await enrolment_create(
+        db, user_id=user_id, created_by=None, ttl_hours=settings.enrol_ttl_hours, now=utcnow()
+    )
+    return enrol_url(routes, settings.origin, token)
 
 
 async def add_user_with_link(
@@ -35,17 +44,11 @@ async def add_user_with_link(
             if team:
                 team_id = (await team_get_or_create(db, name=team.strip(), is_store=store)).id
             user = await user_add(db, name=name, role=role, team_id=team_id)
-            token = await enrolment_create(
-                db,
-                user_id=user.id,
-                created_by=None,
-                ttl_hours=settings.enrol_ttl_hours,
-                now=utcnow(),
-            )
+            url = await _link_for(db, settings, _enrol_routes(), user.id)
             await db.commit()
     finally:
         await engine.dispose()
-    return enrol_url(_enrol_routes(), settings.origin, token)
+    return url
 
 
 async def _demo_links(settings: Settings) -> list[tuple[User, str]]:
@@ -59,14 +62,7 @@ async def _demo_links(settings: Settings) -> list[tuple[User, str]]:
                 user = await user_first_active(db, role=role)
                 if user is None:
                     continue
-                token = await enrolment_create(
-                    db,
-                    user_id=user.id,
-                    created_by=None,
-                    ttl_hours=settings.enrol_ttl_hours,
-                    now=utcnow(),
-                )
-                links.append((user, enrol_url(routes, settings.origin, token)))
+                links.append((user, await _link_for(db, settings, routes, user.id)))
             await db.commit()
     finally:
         await engine.dispose()
