@@ -100,7 +100,7 @@ async def checked_sign_in(request: Request, db: AsyncSession, settings: Settings
         counts = f"stored={row.sign_count} got={new_count}"
         detail = counts if refusal is SignInRefusal.SIGN_COUNT_REGRESSED else ""
         raise CeremonyError(
-            refusal, _(REFUSAL_MESSAGES[refusal]), status=403, detail=detail, user_id=user.id
+            refusal.value, _(REFUSAL_MESSAGES[refusal]), status=403, detail=detail, user_id=user.id
         )
     return SignInAttempt(data, row, user, team, new_count)
 
