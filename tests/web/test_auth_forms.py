@@ -1,11 +1,17 @@
 """Odd input on the sign-in, settings and admin forms answers in words, never a 500."""
 
+from dataclasses import replace
+from datetime import timedelta
+
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from db.models import Credential, User
+from db.types import utcnow
 from db.users import team_list
 from tests.softauthn import enrolled_user, signin_with
 from tests.support import csrf_token, html, make_team, make_user, sign_in
+from web.app import create_app
 
 RFM_FORM = {
     "recency_core_days": "10",
@@ -144,3 +150,27 @@ async def test_signing_out_goes_to_the_sign_in_page(client, db):
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
     assert (await client.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_a_new_link_is_shown_for_ten_minutes_by_the_request_clock(settings):
+    now = [utcnow()]
+    app = create_app(replace(settings, extra={"clock": lambda: now[0]}))
+    async with (
+        AsyncTestClient(app=app, base_url="http://localhost:8000") as client,
+        app.state.sessionmaker() as db,
+    ):
+        await signed_in_admin(client, db)
+        team = await make_team(db)
+        csrf = await csrf_token(client, "/admin/users")
+        form = {"_csrf_token": csrf, "name": "陈静", "role": "rep", "team_id": str(team.id)}
+        created = await client.post("/admin/users", data=form, follow_redirects=False)
+        now[0] += timedelta(minutes=9, seconds=50)
+        shown = html(await client.get(created.headers["location"]))
+        assert shown.css_first("#enrol-url") is not None
+        user = (await db.execute(select(User).where(User.name == "陈静"))).scalar_one()
+        reissue = f"/admin/users/{user.id}/reissue"
+        again = await client.post(reissue, data={"_csrf_token": csrf}, follow_redirects=False)
+        now[0] += timedelta(minutes=10, seconds=10)
+        late = html(await client.get(again.headers["location"]))
+        assert late.css_first("#enrol-url") is None
+        assert late.css_first("#enrol-link [role=alert]") is not None

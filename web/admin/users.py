@@ -51,19 +51,23 @@ def _fernet(settings: Settings) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def stash_link(request: Request, settings: Settings, *, user_id: int, token: str) -> None:
+def stash_link(
+    request: Request, settings: Settings, *, user_id: int, token: str, now: datetime
+) -> None:
     """Keep a new link for the page the admin is redirected to, encrypted (never stored raw)."""
-    sealed = _fernet(settings).encrypt(token.encode()).decode()
+    sealed = _fernet(settings).encrypt_at_time(token.encode(), int(now.timestamp())).decode()
     session_of(request).set(LINK_KEY, {"user_id": user_id, "sealed": sealed})
 
 
-def take_link(request: Request, settings: Settings, *, user_id: int) -> str | None:
-    """Return the stashed link token for this user once, or None."""
+def take_link(request: Request, settings: Settings, *, user_id: int, now: datetime) -> str | None:
+    """Return the stashed link token for this user once (within minutes of making it), or None."""
     stashed = session_of(request).pop(LINK_KEY)
     if not isinstance(stashed, dict) or stashed.get("user_id") != user_id:
         return None
     try:
-        return _fernet(settings).decrypt(stashed["sealed"], ttl=LINK_SHOWN_SECONDS).decode()
+        sealed = stashed["sealed"]
+        at = int(now.timestamp())
+        return _fernet(settings).decrypt_at_time(sealed, LINK_SHOWN_SECONDS, at).decode()
     except (InvalidToken, KeyError, TypeError):
         return None
 
@@ -142,7 +146,7 @@ async def _new_link(
     )
     await _audit(request, db, actor, action, user_id, detail)
     await db.commit()
-    stash_link(request, settings, user_id=user_id, token=token)
+    stash_link(request, settings, user_id=user_id, token=token, now=now)
     return see_other(request, request.app.route_reverse("admin_users.link", user_id=user_id))
 
 
@@ -188,11 +192,11 @@ class AdminUsersController(Controller):
 
     @get("/{user_id:int}/link", name="admin_users.link")
     async def link(
-        self, request: Request, db: AsyncSession, settings: Settings, user_id: int
+        self, request: Request, db: AsyncSession, settings: Settings, now: datetime, user_id: int
     ) -> Template:
         """Show a freshly made enrolment link and its QR code (once)."""
         user = await _user_or_404(db, user_id)
-        token = take_link(request, settings, user_id=user_id)
+        token = take_link(request, settings, user_id=user_id, now=now)
         url = enrol_url(request.app, settings.origin, token) if token else None
         return render(
             request,
