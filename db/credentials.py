@@ -84,18 +84,21 @@ async def credential_record_use(
     )
 
 
+def _active_of(credential_pk: int, user_id: int) -> tuple:
+    """The conditions naming one of a user's passkeys that is not revoked."""
+    return (
+        Credential.id == credential_pk,
+        Credential.user_id == user_id,
+        Credential.revoked_at.is_(None),
+    )
+
+
 async def credential_rename(
     session: AsyncSession, *, credential_pk: int, user_id: int, name: str
 ) -> bool:
     """Rename one of a user's active passkeys; False when it is not theirs or revoked."""
     result = await session.execute(
-        update(Credential)
-        .where(
-            Credential.id == credential_pk,
-            Credential.user_id == user_id,
-            Credential.revoked_at.is_(None),
-        )
-        .values(name=name[:100])
+        update(Credential).where(*_active_of(credential_pk, user_id)).values(name=name[:100])
     )
     return (result.rowcount or 0) == 1
 
@@ -119,12 +122,7 @@ async def credential_revoke(
     )
     result = await session.execute(
         update(Credential)
-        .where(
-            Credential.id == credential_pk,
-            Credential.user_id == user_id,
-            Credential.revoked_at.is_(None),
-            others > 0,
-        )
+        .where(*_active_of(credential_pk, user_id), others > 0)
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )

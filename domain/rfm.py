@@ -6,7 +6,7 @@ the key threshold, else 0. The total (0-6) gives the tier: 5 or more → core, 3
 third; thresholds are inclusive ("at most 30 days", "at least 6 visits").
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -32,7 +32,15 @@ class Tier(StrEnum):
 
 TIER_LABELS: dict[Tier, str] = {Tier.CORE: "Core", Tier.KEY: "Key", Tier.REGULAR: "Regular"}
 
+MSG_WHOLE_NUMBER = "Enter a whole number of 0 or more."
+MSG_CORE_BELOW_KEY = "Core limits must be at least as demanding as key limits, and counts above 0."
+
 MESSAGES: tuple[str, ...] = tuple(TIER_LABELS.values())
+# The admin form's messages (translated with the counter's catalogue).
+MSGIDS: tuple[str, ...] = (MSG_WHOLE_NUMBER, MSG_CORE_BELOW_KEY)
+
+# The largest number an admin may type into a threshold field.
+THRESHOLD_INPUT_MAX = 10**9
 
 
 @dataclass(frozen=True)
@@ -132,3 +140,53 @@ def rfm_tier(
     """Return a store member's tier from their last visit, visits and spending in 365 days."""
     score = rfm_score(last_visit_at, visits_365, spend_cents_365, today, thresholds)
     return tier_for_score(score.total)
+
+
+def _cents_per_unit(name: str) -> int:
+    """Spending thresholds are typed in yuan and kept in cents; the others as typed."""
+    return 100 if name.startswith("monetary") else 1
+
+
+def rfm_threshold_names() -> tuple[str, ...]:
+    """The threshold fields, in form order (recency, frequency, monetary; core before key)."""
+    return tuple(f.name for f in fields(RfmThresholds))
+
+
+def rfm_form_values(thresholds: RfmThresholds) -> dict[str, int]:
+    """The thresholds as the admin's form shows them (spending in whole yuan)."""
+    return {
+        name: getattr(thresholds, name) // _cents_per_unit(name) for name in rfm_threshold_names()
+    }
+
+
+def _whole_number(raw: str) -> int | None:
+    """A whole number of 0 up to the input limit, or None."""
+    if not raw.isdigit():
+        return None
+    try:
+        number = int(raw)
+    except ValueError:  # digits int() does not read, such as superscripts
+        return None
+    return number if number <= THRESHOLD_INPUT_MAX else None
+
+
+def rfm_thresholds_parse(data: dict[str, str]) -> tuple[RfmThresholds | None, dict[str, str]]:
+    """Read the admin's threshold form: the thresholds, or None and a msgid per bad field.
+
+    Every field must be a whole number; together they must make core at least as demanding
+    as key (the "form" error).
+    """
+    errors: dict[str, str] = {}
+    numbers: dict[str, int] = {}
+    for name in rfm_threshold_names():
+        number = _whole_number(data.get(name, "").strip())
+        if number is None:
+            errors[name] = MSG_WHOLE_NUMBER
+        else:
+            numbers[name] = number * _cents_per_unit(name)
+    if errors:
+        return None, errors
+    try:
+        return RfmThresholds(**numbers), {}
+    except ValueError:
+        return None, {"form": MSG_CORE_BELOW_KEY}

@@ -1,6 +1,7 @@
 // Passkey ceremonies for Kehu: sign-in (button and autofill), enrolment, adding a passkey.
 // No inline script (CSP script-src 'self'); the server's messages arrive as JSON {"error": ...}
-// and are shown as plain words in the page's role=alert element, never raw.
+// and are shown as plain words in the page's role=alert element, never raw. Every URL comes
+// from the page (data-options-url, data-verify-url) or the server's answer ({"redirect": ...}).
 (function () {
   "use strict";
 
@@ -67,22 +68,22 @@
     });
   }
 
+  function withIds(list) {
+    return (list || []).map(function (c) { return Object.assign({}, c, { id: b64uToBuf(c.id) }); });
+  }
+
   function creationOptions(json) {
     var o = Object.assign({}, json);
     o.challenge = b64uToBuf(json.challenge);
     o.user = Object.assign({}, json.user, { id: b64uToBuf(json.user.id) });
-    o.excludeCredentials = (json.excludeCredentials || []).map(function (c) {
-      return Object.assign({}, c, { id: b64uToBuf(c.id) });
-    });
+    o.excludeCredentials = withIds(json.excludeCredentials);
     return o;
   }
 
   function requestOptions(json) {
     var o = Object.assign({}, json);
     o.challenge = b64uToBuf(json.challenge);
-    o.allowCredentials = (json.allowCredentials || []).map(function (c) {
-      return Object.assign({}, c, { id: b64uToBuf(c.id) });
-    });
+    o.allowCredentials = withIds(json.allowCredentials);
     return o;
   }
 
@@ -91,37 +92,39 @@
     catch (e) { return {}; }
   }
 
-  function registrationJSON(cred) {
-    var r = cred.response;
+  // A credential as JSON for the server: the common fields and the ceremony's own response.
+  function credentialJSON(cred, response) {
     return {
       id: cred.id,
       rawId: bufToB64u(cred.rawId),
       type: cred.type,
       authenticatorAttachment: cred.authenticatorAttachment || null,
       clientExtensionResults: extensions(cred),
-      response: {
-        clientDataJSON: bufToB64u(r.clientDataJSON),
-        attestationObject: bufToB64u(r.attestationObject),
-        transports: r.getTransports ? r.getTransports() : []
-      }
+      response: Object.assign({ clientDataJSON: bufToB64u(cred.response.clientDataJSON) }, response)
     };
+  }
+
+  function registrationJSON(cred) {
+    var r = cred.response;
+    return credentialJSON(cred, {
+      attestationObject: bufToB64u(r.attestationObject),
+      transports: r.getTransports ? r.getTransports() : []
+    });
   }
 
   function assertionJSON(cred) {
     var r = cred.response;
-    return {
-      id: cred.id,
-      rawId: bufToB64u(cred.rawId),
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || null,
-      clientExtensionResults: extensions(cred),
-      response: {
-        clientDataJSON: bufToB64u(r.clientDataJSON),
-        authenticatorData: bufToB64u(r.authenticatorData),
-        signature: bufToB64u(r.signature),
-        userHandle: r.userHandle ? bufToB64u(r.userHandle) : null
-      }
-    };
+    return credentialJSON(cred, {
+      authenticatorData: bufToB64u(r.authenticatorData),
+      signature: bufToB64u(r.signature),
+      userHandle: r.userHandle ? bufToB64u(r.userHandle) : null
+    });
+  }
+
+  // After a ceremony the server says where to go; without an answer, show this page afresh.
+  function go(result) {
+    if (result && typeof result.redirect === "string") window.location.assign(result.redirect);
+    else window.location.reload();
   }
 
   function supported() {
@@ -152,7 +155,7 @@
         .then(function (cred) {
           return post(button.dataset.verifyUrl, button.dataset.csrf, { credential: registrationJSON(cred) });
         })
-        .then(function (result) { window.location.assign(result.redirect || "/"); })
+        .then(function (result) { go(result); })
         .catch(function (err) { busy(button, false); showError(friendly(err)); });
     });
   }
@@ -166,8 +169,8 @@
     function finish(cred) {
       return post(button.dataset.verifyUrl, csrf, {
         credential: assertionJSON(cred),
-        next: button.dataset.next || "/"
-      }).then(function (result) { window.location.assign(result.redirect || "/"); });
+        next: button.dataset.next || null
+      }).then(function (result) { go(result); });
     }
 
     function stopConditional() {

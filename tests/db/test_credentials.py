@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from db.accounts import team_list, user_get, user_overview, user_set_active
 from db.credentials import (
     credential_add,
     credential_exists,
@@ -19,6 +18,7 @@ from db.credentials import (
 from db.enrolment import enrolment_create, enrolment_find, enrolment_use
 from db.models import Credential, EnrolmentToken
 from db.types import utcnow
+from db.users import team_list, user_get, user_overview, user_set_active
 from tests import factories as make
 
 

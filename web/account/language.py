@@ -6,7 +6,7 @@ from litestar.response import Redirect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.users import user_set_locale
-from web.core.forms import Form
+from web.core.forms import Form, field
 from web.core.htmx import session_of
 from web.core.i18n import LOCALES
 from web.core.sessions import LANG_COOKIE
@@ -19,10 +19,10 @@ async def language_set(
     data: Form,
 ) -> Redirect:
     """Store the chosen language and go back to where the user was."""
-    locale = data.get("locale", "")
-    back = data.get("next", "/")
+    locale = field(data, "locale")
+    back = field(data, "next")
     if not back.startswith("/") or back.startswith("//"):
-        back = "/"
+        back = request.app.route_reverse("home")
     if locale not in LOCALES:
         return Redirect(path=back, status_code=303)
     state = session_of(request)

@@ -2,30 +2,35 @@
 
 import base64
 import hashlib
-from dataclasses import dataclass, field
+from datetime import datetime
 
 import segno
 from cryptography.fernet import Fernet, InvalidToken
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.accounts import team_get, team_list, user_get, user_overview, user_set_active
 from db.audit import audit_add
 from db.enrolment import enrolment_create
-from db.models import User
+from db.models import Team, User
 from db.sessions import session_delete_for_user
-from db.users import team_get_or_create, user_add
+from db.users import (
+    team_get_or_create,
+    team_list,
+    user_add,
+    user_get,
+    user_overview,
+    user_set_active,
+)
 from domain.enums import Role
-from domain.users import Actor
-from web.cli.users import enrol_url
+from domain.users import Actor, UserForm, user_form_validate
+from web.auth.enrol import enrol_url
 from web.core.client_ip import client_ip
-from web.core.clock import request_now
-from web.core.forms import Form
+from web.core.forms import Form, fields
 from web.core.guards import require_roles
-from web.core.htmx import flash, render, session_of
+from web.core.htmx import flash, render, see_other, session_of
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
@@ -46,19 +51,23 @@ def _fernet(settings: Settings) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def stash_link(request: Request, settings: Settings, *, user_id: int, token: str) -> None:
+def stash_link(
+    request: Request, settings: Settings, *, user_id: int, token: str, now: datetime
+) -> None:
     """Keep a new link for the page the admin is redirected to, encrypted (never stored raw)."""
-    sealed = _fernet(settings).encrypt(token.encode()).decode()
+    sealed = _fernet(settings).encrypt_at_time(token.encode(), int(now.timestamp())).decode()
     session_of(request).set(LINK_KEY, {"user_id": user_id, "sealed": sealed})
 
 
-def take_link(request: Request, settings: Settings, *, user_id: int) -> str | None:
-    """Return the stashed link token for this user once, or None."""
+def take_link(request: Request, settings: Settings, *, user_id: int, now: datetime) -> str | None:
+    """Return the stashed link token for this user once (within minutes of making it), or None."""
     stashed = session_of(request).pop(LINK_KEY)
     if not isinstance(stashed, dict) or stashed.get("user_id") != user_id:
         return None
     try:
-        return _fernet(settings).decrypt(stashed["sealed"], ttl=LINK_SHOWN_SECONDS).decode()
+        sealed = stashed["sealed"]
+        at = int(now.timestamp())
+        return _fernet(settings).decrypt_at_time(sealed, LINK_SHOWN_SECONDS, at).decode()
     except (InvalidToken, KeyError, TypeError):
         return None
 
@@ -79,44 +88,71 @@ async def _user_or_404(db: AsyncSession, user_id: int) -> User:
     return found[0]
 
 
-@dataclass
-class UserForm:
-    """The create-user form: what was typed and what is wrong with it."""
-
-    name: str = ""
-    role: str = ""
-    team_id: str = ""
-    new_team: str = ""
-    store: bool = False
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-async def _validate(db: AsyncSession, data: dict[str, str]) -> UserForm:
-    """Read and check the create-user form."""
-    form = UserForm(
-        name=" ".join(data.get("name", "").split()),
-        role=data.get("role", ""),
-        team_id=data.get("team_id", ""),
-        new_team=" ".join(data.get("new_team", "").split()),
-        store=data.get("store") in ("1", "on", "true"),
+async def _audit(
+    request: Request,
+    db: AsyncSession,
+    actor: Actor,
+    action: str,
+    user_id: int,
+    detail: dict | None = None,
+) -> None:
+    """Audit what the admin did to a user."""
+    await audit_add(
+        db,
+        action=action,
+        actor_id=actor.id,
+        entity="user",
+        entity_id=user_id,
+        detail=detail,
+        ip=client_ip(request),
     )
-    if not form.name:
-        form.errors["name"] = _("Enter the person's name.")
-    elif len(form.name) > 100:
-        form.errors["name"] = _("The name can have at most 100 characters.")
-    if form.role not in {r.value for r in Role}:
-        form.errors["role"] = _("Choose a role.")
-    if form.new_team and form.team_id:
-        form.errors["team"] = _("Choose a team or type a new team name, not both.")
-    elif form.new_team and len(form.new_team) > 100:
-        form.errors["team"] = _("A team name can have at most 100 characters.")
-    elif form.team_id:
-        team = await team_get(db, team_id=int(form.team_id)) if form.team_id.isdigit() else None
-        if team is None:
-            form.errors["team"] = _("Choose a team from the list.")
-    elif not form.new_team and form.role and form.role != Role.ADMIN:
-        form.errors["team"] = _("Choose a team, or type the name of a new one.")
-    return form
+
+
+async def _users_page(
+    request: Request,
+    db: AsyncSession,
+    actor: Actor,
+    form: UserForm,
+    *,
+    teams: list[Team] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """Render the Users page with the create form (its errors are msgids)."""
+    context = {
+        "active": "settings",
+        "users": await user_overview(db),
+        "teams": teams if teams is not None else await team_list(db),
+        "form": form,
+        "roles": ROLE_LABELS,
+        "self_id": actor.id,
+    }
+    return render(request, "pages/admin/users.html", context, status_code=status_code)
+
+
+async def _new_link(
+    request: Request,
+    db: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    *,
+    user_id: int,
+    action: str,
+    detail: dict | None = None,
+) -> Response:
+    """Make a fresh enrolment link, audit why, commit, and show the link on the next page."""
+    token = await enrolment_create(
+        db, user_id=user_id, created_by=actor.id, ttl_hours=settings.enrol_ttl_hours, now=now
+    )
+    await _audit(request, db, actor, action, user_id, detail)
+    await db.commit()
+    stash_link(request, settings, user_id=user_id, token=token, now=now)
+    return see_other(request, request.app.route_reverse("admin_users.link", user_id=user_id))
+
+
+def _to_list(request: Request) -> Response:
+    """Back to the Users page after a change."""
+    return see_other(request, request.app.route_reverse("admin_users.list"))
 
 
 class AdminUsersController(Controller):
@@ -125,69 +161,43 @@ class AdminUsersController(Controller):
     path = "/admin/users"
     guards = [require_roles(Role.ADMIN)]
 
-    async def _list(
-        self, request: Request, db: AsyncSession, form: UserForm, status_code: int = 200
-    ) -> Template:
-        """Render the Users page with the create form."""
-        return render(
-            request,
-            "pages/admin/users.html",
-            {
-                "active": "settings",
-                "users": await user_overview(db),
-                "teams": await team_list(db),
-                "form": form,
-                "roles": ROLE_LABELS,
-                "self_id": session_of(request).user.id,
-            },
-            status_code=status_code,
-        )
-
     @get("/", name="admin_users.list")
-    async def index(self, request: Request, db: AsyncSession) -> Template:
+    async def index(self, request: Request, db: AsyncSession, actor: Actor) -> Template:
         """List users and offer the create form."""
-        return await self._list(request, db, UserForm(role=Role.REP))
+        return await _users_page(request, db, actor, UserForm(role=Role.REP))
 
     @post("/", name="admin_users.create")
     async def create(
-        self, request: Request, db: AsyncSession, settings: Settings, actor: Actor, data: Form
-    ) -> Template | Redirect:
+        self,
+        request: Request,
+        db: AsyncSession,
+        settings: Settings,
+        actor: Actor,
+        now: datetime,
+        data: Form,
+    ) -> Template | Redirect | Response:
         """Create a user and an enrolment link; show the link on the next page."""
-        form = await _validate(db, data)
+        teams = await team_list(db)
+        form = user_form_validate(fields(data), team_ids={t.id for t in teams})
         if form.errors:
-            return await self._list(request, db, form, status_code=422)
-        team_id = int(form.team_id) if form.team_id else None
+            return await _users_page(request, db, actor, form, teams=teams, status_code=422)
+        team_id = form.existing_team_id
         if form.new_team:
             team_id = (await team_get_or_create(db, name=form.new_team, is_store=form.store)).id
         user = await user_add(db, name=form.name, role=form.role, team_id=team_id)
-        token = await enrolment_create(
-            db,
-            user_id=user.id,
-            created_by=actor.id,
-            ttl_hours=settings.enrol_ttl_hours,
-            now=request_now(request),
+        detail = {"name": user.name, "role": user.role, "team_id": team_id}
+        return await _new_link(
+            request, db, settings, actor, now, user_id=user.id, action="user_created", detail=detail
         )
-        await audit_add(
-            db,
-            action="user_created",
-            actor_id=actor.id,
-            entity="user",
-            entity_id=user.id,
-            detail={"name": user.name, "role": user.role, "team_id": team_id},
-            ip=client_ip(request),
-        )
-        await db.commit()
-        stash_link(request, settings, user_id=user.id, token=token)
-        return Redirect(path=f"/admin/users/{user.id}/link", status_code=303)
 
     @get("/{user_id:int}/link", name="admin_users.link")
     async def link(
-        self, request: Request, db: AsyncSession, settings: Settings, user_id: int
+        self, request: Request, db: AsyncSession, settings: Settings, now: datetime, user_id: int
     ) -> Template:
         """Show a freshly made enrolment link and its QR code (once)."""
         user = await _user_or_404(db, user_id)
-        token = take_link(request, settings, user_id=user_id)
-        url = enrol_url(settings, token) if token else None
+        token = take_link(request, settings, user_id=user_id, now=now)
+        url = enrol_url(request.app, settings.origin, token) if token else None
         return render(
             request,
             "pages/admin/user_link.html",
@@ -203,68 +213,44 @@ class AdminUsersController(Controller):
 
     @post("/{user_id:int}/reissue", name="admin_users.reissue")
     async def reissue(
-        self, request: Request, db: AsyncSession, settings: Settings, actor: Actor, user_id: int
-    ) -> Redirect:
+        self,
+        request: Request,
+        db: AsyncSession,
+        settings: Settings,
+        actor: Actor,
+        now: datetime,
+        user_id: int,
+    ) -> Redirect | Response:
         """Make a new enrolment link (a lost phone); older unused links stop working."""
         await _user_or_404(db, user_id)
-        token = await enrolment_create(
-            db,
-            user_id=user_id,
-            created_by=actor.id,
-            ttl_hours=settings.enrol_ttl_hours,
-            now=request_now(request),
+        return await _new_link(
+            request, db, settings, actor, now, user_id=user_id, action="enrolment_link_reissued"
         )
-        await audit_add(
-            db,
-            action="enrolment_link_reissued",
-            actor_id=actor.id,
-            entity="user",
-            entity_id=user_id,
-            ip=client_ip(request),
-        )
-        await db.commit()
-        stash_link(request, settings, user_id=user_id, token=token)
-        return Redirect(path=f"/admin/users/{user_id}/link", status_code=303)
 
     @post("/{user_id:int}/deactivate", name="admin_users.deactivate")
     async def deactivate(
         self, request: Request, db: AsyncSession, actor: Actor, user_id: int
-    ) -> Redirect:
+    ) -> Redirect | Response:
         """Deactivate a user and end all their sessions at once."""
         user = await _user_or_404(db, user_id)
         if user_id == actor.id:
             flash(request, _("You cannot deactivate yourself."), "error")
-            return Redirect(path="/admin/users", status_code=303)
+            return _to_list(request)
         if await user_set_active(db, user_id=user_id, active=False):
             ended = await session_delete_for_user(db, user_id=user_id)
-            await audit_add(
-                db,
-                action="user_deactivated",
-                actor_id=actor.id,
-                entity="user",
-                entity_id=user_id,
-                detail={"sessions_ended": ended},
-                ip=client_ip(request),
-            )
+            await _audit(request, db, actor, "user_deactivated", user_id, {"sessions_ended": ended})
             await db.commit()
         flash(request, _("%(name)s is deactivated and signed out everywhere.", name=user.name))
-        return Redirect(path="/admin/users", status_code=303)
+        return _to_list(request)
 
     @post("/{user_id:int}/reactivate", name="admin_users.reactivate")
     async def reactivate(
         self, request: Request, db: AsyncSession, actor: Actor, user_id: int
-    ) -> Redirect:
+    ) -> Redirect | Response:
         """Let a deactivated user sign in again with their passkeys."""
         user = await _user_or_404(db, user_id)
         if await user_set_active(db, user_id=user_id, active=True):
-            await audit_add(
-                db,
-                action="user_reactivated",
-                actor_id=actor.id,
-                entity="user",
-                entity_id=user_id,
-                ip=client_ip(request),
-            )
+            await _audit(request, db, actor, "user_reactivated", user_id)
             await db.commit()
         flash(request, _("%(name)s can sign in again.", name=user.name))
-        return Redirect(path="/admin/users", status_code=303)
+        return _to_list(request)

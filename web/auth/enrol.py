@@ -2,56 +2,65 @@
 
 from datetime import datetime
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.audit import audit_add
-from db.credentials import (
-    credential_add,
-    credential_exists,
-    credential_ids,
-    credential_record_use,
-)
+from db.credentials import credential_record_use
 from db.enrolment import enrolment_find, enrolment_use
 from db.models import EnrolmentToken, Team, User
+from domain.passkeys import LinkProblem, LinkState, enrolment_link_problem
 from web.auth.passkeys import (
     CeremonyError,
     ceremony_error_response,
-    challenge_take,
-    device_name,
-    json_error,
     json_ok,
-    read_json,
+    registration_finish,
     registration_options,
-    registration_verify,
     too_many,
-    transports_of,
 )
-from web.core.client_ip import client_ip
-from web.core.clock import request_now
 from web.core.errors import PublicError
 from web.core.htmx import flash, render, session_of
+from web.core.i18n import N_, set_locale
 from web.core.i18n import gettext as _
-from web.core.i18n import set_locale
 from web.core.nav import home_path
 from web.core.settings import Settings
 
+# What the page (or the ceremony's JSON) says about an unusable link, with its status.
+LINK_PROBLEMS: dict[LinkProblem, tuple[int, str]] = {
+    LinkProblem.UNKNOWN: (404, N_("This link is not valid. Ask your administrator for a new one.")),
+    LinkProblem.INACTIVE: (
+        410,
+        N_("This link is not valid. Ask your administrator for a new one."),
+    ),
+    LinkProblem.USED: (
+        410,
+        N_("This link has already been used. Ask your administrator for a new one."),
+    ),
+    LinkProblem.EXPIRED: (
+        410,
+        N_("This link has expired. Ask your administrator for a new one."),
+    ),
+}
 
-def link_problem(
-    found: tuple[EnrolmentToken, User] | None, now: datetime
-) -> tuple[int, str] | None:
-    """Say why a link cannot be used (status and plain words), or None when it can."""
-    if found is None:
-        return 404, _("This link is not valid. Ask your administrator for a new one.")
-    link, user = found
-    if link.used_at is not None:
-        return 410, _("This link has already been used. Ask your administrator for a new one.")
-    if not user.active:
-        return 410, _("This link is not valid. Ask your administrator for a new one.")
-    if link.expires_at <= now:
-        return 410, _("This link has expired. Ask your administrator for a new one.")
-    return None
+
+def enrol_url(app: Litestar, origin: str, token: str) -> str:
+    """The public URL of an enrolment link (`app` may be one holding only EnrolController)."""
+    return origin + app.route_reverse("enroll.page", token=token)
+
+
+def link_refusal(problem: LinkProblem) -> CeremonyError:
+    """The refusal for an unusable link, in plain words."""
+    status, message = LINK_PROBLEMS[problem]
+    return CeremonyError(f"link_{problem}", _(message), status)
+
+
+async def usable_link(db: AsyncSession, token: str, now: datetime) -> tuple[EnrolmentToken, User]:
+    """Return the link and its user, or raise a `CeremonyError` saying why it cannot be used."""
+    found = await enrolment_find(db, token=token)
+    state = LinkState(found[0].used_at, found[0].expires_at, found[1].active) if found else None
+    if problem := enrolment_link_problem(state, now):
+        raise link_refusal(problem)
+    return found
 
 
 class EnrolController(Controller):
@@ -60,102 +69,51 @@ class EnrolController(Controller):
     path = "/enroll"
 
     @get("/{token:str}", name="enroll.page")
-    async def page(self, request: Request, db: AsyncSession, token: str) -> Template:
+    async def page(self, request: Request, db: AsyncSession, now: datetime, token: str) -> Template:
         """Show who the link is for and the Create passkey button, or why it cannot be used."""
         if too_many(request):
             raise PublicError(
                 429, _("Too many attempts from your network. Wait a minute and try again.")
             )
-        found = await enrolment_find(db, token=token)
-        problem = link_problem(found, request_now(request))
-        if problem:
-            status, message = problem
-            context = {
-                "problem": message,
-                "user": None,
-                "signed_in": session_of(request).actor is not None,
-            }
-            return render(request, "pages/auth/enrol.html", context, status_code=status)
+        try:
+            _link, user = await usable_link(db, token, now)
+        except CeremonyError as exc:
+            signed_in = session_of(request).actor is not None
+            context = {"problem": exc.message, "user": None, "signed_in": signed_in}
+            return render(request, "pages/auth/enrol.html", context, status_code=exc.status)
         return render(
             request,
             "pages/auth/enrol.html",
-            {"problem": None, "user": found[1], "token": token},
+            {"problem": None, "user": user, "token": token},
             headers={"Cache-Control": "no-store"},
         )
 
     @post("/{token:str}/options", name="enroll.options")
     async def options(
-        self, request: Request, db: AsyncSession, settings: Settings, token: str
+        self, request: Request, db: AsyncSession, settings: Settings, now: datetime, token: str
     ) -> Response:
         """Start the registration ceremony for the link's user."""
         if limited := too_many(request):
             return limited
-        found = await enrolment_find(db, token=token)
-        if problem := link_problem(found, request_now(request)):
-            return json_error(problem[1], problem[0])
-        link, user = found
-        exclude = await credential_ids(db, user_id=user.id)
-        return registration_options(
-            settings, request, user=user, exclude=exclude, purpose="enrol", link_id=link.id
+        try:
+            link, user = await usable_link(db, token, now)
+        except CeremonyError as exc:
+            return ceremony_error_response(exc)
+        return await registration_options(
+            request, db, settings, user=user, purpose="enrol", link_id=link.id
         )
 
     @post("/{token:str}/verify", name="enroll.verify")
     async def verify(
-        self, request: Request, db: AsyncSession, settings: Settings, token: str
+        self, request: Request, db: AsyncSession, settings: Settings, now: datetime, token: str
     ) -> Response:
         """Store the new passkey and use up the link in one transaction, then sign in."""
         if limited := too_many(request):
             return limited
-        now = request_now(request)
         try:
-            stored = challenge_take(request, "enrol")
-            data = await read_json(request)
-            found = await enrolment_find(db, token=token)
-            if problem := link_problem(found, now):
-                raise CeremonyError("link_unusable", problem[1], problem[0])
-            link, user = found
-            if stored.get("link_id") != link.id or stored.get("user_id") != user.id:
-                raise CeremonyError(
-                    "challenge_mismatch", _("Please reload the page and try again.")
-                )
-            credential = data.get("credential")
-            verified = registration_verify(settings, credential, challenge=stored["challenge"])
-            if await credential_exists(db, credential_id=verified.credential_id):
-                raise CeremonyError(
-                    "credential_exists", _("This passkey is already registered."), 409
-                )
-            row = await credential_add(
-                db,
-                user_id=user.id,
-                credential_id=verified.credential_id,
-                public_key=verified.credential_public_key,
-                sign_count=verified.sign_count,
-                transports=transports_of(credential),
-                name=device_name(request.headers.get("user-agent", "")),
-                now=now,
-            )
-            # Enrolling signs the person in: that counts as the passkey's first use.
-            await credential_record_use(
-                db, credential_pk=row.id, sign_count=verified.sign_count, now=now
-            )
-            if not await enrolment_use(db, token_id=link.id, now=now):
-                await db.rollback()
-                raise CeremonyError(
-                    "link_used",
-                    _("This link has already been used. Ask your administrator for a new one."),
-                    410,
-                )
+            user = await _redeem(request, db, settings, token, now)
         except CeremonyError as exc:
             return ceremony_error_response(exc)
-        await audit_add(
-            db,
-            action="passkey_enrolled",
-            actor_id=user.id,
-            entity="credential",
-            entity_id=row.id,
-            detail={"name": row.name, "aaguid": verified.aaguid},
-            ip=client_ip(request),
-        )
         team = await db.get(Team, user.team_id) if user.team_id else None
         await db.commit()
         state = session_of(request)
@@ -164,3 +122,26 @@ class EnrolController(Controller):
             set_locale(user.locale)
         flash(request, _("Your passkey is ready. Welcome, %(name)s!", name=user.name))
         return json_ok({"redirect": home_path(request.app, state.actor)})
+
+
+async def _redeem(
+    request: Request, db: AsyncSession, settings: Settings, token: str, now: datetime
+) -> User:
+    """Register the link's passkey and use the link up (caller commits); return its user."""
+    link, user = await usable_link(db, token, now)
+    row = await registration_finish(
+        request,
+        db,
+        settings,
+        purpose="enrol",
+        user_id=user.id,
+        audit_action="passkey_enrolled",
+        now=now,
+        link_id=link.id,
+    )
+    # Enrolling signs the person in: that counts as the passkey's first use.
+    await credential_record_use(db, credential_pk=row.id, sign_count=row.sign_count, now=now)
+    if not await enrolment_use(db, token_id=link.id, now=now):
+        await db.rollback()
+        raise link_refusal(LinkProblem.USED)
+    return user

@@ -2,6 +2,8 @@
 
 The controllers (sign-in, enrolment, settings) stay thin: they call these helpers and turn a
 `CeremonyError` into a JSON body `{"error": "<plain words>"}` that static/js/passkeys.js shows.
+Enrolment and "Add passkey" share one registration routine (`registration_options`, then
+`registration_finish`).
 """
 
 import json
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 from webauthn import (
     generate_authentication_options,
     generate_registration_options,
@@ -27,7 +30,10 @@ from webauthn.helpers.structs import (
 )
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
-from db.models import User
+from db.audit import audit_add
+from db.credentials import credential_add, credential_exists, credential_ids
+from db.models import Credential, User
+from web.core.client_ip import client_ip
 from web.core.clock import request_now
 from web.core.htmx import session_of
 from web.core.i18n import gettext as _
@@ -42,13 +48,26 @@ BAD_RESPONSE_ERRORS = (WebAuthnException, ValueError, TypeError, KeyError, Attri
 class CeremonyError(Exception):
     """A refused ceremony: a reason code for the audit log and words for the user."""
 
-    def __init__(self, reason: str, message: str, status: int = 400, detail: str = ""):
-        """Create the error."""
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        status: int = 400,
+        detail: str = "",
+        user_id: int | None = None,
+    ):
+        """Create the error; `user_id` is whose passkey it was, when known (for the audit)."""
         super().__init__(reason)
         self.reason = reason
         self.message = message
         self.status = status
         self.detail = detail
+        self.user_id = user_id
+
+    @property
+    def audit_detail(self) -> dict[str, str]:
+        """What the audit log keeps of the refusal."""
+        return {"reason": self.reason, **({"detail": self.detail} if self.detail else {})}
 
 
 def json_error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -138,16 +157,20 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
-def registration_options(
-    settings: Settings,
+async def registration_options(
     request: Request,
+    db: AsyncSession,
+    settings: Settings,
     *,
     user: User,
-    exclude: list[bytes],
     purpose: str,
-    **extra: object,
+    **binding: object,
 ) -> Response:
-    """Start a registration: discoverable credential, user verification required."""
+    """Start registering a passkey: discoverable credential, user verification required.
+
+    The challenge is kept for `purpose` with the user's id and `binding` (such as the
+    enrolment link's id), which `registration_finish` checks again.
+    """
     options = generate_registration_options(
         rp_id=settings.rp_id,
         rp_name=_("Kehu"),
@@ -159,9 +182,12 @@ def registration_options(
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=cid) for cid in exclude],
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=cid)
+            for cid in await credential_ids(db, user_id=user.id)
+        ],
     )
-    challenge_put(request, purpose, options.challenge, user_id=user.id, **extra)
+    challenge_put(request, purpose, options.challenge, user_id=user.id, **binding)
     return options_response(options)
 
 
@@ -181,6 +207,53 @@ def registration_verify(
         )
     except BAD_RESPONSE_ERRORS as exc:
         raise CeremonyError("invalid_response", invalid_message(), detail=str(exc)[:200]) from exc
+
+
+async def registration_finish(
+    request: Request,
+    db: AsyncSession,
+    settings: Settings,
+    *,
+    purpose: str,
+    user_id: int,
+    audit_action: str,
+    now: datetime,
+    **binding: object,
+) -> Credential:
+    """Finish registering a passkey for a user: check, store and audit it (caller commits).
+
+    Uses up the session's challenge, refuses one issued for another user (or link), checks
+    the authenticator's answer and refuses a passkey that is already registered. The new
+    passkey is named after the browser and system that made it.
+    """
+    stored = challenge_take(request, purpose)
+    data = await read_json(request)
+    if any(stored.get(key) != value for key, value in {"user_id": user_id, **binding}.items()):
+        raise CeremonyError("challenge_mismatch", _("Please reload the page and try again."))
+    credential = data.get("credential")
+    verified = registration_verify(settings, credential, challenge=stored["challenge"])
+    if await credential_exists(db, credential_id=verified.credential_id):
+        raise CeremonyError("credential_exists", _("This passkey is already registered."), 409)
+    row = await credential_add(
+        db,
+        user_id=user_id,
+        credential_id=verified.credential_id,
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+        transports=transports_of(credential),
+        name=device_name(request.headers.get("user-agent", "")),
+        now=now,
+    )
+    await audit_add(
+        db,
+        action=audit_action,
+        actor_id=user_id,
+        entity="credential",
+        entity_id=row.id,
+        detail={"name": row.name, "aaguid": verified.aaguid},
+        ip=client_ip(request),
+    )
+    return row
 
 
 def transports_of(credential: dict[str, Any]) -> list[str]:

@@ -1,17 +1,31 @@
 """Command-line side of enrolment: create users and print their one-time links."""
 
+import asyncio
+
+from litestar import Litestar
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from db.engine import make_engine, make_sessionmaker
 from db.enrolment import enrolment_create
 from db.models import User
 from db.types import utcnow
-from db.users import team_get_or_create, user_add
+from db.users import team_get_or_create, user_add, user_first_active
 from domain.enums import Role
+from web.auth.enrol import EnrolController, enrol_url
 from web.core.settings import Settings
 
 
-def enrol_url(settings: Settings, token: str) -> str:
-    """Return the public URL of an enrolment link."""
-    return f"{settings.origin}/enroll/{token}"
+def _enrol_routes() -> Litestar:
+    """Only the enrolment routes: enough to reverse a link's URL without the whole app."""
+    return Litestar(route_handlers=[EnrolController], openapi_config=None)
+
+
+async def _link_for(db: AsyncSession, settings: Settings, routes: Litestar, user_id: int) -> str:
+    """Make a fresh enrolment link for a user (made by no one: the command line)."""
+    token = await enrolment_create(
+        db, user_id=user_id, created_by=None, ttl_hours=settings.enrol_ttl_hours, now=utcnow()
+    )
+    return enrol_url(routes, settings.origin, token)
 
 
 async def add_user_with_link(
@@ -30,47 +44,25 @@ async def add_user_with_link(
             if team:
                 team_id = (await team_get_or_create(db, name=team.strip(), is_store=store)).id
             user = await user_add(db, name=name, role=role, team_id=team_id)
-            token = await enrolment_create(
-                db,
-                user_id=user.id,
-                created_by=None,
-                ttl_hours=settings.enrol_ttl_hours,
-                now=utcnow(),
-            )
+            url = await _link_for(db, settings, _enrol_routes(), user.id)
             await db.commit()
     finally:
         await engine.dispose()
-    return enrol_url(settings, token)
+    return url
 
 
 async def _demo_links(settings: Settings) -> list[tuple[User, str]]:
     """Create fresh enrolment links for one demo user of each role."""
-    from sqlalchemy import select
-
+    routes = _enrol_routes()
     engine = make_engine(settings.database_url)
     links = []
     try:
         async with make_sessionmaker(engine)() as db:
             for role in (Role.ADMIN, Role.MANAGER, Role.REP, Role.CLERK):
-                user = (
-                    (
-                        await db.execute(
-                            select(User).where(User.role == role, User.active).order_by(User.id)
-                        )
-                    )
-                    .scalars()
-                    .first()
-                )
+                user = await user_first_active(db, role=role)
                 if user is None:
                     continue
-                token = await enrolment_create(
-                    db,
-                    user_id=user.id,
-                    created_by=None,
-                    ttl_hours=settings.enrol_ttl_hours,
-                    now=utcnow(),
-                )
-                links.append((user, enrol_url(settings, token)))
+                links.append((user, await _link_for(db, settings, routes, user.id)))
             await db.commit()
     finally:
         await engine.dispose()
@@ -79,8 +71,6 @@ async def _demo_links(settings: Settings) -> list[tuple[User, str]]:
 
 def print_demo_links(settings: Settings) -> None:
     """Print an enrolment link per role so a demo can be tried at once."""
-    import asyncio
-
     links = asyncio.run(_demo_links(settings))
     if not links:
         return
