@@ -24,9 +24,9 @@ from db.visits import (
     visit_record,
     visit_undo,
 )
-from domain.cadence import DEFAULT_CADENCE_DAYS
+from domain.cadence import DEFAULT_CADENCE_DAYS, follow_up_after
 from domain.outcomes import DEFAULT_OUTCOMES
-from domain.visits import Location, follow_up_after
+from domain.visits import Location
 from tests.support import make_team, make_user
 from tests.visits_support import actor_of, make_customer, new_key, utc
 

@@ -28,7 +28,14 @@ def _msgids() -> set[str]:
         for msg in message if isinstance(message, tuple) else (message,):
             if msg:
                 found.add(msg)
-    for module in ("domain.phones", "domain.names", "domain.customers", "domain.rfm", "pdf.weekly"):
+    for module in (
+        "domain.phones",
+        "domain.names",
+        "domain.customers",
+        "domain.rfm",
+        "domain.labels",
+        "pdf.weekly",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError:

@@ -4,27 +4,26 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from litestar import Litestar, Request
+from litestar import Request
 from litestar.background_tasks import BackgroundTask
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer
 from db.outcomes import OutcomeView, outcome_list
 from db.types import utcnow
-from db.visits import VisitView, can_edit_visit, visit_list
-from domain.enums import Milestone
+from db.visits import VisitView, visit_list
+from domain.labels import MILESTONES
 from domain.users import Actor
-from domain.visits import UNDO_SECONDS, amount_input_value, undo_seconds_left
+from domain.visits import (
+    UNDO_SECONDS,
+    amount_input_value,
+    can_edit_visit,
+    can_undo_visit,
+    undo_seconds_left,
+)
 from web.core.client_ip import client_ip
-from web.core.i18n import N_
 
 TIMELINE_LIMIT = 20
-
-MILESTONES: dict[str, str] = {
-    Milestone.CONTRACT_SUBMITTED.value: N_("Contract submitted"),
-    Milestone.FIRST_PAYMENT.value: N_("First payment received"),
-    Milestone.CONTRACT_SIGNED.value: N_("Contract signed"),
-}
 
 
 @dataclass(frozen=True)
@@ -62,13 +61,6 @@ class VisitPanel:
     undo_seconds: int = UNDO_SECONDS
 
 
-def customer_page_url(app: Litestar, customer_id: int) -> str:
-    """Link to the customer page; until it exists, to the customer's visit page."""
-    if app.get_handler_index_by_name("customers.detail") is None:
-        return f"/customers/{customer_id}/visits"
-    return f"/customers/{customer_id}"
-
-
 def visit_rows(
     visits: list[VisitView],
     *,
@@ -80,7 +72,9 @@ def visit_rows(
     return [
         VisitRow(
             v=v,
-            undo_left=undo_seconds_left(v.at, now) if v.user_id == actor.id else 0.0,
+            undo_left=undo_seconds_left(v.at, now)
+            if can_undo_visit(actor, author_id=v.user_id)
+            else 0.0,
             can_edit=can_edit_visit(actor, author_id=v.user_id),
             fresh=v.id == fresh_id,
             amount_value=amount_input_value(v.amount_cents),
@@ -98,9 +92,10 @@ async def timeline_panel(
     with_outcomes: bool = False,
     fresh_id: int | None = None,
     notice: str = "",
+    now: datetime | None = None,
 ) -> VisitPanel:
     """Load the timeline (and the outcome buttons when the whole panel is drawn)."""
-    now = utcnow()
+    now = now or utcnow()
     visits = await visit_list(db, customer_id=customer_id, limit=TIMELINE_LIMIT)
     outcomes = await outcome_list(db) if with_outcomes else []
     return VisitPanel(
@@ -122,7 +117,9 @@ def note_view(request: Request, *, actor: Actor, customer_id: int, audited: bool
     return BackgroundTask(view_log.write_pending)
 
 
-async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
+async def visit_panel_context(
+    db: AsyncSession, *, actor: Actor, customer: Customer, now: datetime | None = None
+) -> dict:
     """Load the Visits region of a customer page (the caller notes the view)."""
     panel = await timeline_panel(
         db,
@@ -130,5 +127,6 @@ async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Custo
         customer_id=customer.id,
         customer_name=customer.name,
         with_outcomes=True,
+        now=now,
     )
     return {"visit_panel": panel}
