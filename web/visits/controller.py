@@ -120,6 +120,17 @@ def _form_values(view: VisitView) -> dict[str, str]:
     }
 
 
+def _item_loader(
+    db: AsyncSession, actor: Actor, now: datetime, visit_id: int
+) -> Callable[[], Awaitable[dict]]:
+    """Load one visit's timeline row as it is now (the fragment after a change)."""
+
+    async def load() -> dict:
+        return {"row": _row(await visit_view(db, visit_id=visit_id), actor, now)}
+
+    return load
+
+
 async def _done(
     request: Request,
     partial: str,
@@ -339,14 +350,10 @@ class VisitController(Controller):
             db, actor=actor, visit=target.visit, details=checked.details, ip=client_ip(request)
         )
         await db.commit()
-
-        async def load() -> dict:
-            return {"row": _row(await visit_view(db, visit_id=visit_id), actor, now)}
-
         return await _done(
             request,
             ITEM,
-            load,
+            _item_loader(db, actor, now, visit_id),
             customer_id=target.visit.customer_id,
             message=_("Visit details saved."),
         )
@@ -372,14 +379,10 @@ class VisitController(Controller):
             db, actor=actor, visit=target.visit, amount_cents=cents, ip=client_ip(request)
         )
         await db.commit()
-
-        async def load() -> dict:
-            return {"row": _row(await visit_view(db, visit_id=visit_id), actor, now)}
-
         return await _done(
             request,
             ITEM,
-            load,
+            _item_loader(db, actor, now, visit_id),
             customer_id=target.visit.customer_id,
             message=_("Amount saved."),
             trigger=CHANGED,
