@@ -20,7 +20,7 @@ from domain.labels import METHODS
 from domain.users import Actor
 from domain.visits import outcome_validate
 from web.core.client_ip import client_ip
-from web.core.forms import Form, field
+from web.core.forms import Form, field, fields
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
@@ -60,10 +60,11 @@ class OutcomeAdminController(Controller):
         self, request: Request, db: AsyncSession, actor: Actor, data: Form
     ) -> Template | Redirect:
         """Add an outcome."""
-        clean, errors = outcome_validate(data, taken=await outcome_codes(db), new=True)
+        values = fields(data)
+        clean, errors = outcome_validate(values, taken=await outcome_codes(db), new=True)
         if errors:
             return await self._outcomes_page(
-                request, db, errors={"": errors}, values={"": data}, status_code=422
+                request, db, errors={"": errors}, values={"": values}, status_code=422
             )
         await outcome_add(db, data=clean)
         await audit_add(
@@ -85,10 +86,11 @@ class OutcomeAdminController(Controller):
         """Change an outcome (codes stay: old visits keep pointing at them)."""
         if code not in await outcome_codes(db):
             raise NotFoundException()
-        clean, errors = outcome_validate(data)
+        values = fields(data)
+        clean, errors = outcome_validate(values)
         if errors:
             return await self._outcomes_page(
-                request, db, errors={code: errors}, values={code: data}, status_code=422
+                request, db, errors={code: errors}, values={code: values}, status_code=422
             )
         await outcome_update(db, code=code, data=clean)
         await audit_add(

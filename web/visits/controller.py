@@ -43,7 +43,7 @@ from domain.visits import (
 )
 from web.core.client_ip import client_ip
 from web.core.errors import PublicError
-from web.core.forms import Form, field
+from web.core.forms import Form, field, fields
 from web.core.guards import require_user
 from web.core.htmx import flash, fragment_or_redirect, is_fragment_request, render, see_other
 from web.core.i18n import N_
@@ -342,10 +342,11 @@ class VisitController(Controller):
     ) -> Template | Redirect | Response:
         """Store note, feedback, next action, milestone and amount; 422 with messages."""
         target = await _editable(db, actor, visit_id)
-        checked = visit_details_validate(data)
+        values = fields(data)
+        checked = visit_details_validate(values)
         if checked.errors:
             view = await visit_view(db, visit_id=visit_id)
-            return _details_form(request, view, data, checked.errors, status_code=422)
+            return _details_form(request, view, values, checked.errors, status_code=422)
         await visit_update_details(
             db, actor=actor, visit=target.visit, details=checked.details, ip=client_ip(request)
         )

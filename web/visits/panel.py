@@ -15,7 +15,6 @@ from db.visits import VisitView, visit_list
 from domain.labels import MILESTONES
 from domain.users import Actor
 from domain.visits import (
-    UNDO_SECONDS,
     amount_input_value,
     can_edit_visit,
     can_undo_visit,
@@ -53,12 +52,10 @@ class VisitPanel:
     """Everything visit_panel.html and its partials render."""
 
     customer_id: int
-    customer_name: str
     rows: list[VisitRow]
     outcomes: list[OutcomeView] = field(default_factory=list)
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     notice: str = ""
-    undo_seconds: int = UNDO_SECONDS
 
 
 def visit_rows(
@@ -66,7 +63,6 @@ def visit_rows(
     *,
     actor: Actor,
     now: datetime,
-    fresh_id: int | None = None,
 ) -> list[VisitRow]:
     """Decide per visit whether Undo shows (own, just saved) and whether it may be edited."""
     return [
@@ -76,7 +72,6 @@ def visit_rows(
             if can_undo_visit(actor, author_id=v.user_id)
             else 0.0,
             can_edit=can_edit_visit(actor, author_id=v.user_id),
-            fresh=v.id == fresh_id,
             amount_value=amount_input_value(v.amount_cents),
         )
         for v in visits
@@ -88,9 +83,7 @@ async def timeline_panel(
     *,
     actor: Actor,
     customer_id: int,
-    customer_name: str = "",
     with_outcomes: bool = False,
-    fresh_id: int | None = None,
     notice: str = "",
     now: datetime | None = None,
 ) -> VisitPanel:
@@ -100,8 +93,7 @@ async def timeline_panel(
     outcomes = await outcome_list(db) if with_outcomes else []
     return VisitPanel(
         customer_id=customer_id,
-        customer_name=customer_name,
-        rows=visit_rows(visits, actor=actor, now=now, fresh_id=fresh_id),
+        rows=visit_rows(visits, actor=actor, now=now),
         outcomes=outcomes,
         notice=notice,
     )
@@ -125,7 +117,6 @@ async def visit_panel_context(
         db,
         actor=actor,
         customer_id=customer.id,
-        customer_name=customer.name,
         with_outcomes=True,
         now=now,
     )
