@@ -161,6 +161,11 @@ def can_undo_visit(actor: Actor, *, author_id: int) -> bool:
     return actor.id == author_id
 
 
+def follow_ups_by_rep(actor: Actor) -> bool:
+    """Managers and admins see the team's follow-ups grouped by rep; others their own list."""
+    return actor.role in (Role.MANAGER, Role.ADMIN)
+
+
 @dataclass(frozen=True)
 class DueEntry:
     """A customer on the Today list and how late its follow-up is."""

@@ -73,7 +73,7 @@ def test_week_nav_offers_no_week_in_the_future():
 
 
 def test_week_so_far_stops_at_now_and_refuses_the_future():
-    start, end = week_bounds(2026, 48, SHANGHAI)
+    start, _end = week_bounds(2026, 48, SHANGHAI)
     now = start + timedelta(days=2, hours=3)
     assert week_so_far(2026, 48, SHANGHAI, now) == (start, now)
     assert week_so_far(2026, 47, SHANGHAI, now) == week_bounds(2026, 47, SHANGHAI)

@@ -1,10 +1,10 @@
-"""Who may add details to, correct and undo a visit (plain rules, no database)."""
+"""Who may add details to, correct and undo a visit, and whose follow-ups Today lists."""
 
 import pytest
 
 from domain.enums import Role
 from domain.users import Actor
-from domain.visits import can_edit_visit, can_undo_visit
+from domain.visits import can_edit_visit, can_undo_visit, follow_ups_by_rep
 
 AUTHOR_ID = 7
 
@@ -31,3 +31,11 @@ def test_only_managers_and_admins_correct_someone_elses_visit(role, may_edit):
 @pytest.mark.parametrize("role", list(Role))
 def test_nobody_undoes_someone_elses_visit(role):
     assert not can_undo_visit(actor(role), author_id=AUTHOR_ID)
+
+
+@pytest.mark.parametrize(
+    ("role", "by_rep"),
+    [(Role.REP, False), (Role.CLERK, False), (Role.MANAGER, True), (Role.ADMIN, True)],
+)
+def test_managers_and_admins_see_follow_ups_grouped_by_rep(role, by_rep):
+    assert follow_ups_by_rep(actor(role)) is by_rep

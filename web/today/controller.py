@@ -8,9 +8,8 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.today import TodayRow, recently_viewed_list, today_due
-from domain.enums import Role
 from domain.users import Actor
-from domain.visits import DueEntry, due_entry
+from domain.visits import DueEntry, due_entry, follow_ups_by_rep
 from web.core.guards import require_user
 from web.core.htmx import render
 
@@ -65,7 +64,7 @@ class HomeController(Controller):
     ) -> Template:
         """Show who is due for a follow-up (two queries), and recently viewed customers."""
         await request.app.state.view_log.flush()  # the page just left must be listed
-        team_view = actor.role in (Role.MANAGER, Role.ADMIN)
+        team_view = follow_ups_by_rep(actor)
         rows, more = await today_due(
             db, actor=actor, today=today, limit=LIMIT_TEAM if team_view else LIMIT_OWN
         )
