@@ -120,23 +120,41 @@ def sync_url(url: str) -> str:
 
 
 _GATES: "weakref.WeakKeyDictionary[object, asyncio.Lock]" = weakref.WeakKeyDictionary()
+_HELD = "kehu_write_gate"  # session.info key: the gate this session's transaction holds
+_LISTENING = "kehu_write_gate_listener"
 
 
-@asynccontextmanager
-async def write_gate(session: AsyncSession) -> AsyncIterator[None]:
+async def write_gate(session: AsyncSession) -> None:
     """Let one write transaction of this process at a time reach SQLite.
 
     SQLite has one writer; a second writer waits in its busy handler, which sleeps in
     growing steps (up to 100 ms) and, with 16 phones tapping at once, ends in "database is
     locked" after the busy timeout. Queuing in-process instead makes each write a few
-    milliseconds. Hold the gate from the first write to the commit. PostgreSQL: no-op.
+    milliseconds. A db write function awaits this before its first write; the gate is held
+    until the session's transaction ends (commit, rollback or close), so the caller's
+    commit still happens inside it. Calling it again in the same transaction is a no-op.
+    PostgreSQL: no-op.
     """
     bind = session.bind
-    if bind is None or bind.dialect.name != "sqlite":
-        yield
+    if bind is None or bind.dialect.name != "sqlite" or _HELD in session.info:
         return
     gate = _GATES.get(bind)
     if gate is None:
         gate = _GATES[bind] = asyncio.Lock()
-    async with gate:
-        yield
+    sync_session = session.sync_session
+    if not sync_session.info.get(_LISTENING):
+        event.listen(sync_session, "after_transaction_end", _release_gate)
+        sync_session.info[_LISTENING] = True
+    if not session.in_transaction():
+        await session.begin()  # so that closing the session, too, ends it and frees the gate
+    await gate.acquire()
+    session.info[_HELD] = gate
+
+
+def _release_gate(session, transaction) -> None:
+    """Free the write gate when the session's outermost transaction ends."""
+    if transaction.parent is not None:
+        return  # a savepoint or subtransaction: the outer transaction still holds it
+    gate = session.info.pop(_HELD, None)
+    if gate is not None:
+        gate.release()

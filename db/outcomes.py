@@ -1,5 +1,6 @@
 """Visit outcomes and follow-up cadence: the admin-editable lists that visits use."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -7,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Cadence, Outcome
 from domain.cadence import DEFAULT_CADENCE_DAYS
+from domain.enums import Level
 from domain.visits import OutcomeInput
 
 
@@ -34,6 +36,18 @@ def _view(o: Outcome) -> OutcomeView:
     )
 
 
+def _editable(data: OutcomeInput) -> dict:
+    """The columns an admin sets on an outcome (all but its code)."""
+    return {
+        "label_en": data.label_en,
+        "label_zh": data.label_zh,
+        "method": data.method,
+        "asks_amount": data.asks_amount,
+        "position": data.position,
+        "active": data.active,
+    }
+
+
 async def outcome_list(session: AsyncSession, *, active_only: bool = True) -> list[OutcomeView]:
     """Return the outcomes in display order (active ones only, unless asked)."""
     stmt = select(Outcome).order_by(Outcome.position, Outcome.code)
@@ -49,57 +63,49 @@ async def outcome_codes(session: AsyncSession) -> set[str]:
 
 async def outcome_add(session: AsyncSession, *, data: OutcomeInput) -> None:
     """Add a new outcome."""
-    session.add(
-        Outcome(
-            code=data.code,
-            label_en=data.label_en,
-            label_zh=data.label_zh,
-            method=data.method,
-            asks_amount=data.asks_amount,
-            position=data.position,
-            active=data.active,
-        )
-    )
+    session.add(Outcome(code=data.code, **_editable(data)))
     await session.flush()
 
 
 async def outcome_update(session: AsyncSession, *, code: str, data: OutcomeInput) -> bool:
     """Change an outcome's labels, method, amount question, position and activity."""
     result = await session.execute(
-        update(Outcome)
-        .where(Outcome.code == code)
-        .values(
-            label_en=data.label_en,
-            label_zh=data.label_zh,
-            method=data.method,
-            asks_amount=data.asks_amount,
-            position=data.position,
-            active=data.active,
-        )
+        update(Outcome).where(Outcome.code == code).values(**_editable(data))
     )
     return bool(result.rowcount)
 
 
-async def cadence_get(session: AsyncSession) -> dict[str, int]:
-    """Return days per level; defaults fill any level missing from the table."""
-    rows = dict((await session.execute(select(Cadence.level, Cadence.days))).all())
-    return {lvl.value: rows.get(lvl.value, days) for lvl, days in DEFAULT_CADENCE_DAYS.items()}
+async def _cadence_rows(session: AsyncSession) -> dict[str, int]:
+    """The cadence table as stored: days by level code (levels may be missing)."""
+    return dict((await session.execute(select(Cadence.level, Cadence.days))).all())
 
 
-async def cadence_set(session: AsyncSession, *, days: dict[str, int]) -> dict[str, tuple]:
-    """Store days per level; return what changed as level → (old, new)."""
-    current = await cadence_get(session)
-    stored = set((await session.execute(select(Cadence.level))).scalars())
+async def cadence_get(session: AsyncSession) -> dict[Level, int]:
+    """Return the follow-up cadence: days per level, defaults for levels missing from the table.
+
+    The one reader of the cadence (visits, new customers, the Team page and the report).
+    """
+    return _with_defaults(await _cadence_rows(session))
+
+
+def _with_defaults(rows: Mapping[str, int]) -> dict[Level, int]:
+    """Days per level from stored rows, the default days where a level has no row."""
+    return {level: rows.get(level.value, days) for level, days in DEFAULT_CADENCE_DAYS.items()}
+
+
+async def cadence_set(session: AsyncSession, *, days: Mapping[str, int]) -> dict[str, tuple]:
+    """Store days per level; return what changed as level code -> (old, new)."""
+    stored = await _cadence_rows(session)
+    current = _with_defaults(stored)
     changed: dict[str, tuple] = {}
     for level, value in days.items():
-        if level in stored:
-            if current.get(level) != value:
-                await session.execute(
-                    update(Cadence).where(Cadence.level == level).values(days=value)
-                )
-        else:
-            session.add(Cadence(level=level, days=value))
-        if current.get(level) != value:
-            changed[level] = (current.get(level), value)
+        code = str(level)
+        old = current.get(code)
+        if code not in stored:
+            session.add(Cadence(level=code, days=value))
+        elif old != value:
+            await session.execute(update(Cadence).where(Cadence.level == code).values(days=value))
+        if old != value:
+            changed[code] = (old, value)
     await session.flush()
     return changed

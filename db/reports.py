@@ -7,8 +7,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import sql_in_thread
-from db.models import Cadence, Customer, StageChange, Team, User, Visit
-from domain.cadence import DEFAULT_CADENCE_DAYS
+from db.models import Customer, StageChange, Team, User, Visit
 from domain.customers import completeness
 from domain.enums import Level, LossReason, Method, Role, Stage, Status
 from domain.report import CustomerRow, RepInfo, StageMove, VisitRow
@@ -26,15 +25,6 @@ async def team_list(session: AsyncSession, *, team_ids: list[int] | None = None)
     if team_ids is not None:
         stmt = stmt.where(Team.id.in_(team_ids))
     return list((await session.execute(stmt)).scalars())
-
-
-async def cadence_days(session: AsyncSession) -> dict[Level, int]:
-    """Return the follow-up cadence per level (admin-set, defaults otherwise)."""
-    days = dict(DEFAULT_CADENCE_DAYS)
-    for level, value in (await session.execute(select(Cadence.level, Cadence.days))).all():
-        if level in Level.__members__.values():
-            days[Level(level)] = value
-    return days
 
 
 async def report_reps(session: AsyncSession, *, team_id: int) -> list[RepInfo]:

@@ -105,7 +105,8 @@ class ViewLog:
             for v in batch
             if v.audited
         ]
-        async with self.sessionmaker() as db, write_gate(db):
+        async with self.sessionmaker() as db:
+            await write_gate(db)
             if audits:
                 await audit_insert(db, audits)
             await recently_viewed_upsert(db, newest)

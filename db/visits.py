@@ -9,17 +9,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
+from db.engine import write_gate
 from db.models import AuditEvent, Cadence, Customer, Outcome, RecentlyViewed, User, Visit
 from db.outcomes import cadence_get
 from db.types import UTCDateTime, utcnow
 from db.visibility import visible_customers
-from domain.enums import Role
+from domain.cadence import follow_up_after
 from domain.users import Actor
 from domain.visits import (
     Location,
     VisitDetails,
+    can_undo_visit,
     distance_to_customer,
-    follow_up_after,
     undo_allowed,
 )
 
@@ -202,10 +203,14 @@ _CUSTOMER_VISITED = (
 )
 
 
+def _dialect(session: AsyncSession) -> str:
+    """The session's database dialect name ("sqlite" or "postgresql")."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def _insert(session: AsyncSession):
     """The dialect's INSERT that supports ON CONFLICT."""
-    name = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
 
 @dataclass(frozen=True)
@@ -226,10 +231,10 @@ class Prepared:
     cadence_days: int | None
 
 
-async def visit_prepare(
+async def _visit_prepare(
     session: AsyncSession, *, actor: Actor, customer_id: int, outcome: str
 ) -> Prepared:
-    """Read (one query) the customer if visible, its cadence, and the outcome.
+    """Read (one query) the customer if visible, its level's cadence, and the outcome.
 
     Raise CustomerNotVisible or OutcomeUnknown.
     """
@@ -244,6 +249,8 @@ async def visit_prepare(
             Outcome.label_en,
             Outcome.label_zh,
             Outcome.asks_amount,
+            # The level's row of the cadence table, read in the same query (hot path);
+            # follow_up_after() supplies the default when the row is missing.
             Cadence.days,
         )
         .select_from(Customer)
@@ -286,51 +293,21 @@ async def visit_record(
     now: datetime | None = None,
     ip: str = "",
 ) -> Recorded:
-    """Record a visit once per idempotency key, and move the customer's follow-up on.
-
-    visit_prepare() then visit_insert(); see there.
-    """
-    prepared = await visit_prepare(session, actor=actor, customer_id=customer_id, outcome=outcome)
-    return await visit_insert(
-        session,
-        actor=actor,
-        prepared=prepared,
-        key=key,
-        tz=tz,
-        where=where,
-        device_at=device_at,
-        now=now,
-        ip=ip,
-    )
-
-
-async def visit_insert(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    prepared: Prepared,
-    key: str,
-    tz: tzinfo,
-    where: Location | None = None,
-    device_at: datetime | None = None,
-    now: datetime | None = None,
-    ip: str = "",
-) -> Recorded:
-    """The write transaction of a visit: insert (once per key), customer dates, audit.
+    """Record a visit once per idempotency key, move the customer's follow-up on, audit it.
 
     A repeated key returns the visit already stored, whoever got there first (the unique
     constraint decides, so concurrent duplicates from several connections store one row).
+    Raise CustomerNotVisible, OutcomeUnknown or KeyReused. The write waits for the
+    process's SQLite write gate, held until the caller commits.
     """
     now = now or utcnow()
-    p = prepared
-    customer_id, outcome, method = p.customer_id, p.outcome, p.method
-    level, days, prev_last, prev_next = p.level, p.cadence_days, p.prev_last, p.prev_next
+    p = await _visit_prepare(session, actor=actor, customer_id=customer_id, outcome=outcome)
     distance = distance_to_customer(where, p.lat, p.lng)
     params = {
         "p_customer_id": customer_id,
         "p_user_id": actor.id,
         "p_outcome": outcome,
-        "p_method": method,
+        "p_method": p.method,
         "p_at": now,
         "p_device_at": device_at,
         "p_lat": where.lat if where else None,
@@ -339,27 +316,15 @@ async def visit_insert(
         "p_distance_m": distance,
         "p_key": key,
     }
-    insert = _VISIT_INSERT[session.bind.dialect.name if session.bind else "sqlite"]
-    visit_id = (await session.execute(insert, params)).scalar_one_or_none()
+    await write_gate(session)
+    result = await session.execute(_VISIT_INSERT[_dialect(session)], params)
+    visit_id = result.scalar_one_or_none()
     if visit_id is None:
-        existing = (
-            await session.execute(
-                select(Visit.id, Visit.user_id, Visit.customer_id, Visit.at).where(
-                    Visit.idempotency_key == key
-                )
-            )
-        ).one()
-        if existing.user_id != actor.id or existing.customer_id != customer_id:
-            raise KeyReused()
-        return Recorded(existing.id, customer_id, existing.at, created=False)
-    cadence = {level: days} if days is not None else None
+        return await _recorded_before(session, actor=actor, customer_id=customer_id, key=key)
+    cadence = {p.level: p.cadence_days} if p.cadence_days is not None else None
     await session.execute(
         _CUSTOMER_VISITED,
-        {
-            "p_id": customer_id,
-            "p_at": now,
-            "p_next": follow_up_after(now, tz, level, cadence),
-        },
+        {"p_id": customer_id, "p_at": now, "p_next": follow_up_after(now, tz, p.level, cadence)},
     )
     await audit_insert(
         session,
@@ -375,8 +340,8 @@ async def visit_insert(
                     "outcome": outcome,
                     "located": where is not None,
                     "prev": {
-                        "last_visit_at": prev_last.isoformat() if prev_last else None,
-                        "next_follow_up_on": prev_next.isoformat() if prev_next else None,
+                        "last_visit_at": _iso(p.prev_last),
+                        "next_follow_up_on": _iso(p.prev_next),
                     },
                 },
                 "ip": ip,
@@ -393,7 +358,7 @@ async def visit_insert(
         outcome_en=p.label_en,
         outcome_zh=p.label_zh,
         asks_amount=p.asks_amount,
-        method=method,
+        method=p.method,
         device_at=device_at,
         accuracy_m=where.accuracy_m if where else None,
         distance_m=distance,
@@ -405,6 +370,27 @@ async def visit_insert(
         amount_cents=None,
     )
     return Recorded(visit_id, customer_id, now, created=True, view=view)
+
+
+async def _recorded_before(
+    session: AsyncSession, *, actor: Actor, customer_id: int, key: str
+) -> Recorded:
+    """The visit an idempotency key already stored; KeyReused if it is someone else's."""
+    existing = (
+        await session.execute(
+            select(Visit.id, Visit.user_id, Visit.customer_id, Visit.at).where(
+                Visit.idempotency_key == key
+            )
+        )
+    ).one()
+    if existing.user_id != actor.id or existing.customer_id != customer_id:
+        raise KeyReused()
+    return Recorded(existing.id, customer_id, existing.at, created=False)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    """A date or time as ISO text for an audit detail (None stays None)."""
+    return value.isoformat() if value else None
 
 
 @dataclass(frozen=True)
@@ -429,11 +415,6 @@ async def visit_get_visible(
     return None if row is None else VisitTarget(row[0], row[1], row[2])
 
 
-def can_edit_visit(actor: Actor, *, author_id: int) -> bool:
-    """Authors add details to their visits; managers and admins may correct any they see."""
-    return actor.id == author_id or actor.role in (Role.MANAGER, Role.ADMIN)
-
-
 async def visit_undo(
     session: AsyncSession,
     *,
@@ -452,7 +433,7 @@ async def visit_undo(
     if target is None:
         raise VisitNotVisible()
     visit = target.visit
-    if visit.user_id != actor.id:
+    if not can_undo_visit(actor, author_id=visit.user_id):
         raise NotYours(visit.customer_id)
     if not undo_allowed(visit.at, now):
         raise UndoTooLate(visit.customer_id)
@@ -526,10 +507,7 @@ async def _restore_follow_up(
         .where(Customer.id == visit.customer_id)
         .values(last_visit_at=last_on, next_follow_up_on=next_on)
     )
-    return {
-        "last_visit_at": last_on.isoformat() if last_on else None,
-        "next_follow_up_on": next_on.isoformat() if next_on else None,
-    }
+    return {"last_visit_at": _iso(last_on), "next_follow_up_on": _iso(next_on)}
 
 
 async def _was_undone(session: AsyncSession, *, customer_id: int, at: datetime) -> bool:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from domain.cadence import DEFAULT_CADENCE_DAYS, next_follow_up
-from domain.enums import STAGE_ORDER, Level, LossReason, Method, Stage, Status
+from domain.enums import STAGE_ORDER, Level, LossReason, Method, Role, Stage, Status
+from domain.users import Actor, can_manage_team
 
 METHOD_ORDER: tuple[Method, ...] = tuple(Method)
 LEVEL_ORDER: tuple[Level, ...] = tuple(Level)
@@ -74,6 +75,80 @@ def week_bounds(iso_year: int, iso_week: int, tz: tzinfo) -> tuple[datetime, dat
     start = datetime.combine(monday, time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(), tzinfo=tz).astimezone(UTC)
     return start, end
+
+
+def next_week(iso_year: int, iso_week: int) -> tuple[int, int]:
+    """Return the ISO week after the given one (2026-W53 -> 2027-W01)."""
+    return iso_week_of(date.fromisocalendar(iso_year, iso_week, 1) + timedelta(days=7))
+
+
+@dataclass(frozen=True, slots=True)
+class WeekNav:
+    """The week a page shows and its neighbours (no "next" beyond the current week)."""
+
+    week: str
+    prev_week: str
+    next_week: str | None
+    is_current: bool
+
+
+def week_nav(iso_year: int, iso_week: int, today: date) -> WeekNav:
+    """Return the labels of a week, the one before, and the one after unless it is the future."""
+    this_week = iso_week_of(today)
+    shown = (iso_year, iso_week)
+    return WeekNav(
+        week=format_iso_week(*shown),
+        prev_week=format_iso_week(*previous_week(*shown)),
+        next_week=None if shown >= this_week else format_iso_week(*next_week(*shown)),
+        is_current=shown == this_week,
+    )
+
+
+class WeekNotStarted(ValueError):
+    """The week asked for lies in the future: there is nothing to count yet."""
+
+
+def week_so_far(
+    iso_year: int, iso_week: int, tz: tzinfo, now: datetime
+) -> tuple[datetime, datetime]:
+    """Return [start, upto) of a week, cut at `now` while it runs; raise WeekNotStarted."""
+    start, end = week_bounds(iso_year, iso_week, tz)
+    upto = min(now, end)
+    if upto <= start:
+        raise WeekNotStarted(format_iso_week(iso_year, iso_week))
+    return start, upto
+
+
+# --- who may report on which team ------------------------------------------------------------
+
+
+class NoTeamToReport(LookupError):
+    """The actor may report on no team (none exists yet, or they belong to none)."""
+
+
+class TeamNotAllowed(PermissionError):
+    """The team asked for is not one whose numbers the actor may see."""
+
+
+def report_team_scope(actor: Actor) -> list[int] | None:
+    """Return the ids of the teams an actor may report on; None means every team (admins)."""
+    if actor.role == Role.ADMIN:
+        return None
+    return [actor.team_id] if actor.team_id else []
+
+
+def report_team_choose(actor: Actor, available: Sequence[int], requested: int | None) -> int:
+    """Pick the team to report on: the one asked for if allowed, else the first available.
+
+    `available` are the ids within report_team_scope(actor), in display order.
+    """
+    if not available:
+        raise NoTeamToReport()
+    if requested is None:
+        return available[0]
+    if requested not in available or not can_manage_team(actor, requested):
+        raise TeamNotAllowed(requested)
+    return requested
 
 
 def format_delta(change: int) -> str:
@@ -349,6 +424,13 @@ def _in(at: datetime, start: datetime, end: datetime) -> bool:
     return start <= at < end
 
 
+def _a_covered(c: "CustomerRow", *, today: date, tz: tzinfo, days: int) -> bool:
+    """Whether an A-level customer was visited within the A cadence (not overdue by it)."""
+    if c.last_visit_at is None:
+        return False
+    return not _is_overdue(_local_day(c.last_visit_at, tz) + timedelta(days=days), today)
+
+
 def _is_overdue(due: date | None, today: date) -> bool:
     # Due on its follow-up day, overdue after it (PRODUCT §5).
     return due is not None and due < today
@@ -477,12 +559,7 @@ def rep_rows(
         owned = by_owner.get(rep.id, [])
         active = [c for c in owned if c.status != Status.LOST]
         a_level = [c for c in active if c.level == Level.A]
-        a_covered = sum(
-            1
-            for c in a_level
-            if c.last_visit_at is not None
-            and not _is_overdue(_local_day(c.last_visit_at, tz) + timedelta(days=a_cadence), today)
-        )
+        a_covered = sum(1 for c in a_level if _a_covered(c, today=today, tz=tz, days=a_cadence))
         rows.append(
             RepRow(
                 rep_id=rep.id,
@@ -693,6 +770,14 @@ def weekly_report(
     )
 
 
+def rep_visits(
+    rep_id: int, visits: Iterable[VisitRow], *, start: datetime, end: datetime
+) -> list[VisitRow]:
+    """Return one rep's visits in [start, end), newest first (the Team page's visit list)."""
+    mine = (v for v in visits if v.user_id == rep_id and _in(v.at, start, end))
+    return sorted(mine, key=lambda v: v.at, reverse=True)
+
+
 DRILLDOWNS = ("visits", "touched", "new", "overdue", "a_uncovered")
 
 
@@ -728,9 +813,5 @@ def rep_drilldown(
     return tuple(
         c.id
         for c in active
-        if c.level == Level.A
-        and (
-            c.last_visit_at is None
-            or _is_overdue(_local_day(c.last_visit_at, tz) + timedelta(days=a_cadence), today)
-        )
+        if c.level == Level.A and not _a_covered(c, today=today, tz=tz, days=a_cadence)
     )

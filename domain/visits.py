@@ -1,13 +1,13 @@
-"""Visit rules in plain Python: location, distance, undo window, follow-up, details, outcomes."""
+"""Visit rules in plain Python: location, distance, undo window, who may edit, details, outcomes."""
 
 import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 
-from domain.cadence import DEFAULT_CADENCE_DAYS, days_overdue
-from domain.enums import Level, Method, Milestone
+from domain.cadence import days_overdue
+from domain.enums import Method, Milestone, Role
 from domain.money import (
     MSG_MONEY_CENTS,
     MSG_MONEY_INVALID,
@@ -16,6 +16,7 @@ from domain.money import (
     money_input_value,
     money_parse,
 )
+from domain.users import Actor
 
 # The client shows Undo for UNDO_SECONDS; the server accepts it a little longer so a tap
 # at second 9.9 on a slow network still works.
@@ -45,7 +46,6 @@ MSG_CODE_TAKEN = "An outcome with this code already exists."
 MSG_LABEL_REQUIRED = "Enter a label."
 MSG_METHOD_INVALID = "Choose a method from the list."
 MSG_POSITION_INVALID = "Enter a whole number between 0 and 999."
-MSG_DAYS_INVALID = "Enter a whole number of days between 1 and 365."
 
 MESSAGES: tuple[str, ...] = (
     MSG_AMOUNT_INVALID,
@@ -60,7 +60,6 @@ MESSAGES: tuple[str, ...] = (
     MSG_LABEL_REQUIRED,
     MSG_METHOD_INVALID,
     MSG_POSITION_INVALID,
-    MSG_DAYS_INVALID,
 )
 
 
@@ -157,34 +156,22 @@ def undo_allowed(at: datetime, now: datetime) -> bool:
     return -60 <= elapsed <= UNDO_SECONDS + UNDO_GRACE_SECONDS
 
 
-# --- cadence ---------------------------------------------------------------------------
+# --- follow-ups and permissions -------------------------------------------------------
 
 
-def local_date(at: datetime, tz: tzinfo) -> date:
-    """Return the calendar day an aware time falls on in a time zone."""
-    return at.astimezone(tz).date()
+def can_edit_visit(actor: Actor, *, author_id: int) -> bool:
+    """Authors add details to their visits; managers and admins may correct any they see."""
+    return actor.id == author_id or actor.role in (Role.MANAGER, Role.ADMIN)
 
 
-def follow_up_after(
-    visit_at: datetime, tz: tzinfo, level: str, cadence: dict[str, int] | None = None
-) -> date:
-    """Return the next follow-up day after a visit: its local day plus the level's cadence."""
-    table = {str(k): v for k, v in (cadence or DEFAULT_CADENCE_DAYS).items()}
-    days = table.get(str(level))
-    if days is None:
-        days = table.get(Level.C.value, DEFAULT_CADENCE_DAYS[Level.C])
-    return local_date(visit_at, tz) + timedelta(days=days)
+def can_undo_visit(actor: Actor, *, author_id: int) -> bool:
+    """Only the person who recorded a visit may undo it (within the undo window)."""
+    return actor.id == author_id
 
 
-def cadence_days_parse(raw: object) -> int:
-    """Parse an admin's cadence days (1..365); raise ValueError with a message."""
-    try:
-        days = int(str(raw).strip())
-    except ValueError:
-        raise ValueError(MSG_DAYS_INVALID) from None
-    if not 1 <= days <= 365:
-        raise ValueError(MSG_DAYS_INVALID)
-    return days
+def follow_ups_by_rep(actor: Actor) -> bool:
+    """Managers and admins see the team's follow-ups grouped by rep; others their own list."""
+    return actor.role in (Role.MANAGER, Role.ADMIN)
 
 
 @dataclass(frozen=True)

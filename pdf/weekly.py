@@ -5,49 +5,13 @@ from datetime import date, datetime
 
 import jinja2
 
-from domain.enums import Level, LossReason, Method, Stage, Status
+from domain.enums import Level
+from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
 from domain.report import METHOD_ORDER, RepRow, StageMove, WeeklyReport
 
 Translate = Callable[[str], str]
 
-STAGE_LABELS: dict[Stage, str] = {
-    Stage.LEAD: "Lead",
-    Stage.FIRST_CONTACT: "First contact",
-    Stage.NEEDS_CONFIRMED: "Needs confirmed",
-    Stage.PROPOSAL: "Proposal",
-    Stage.NEGOTIATION: "Negotiation",
-    Stage.WON: "Won",
-    Stage.AFTER_SALES: "After-sales",
-}
-STATUS_LABELS: dict[Status, str] = {
-    Status.POTENTIAL: "Potential",
-    Status.INTENT: "Intent",
-    Status.WON: "Won",
-    Status.LOST: "Lost",
-}
-LOSS_REASON_LABELS: dict[LossReason, str] = {
-    LossReason.PRICE: "Price too high",
-    LossReason.COMPETITOR: "Competitor won",
-    LossReason.NEED_CHANGED: "Need changed",
-    LossReason.NO_RESPONSE: "No response",
-    LossReason.OTHER: "Other",
-}
-METHOD_LABELS: dict[Method, str] = {
-    Method.FIELD: "Field visit",
-    Method.PHONE: "Phone",
-    Method.STORE: "Store",
-    Method.MESSAGE: "Message",
-    Method.EMAIL: "Email",
-}
 WEEKDAY_LABELS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-HEADLINE_LABELS: dict[str, str] = {
-    "visits": "Visits",
-    "customers_touched": "Customers touched",
-    "new_customers": "New customers",
-    "won": "Won",
-    "lost": "Lost",
-    "overdue": "Overdue at week end",
-}
 # Every other msgid the template passes to `_`; placeholders use str.format names.
 TEXT_MSGIDS: tuple[str, ...] = (
     "Weekly report",
@@ -94,11 +58,11 @@ MSGIDS: tuple[str, ...] = tuple(
     dict.fromkeys(
         (
             *TEXT_MSGIDS,
-            *HEADLINE_LABELS.values(),
-            *STAGE_LABELS.values(),
-            *STATUS_LABELS.values(),
-            *LOSS_REASON_LABELS.values(),
-            *METHOD_LABELS.values(),
+            *HEADLINES.values(),
+            *STAGES.values(),
+            *STATUSES.values(),
+            *LOSS_REASONS.values(),
+            *METHODS.values(),
             *WEEKDAY_LABELS,
         )
     )
@@ -447,10 +411,10 @@ def render_html(
         return f"{label(old)} → {label(new)}"
 
     def stage_change(m: StageMove) -> str:
-        return change(STAGE_LABELS, m.from_stage, m.to_stage) if m.stage_changed else ""
+        return change(STAGES, m.from_stage, m.to_stage) if m.stage_changed else ""
 
     def status_change(m: StageMove) -> str:
-        return change(STATUS_LABELS, m.from_status, m.to_status) if m.status_changed else ""
+        return change(STATUSES, m.from_status, m.to_status) if m.status_changed else ""
 
     def fmt_day(d: date) -> str:
         return f"{d:%Y-%m-%d}"
@@ -473,11 +437,11 @@ def render_html(
         page_counter_css=page_counter_css(_("Page {page} of {pages}")),
         date_range=f"{fmt_day(report.first_day)} – {fmt_day(report.last_day)}",
         generated=f"{report.generated_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        headline_labels=HEADLINE_LABELS,
+        headline_labels=HEADLINES,
         methods=METHOD_ORDER,
-        method_labels=METHOD_LABELS,
-        stage_labels=STAGE_LABELS,
-        reason_labels=LOSS_REASON_LABELS,
+        method_labels=METHODS,
+        stage_labels=STAGES,
+        reason_labels=LOSS_REASONS,
         chart=_chart(report, _),
         silent_note=silent_note,
         silent_counts=[(lv, n) for lv in Level if (n := sum(r.level == lv for r in report.silent))],

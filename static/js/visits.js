@@ -1,7 +1,7 @@
 // Visits in two taps. "Record visit" reveals the outcome buttons already in the page (no
 // network), starts a 3-second location attempt and prepares an idempotency key; tapping an
 // outcome posts with whatever location is known by then. Undo fades after its time.
-// Loaded from partials/visit_panel.html; event delegation, so swapped content just works.
+// Loaded from partials/visits/panel.html; event delegation, so swapped content just works.
 (function () {
   "use strict";
   if (window.kehuVisits) return;

@@ -24,9 +24,9 @@ from db.visits import (
     visit_record,
     visit_undo,
 )
-from domain.cadence import DEFAULT_CADENCE_DAYS
+from domain.cadence import DEFAULT_CADENCE_DAYS, follow_up_after
 from domain.outcomes import DEFAULT_OUTCOMES
-from domain.visits import Location, follow_up_after
+from domain.visits import Location
 from tests import factories as make
 from tests.factories import actor as actor_of
 from tests.factories import new_key, utc

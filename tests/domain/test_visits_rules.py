@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.cadence import MESSAGES as CADENCE_MESSAGES
+from domain.cadence import MSG_DAYS_INVALID, cadence_days_parse, follow_up_after, local_date
 from domain.enums import Level
 from domain.visits import (
     MESSAGES,
@@ -15,7 +17,6 @@ from domain.visits import (
     MSG_CODE_INVALID,
     MSG_CODE_TAKEN,
     MSG_DATE_INVALID,
-    MSG_DAYS_INVALID,
     MSG_LABEL_REQUIRED,
     MSG_METHOD_INVALID,
     MSG_MILESTONE_INVALID,
@@ -26,14 +27,11 @@ from domain.visits import (
     Location,
     amount_input_value,
     amount_parse,
-    cadence_days_parse,
     device_time_parse,
     distance_to_customer,
     due_entry,
-    follow_up_after,
     haversine_m,
     idempotency_key_valid,
-    local_date,
     location_parse,
     outcome_validate,
     undo_allowed,
@@ -364,4 +362,4 @@ def test_outcome_validate_errors():
 
 def test_every_message_has_a_chinese_translation():
     catalogue = load_catalogue("zh_CN")
-    assert [m for m in MESSAGES if m not in catalogue] == []
+    assert [m for m in (*MESSAGES, *CADENCE_MESSAGES) if m not in catalogue] == []

@@ -34,6 +34,7 @@ def _msgids() -> set[str]:
         "domain.customers",
         "domain.rfm",
         "domain.users",
+        "domain.labels",
         "pdf.weekly",
     ):
         try:

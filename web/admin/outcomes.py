@@ -1,6 +1,6 @@
 """Admin settings of visits: the outcome list and the follow-up cadence per level."""
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,23 +14,16 @@ from db.outcomes import (
     outcome_list,
     outcome_update,
 )
-from domain.enums import Level, Method, Role
+from domain.cadence import cadence_validate
+from domain.enums import Level, Role
+from domain.labels import METHODS
 from domain.users import Actor
-from domain.visits import cadence_days_parse, outcome_validate
+from domain.visits import outcome_validate
 from web.core.client_ip import client_ip
-from web.core.forms import Form
+from web.core.forms import Form, field, fields
 from web.core.guards import require_roles
-from web.core.htmx import flash
-from web.core.i18n import N_
+from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
-
-METHODS: dict[str, str] = {
-    Method.FIELD.value: N_("Field visit"),
-    Method.PHONE.value: N_("Phone"),
-    Method.STORE.value: N_("Store"),
-    Method.MESSAGE.value: N_("Message"),
-    Method.EMAIL.value: N_("Email"),
-}
 
 
 class OutcomeAdminController(Controller):
@@ -40,6 +33,7 @@ class OutcomeAdminController(Controller):
 
     async def _outcomes_page(
         self,
+        request: Request,
         db: AsyncSession,
         *,
         errors: dict[str, dict[str, str]] | None = None,
@@ -47,32 +41,30 @@ class OutcomeAdminController(Controller):
         status_code: int = 200,
     ) -> Template:
         """Render the outcome list; `errors`/`values` are keyed by code ("" = the new one)."""
-        return Template(
-            template_name="pages/admin/outcomes.html",
-            context={
-                "active": "",
-                "outcomes": await outcome_list(db, active_only=False),
-                "methods": METHODS,
-                "errors": errors or {},
-                "values": values or {},
-            },
-            status_code=status_code,
-        )
+        context = {
+            "active": "",
+            "outcomes": await outcome_list(db, active_only=False),
+            "methods": METHODS,
+            "errors": errors or {},
+            "values": values or {},
+        }
+        return render(request, "pages/admin/outcomes.html", context, status_code=status_code)
 
     @get("/admin/outcomes", name="admin.outcomes")
-    async def outcomes(self, db: AsyncSession) -> Template:
+    async def outcomes(self, request: Request, db: AsyncSession) -> Template:
         """List the outcomes with a form for each, and one to add a new outcome."""
-        return await self._outcomes_page(db)
+        return await self._outcomes_page(request, db)
 
     @post("/admin/outcomes", name="admin.outcomes.add")
     async def outcome_create(
         self, request: Request, db: AsyncSession, actor: Actor, data: Form
     ) -> Template | Redirect:
         """Add an outcome."""
-        clean, errors = outcome_validate(data, taken=await outcome_codes(db), new=True)
+        values = fields(data)
+        clean, errors = outcome_validate(values, taken=await outcome_codes(db), new=True)
         if errors:
             return await self._outcomes_page(
-                db, errors={"": errors}, values={"": data}, status_code=422
+                request, db, errors={"": errors}, values={"": values}, status_code=422
             )
         await outcome_add(db, data=clean)
         await audit_add(
@@ -85,7 +77,7 @@ class OutcomeAdminController(Controller):
         )
         await db.commit()
         flash(request, _("Outcome added."))
-        return Redirect(path="/admin/outcomes", status_code=303)
+        return see_other(request, request.app.route_reverse("admin.outcomes"))
 
     @post("/admin/outcomes/{code:str}", name="admin.outcomes.update")
     async def outcome_change(
@@ -94,10 +86,11 @@ class OutcomeAdminController(Controller):
         """Change an outcome (codes stay: old visits keep pointing at them)."""
         if code not in await outcome_codes(db):
             raise NotFoundException()
-        clean, errors = outcome_validate(data)
+        values = fields(data)
+        clean, errors = outcome_validate(values)
         if errors:
             return await self._outcomes_page(
-                db, errors={code: errors}, values={code: data}, status_code=422
+                request, db, errors={code: errors}, values={code: values}, status_code=422
             )
         await outcome_update(db, code=code, data=clean)
         await audit_add(
@@ -110,29 +103,23 @@ class OutcomeAdminController(Controller):
         )
         await db.commit()
         flash(request, _("Outcome saved."))
-        return Redirect(path="/admin/outcomes", status_code=303)
+        return see_other(request, request.app.route_reverse("admin.outcomes"))
 
     @get("/admin/cadence", name="admin.cadence")
-    async def cadence(self, db: AsyncSession) -> Template:
+    async def cadence(self, request: Request, db: AsyncSession) -> Template:
         """Show the days between follow-ups per level."""
         days = await cadence_get(db)
-        return self._cadence_page({k: str(v) for k, v in days.items()}, {})
+        return _cadence_page(request, {lvl.value: str(d) for lvl, d in days.items()}, {})
 
     @post("/admin/cadence", name="admin.cadence.save")
     async def cadence_save(
         self, request: Request, db: AsyncSession, actor: Actor, data: Form
-    ) -> Template | Redirect:
+    ) -> Template | Redirect | Response:
         """Store the cadence; 422 with a message beside a bad number."""
-        values = {lvl.value: (data.get(f"days_{lvl.value}") or "").strip() for lvl in Level}
-        days: dict[str, int] = {}
-        errors: dict[str, str] = {}
-        for level, raw in values.items():
-            try:
-                days[level] = cadence_days_parse(raw)
-            except ValueError as exc:
-                errors[level] = str(exc)
+        values = {lvl.value: field(data, f"days_{lvl.value}") for lvl in Level}
+        days, errors = cadence_validate(values)
         if errors:
-            return self._cadence_page(values, errors, status_code=422)
+            return _cadence_page(request, values, errors, status_code=422)
         changed = await cadence_set(db, days=days)
         if changed:
             await audit_add(
@@ -145,14 +132,12 @@ class OutcomeAdminController(Controller):
             )
         await db.commit()
         flash(request, _("Follow-up cadence saved. It applies to visits recorded from now on."))
-        return Redirect(path="/admin/cadence", status_code=303)
+        return see_other(request, request.app.route_reverse("admin.cadence"))
 
-    def _cadence_page(
-        self, values: dict[str, str], errors: dict[str, str], status_code: int = 200
-    ) -> Template:
-        """Render the cadence form."""
-        return Template(
-            template_name="pages/admin/cadence.html",
-            context={"active": "", "values": values, "errors": errors, "levels": list(Level)},
-            status_code=status_code,
-        )
+
+def _cadence_page(
+    request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+) -> Template:
+    """Render the cadence form."""
+    context = {"active": "", "values": values, "errors": errors, "levels": list(Level)}
+    return render(request, "pages/admin/cadence.html", context, status_code=status_code)

@@ -1,67 +1,25 @@
-"""Display names of the product's codes (level, stage, status, source ...) and form labels.
+"""The web's labels: form field names, and the translated display names of codes.
 
-Codes stay English in the database; these English msgids are translated where shown.
-Templates receive this module as `labels` (e.g. `labels.stage(c.stage)`).
+The code tables themselves live in domain.labels (shared with the PDF); this module
+translates them. Templates receive it as `labels` (e.g. `labels.stage(c.stage)`,
+`labels.options(labels.LEVELS)`).
 """
 
 from collections.abc import Iterable
 
-from domain.contacts import ContactRole
-from domain.customers import CustomFieldDef, CustomFieldKind
-from domain.enums import Kind, Level, LossReason, Source, Stage, Status
+from domain.customers import CustomFieldDef
+from domain.labels import (
+    CONTACT_ROLES,
+    CUSTOM_KINDS,
+    KINDS,
+    LEVELS,
+    LOSS_REASONS,
+    SOURCES,
+    STAGES,
+    STATUSES,
+)
 from domain.phones import format_phone_display
 from web.core.i18n import N_, current_locale, fmt_money, gettext
-
-LEVELS: dict[str, str] = {
-    Level.A: N_("A (high intent)"),
-    Level.B: N_("B (medium intent)"),
-    Level.C: N_("C (potential)"),
-}
-STAGES: dict[str, str] = {
-    Stage.LEAD: N_("Lead"),
-    Stage.FIRST_CONTACT: N_("First contact"),
-    Stage.NEEDS_CONFIRMED: N_("Needs confirmed"),
-    Stage.PROPOSAL: N_("Proposal"),
-    Stage.NEGOTIATION: N_("Negotiation"),
-    Stage.WON: N_("Won"),
-    Stage.AFTER_SALES: N_("After-sales"),
-}
-STATUSES: dict[str, str] = {
-    Status.POTENTIAL: N_("Potential"),
-    Status.INTENT: N_("Intent"),
-    Status.WON: N_("Won"),
-    Status.LOST: N_("Lost"),
-}
-SOURCES: dict[str, str] = {
-    Source.TRADE_SHOW: N_("Trade show"),
-    Source.REFERRAL: N_("Referral"),
-    Source.WEBSITE: N_("Website"),
-    Source.COLD_CALL: N_("Cold call"),
-    Source.WALK_IN: N_("Walk-in"),
-    Source.OTHER: N_("Other"),
-}
-LOSS_REASONS: dict[str, str] = {
-    LossReason.PRICE: N_("Price too high"),
-    LossReason.COMPETITOR: N_("Competitor won"),
-    LossReason.NEED_CHANGED: N_("Need changed"),
-    LossReason.NO_RESPONSE: N_("No response"),
-    LossReason.OTHER: N_("Other"),
-}
-KINDS: dict[str, str] = {Kind.COMPANY: N_("Company"), Kind.PERSON: N_("Person")}
-CONTACT_ROLES: dict[str, str] = {
-    ContactRole.PURCHASER: N_("Purchaser"),
-    ContactRole.TECHNICAL_REVIEWER: N_("Technical reviewer"),
-    ContactRole.FINANCE_APPROVER: N_("Finance approver"),
-    ContactRole.DECISION_MAKER: N_("Decision maker"),
-    ContactRole.USER: N_("User"),
-    ContactRole.OTHER: N_("Other"),
-}
-CUSTOM_KINDS: dict[str, str] = {
-    CustomFieldKind.TEXT: N_("Text"),
-    CustomFieldKind.NUMBER: N_("Number"),
-    CustomFieldKind.DATE: N_("Date"),
-    CustomFieldKind.CHOICE: N_("Single choice"),
-}
 
 # Form field labels by input name. A msgid written "context|Text" is shown as "Text" in
 # English and translated on its own: "form|Level" is 客户级别 on the form (PRODUCT.md §9)

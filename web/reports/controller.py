@@ -2,7 +2,8 @@
 
 import asyncio
 import weakref
-from datetime import UTC, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get
@@ -12,38 +13,36 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
 from db.models import Team
-from db.reports import (
-    cadence_days,
-    report_customers,
-    report_moves,
-    report_reps,
-    report_visits,
-    team_list,
-)
-from db.types import utcnow
-from domain.enums import Role
+from db.outcomes import cadence_get
+from db.reports import report_customers, report_moves, report_reps, report_visits, team_list
+from domain.enums import Level, Role
+from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
 from domain.report import (
     DRILLDOWNS,
+    CustomerRow,
+    NoTeamToReport,
+    RepRow,
+    TeamNotAllowed,
+    VisitRow,
     WeeklyReport,
+    WeekNav,
+    WeekNotStarted,
     customers_as_of,
-    format_iso_week,
     iso_week_of,
     last_complete_week,
     parse_iso_week,
     previous_week,
     rep_drilldown,
     rep_rows,
+    rep_visits,
+    report_team_choose,
+    report_team_scope,
     week_bounds,
+    week_nav,
+    week_so_far,
     weekly_report,
 )
-from domain.users import Actor, can_manage_team
-from pdf.weekly import (
-    HEADLINE_LABELS,
-    LOSS_REASON_LABELS,
-    METHOD_LABELS,
-    STAGE_LABELS,
-    STATUS_LABELS,
-)
+from domain.users import Actor
 from web.core.client_ip import client_ip
 from web.core.errors import PublicError
 from web.core.guards import require_roles
@@ -54,32 +53,24 @@ from web.reports import pdf_worker
 from web.reports.pdf_worker import PdfRenderFailed, render_weekly_pdf_in_child
 
 LABELS = {
-    "headline": HEADLINE_LABELS,
-    "method": METHOD_LABELS,
-    "stage": STAGE_LABELS,
-    "status": STATUS_LABELS,
-    "reason": LOSS_REASON_LABELS,
+    "headline": HEADLINES,
+    "method": METHODS,
+    "stage": STAGES,
+    "status": STATUSES,
+    "reason": LOSS_REASONS,
 }
 
 
-async def _teams_for(db: AsyncSession, actor: Actor) -> list[Team]:
-    """Return the teams whose numbers the actor may see."""
-    if actor.role == Role.ADMIN:
-        return await team_list(db)
-    return await team_list(db, team_ids=[actor.team_id] if actor.team_id else [])
-
-
 async def _pick_team(db: AsyncSession, actor: Actor, team: int | None) -> tuple[Team, list[Team]]:
-    """Return the chosen (or default) team, refusing teams the actor may not see."""
-    teams = await _teams_for(db, actor)
-    if not teams:
-        raise PublicError(404, gettext("There is no team to report on yet."))
-    if team is None:
-        return teams[0], teams
-    chosen = next((t for t in teams if t.id == team), None)
-    if chosen is None or not can_manage_team(actor, chosen.id):
-        raise PermissionDeniedException()
-    return chosen, teams
+    """Return the chosen (or default) team and the ones to choose from; 404 / 403 otherwise."""
+    teams = await team_list(db, team_ids=report_team_scope(actor))
+    try:
+        chosen = report_team_choose(actor, [t.id for t in teams], team)
+    except NoTeamToReport:
+        raise PublicError(404, gettext("There is no team to report on yet.")) from None
+    except TeamNotAllowed:
+        raise PermissionDeniedException() from None
+    return next(t for t in teams if t.id == chosen), teams
 
 
 def _parse_week(week: str | None, default: tuple[int, int]) -> tuple[int, int]:
@@ -112,7 +103,14 @@ def _report_build_lock() -> asyncio.Lock:
 
 
 async def build_weekly_report(
-    db: AsyncSession, *, team: Team, iso_year: int, iso_week: int, settings: Settings, by: str
+    db: AsyncSession,
+    *,
+    team: Team,
+    iso_year: int,
+    iso_week: int,
+    settings: Settings,
+    by: str,
+    now: datetime,
 ) -> WeeklyReport:
     """Load the two weeks' data in a few queries and compute the report."""
     tz = settings.tz
@@ -124,37 +122,63 @@ async def build_weekly_report(
             iso_week=iso_week,
             reps=await report_reps(db, team_id=team.id),
             customers=await report_customers(db, team_id=team.id, before=prev_start),
-            visits=await report_visits(db, team_id=team.id, start=prev_start, end=utcnow()),
+            visits=await report_visits(db, team_id=team.id, start=prev_start, end=now),
             moves=await report_moves(db, team_id=team.id, start=prev_start),
             tz=tz,
-            cadence_days=await cadence_days(db),
-            generated_at=utcnow(),
+            cadence_days=await cadence_get(db),
+            generated_at=now,
             generated_by=by,
         )
 
 
-async def _team_week(db: AsyncSession, *, team: Team, y: int, w: int, settings: Settings):
-    """Per-rep rows for a week (this week: so far), the inputs, and the window."""
+@dataclass(frozen=True)
+class TeamWeek:
+    """A team's week on the Team page (this week: so far): rows per rep and their inputs."""
+
+    team: Team
+    teams: list[Team]
+    nav: WeekNav
+    start: datetime
+    upto: datetime
+    rows: tuple[RepRow, ...]
+    customers: list[CustomerRow]
+    visits: list[VisitRow]
+    cadence: dict[Level, int]
+
+
+async def _team_week(
+    db: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    now: datetime,
+    today: date,
+    team: int | None,
+    week: str | None,
+) -> TeamWeek:
+    """Check the team, parse the week (default: this one) and count it up to now."""
+    chosen, teams = await _pick_team(db, actor, team)
+    y, w = _parse_week(week, iso_week_of(today))
     tz = settings.tz
-    now = utcnow()
-    start, end = week_bounds(y, w, tz)
-    upto = min(now, end)
-    if upto <= start:
-        raise PublicError(400, gettext("That week has not started yet."))
+    try:
+        start, upto = week_so_far(y, w, tz, now)
+    except WeekNotStarted:
+        raise PublicError(400, gettext("That week has not started yet.")) from None
     async with _report_build_lock():
-        cadence = await cadence_days(db)
-        reps = await report_reps(db, team_id=team.id)
-        customers = await report_customers(db, team_id=team.id, before=start)
-        visits = await report_visits(db, team_id=team.id, start=start, end=now)
+        cadence = await cadence_get(db)
+        reps = await report_reps(db, team_id=chosen.id)
+        customers = await report_customers(db, team_id=chosen.id, before=start)
+        visits = await report_visits(db, team_id=chosen.id, start=start, end=now)
         if upto < now:
-            moves = await report_moves(db, team_id=team.id, start=start)
+            moves = await report_moves(db, team_id=chosen.id, start=start)
             customers = list(
                 customers_as_of(
                     customers, visits=visits, moves=moves, at=upto, tz=tz, cadence_days=cadence
                 )
             )
         rows = rep_rows(reps, customers, visits, start=start, end=upto, tz=tz, cadence_days=cadence)
-    return rows, customers, visits, start, upto, cadence
+    nav = week_nav(y, w, today)
+    return TeamWeek(chosen, teams, nav, start, upto, rows, customers, visits, cadence)
 
 
 class TeamController(Controller):
@@ -170,28 +194,26 @@ class TeamController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
+        now: datetime,
+        today: date,
         team: int | None = None,
         week: str | None = None,
     ) -> Template:
         """Show the team's week."""
-        chosen, teams = await _pick_team(db, actor, team)
-        today = utcnow().astimezone(settings.tz).date()
-        y, w = _parse_week(week, iso_week_of(today))
-        rows, _c, _v, start, upto, _cad = await _team_week(
-            db, team=chosen, y=y, w=w, settings=settings
+        tw = await _team_week(
+            db, actor=actor, settings=settings, now=now, today=today, team=team, week=week
         )
-        this_week = iso_week_of(today)
         context = {
             "active": "team",
-            "team": chosen,
-            "teams": teams,
-            "rows": rows,
-            "week": format_iso_week(y, w),
-            "start": start,
-            "upto": upto,
-            "is_current": (y, w) == this_week,
-            "prev_week": format_iso_week(*previous_week(y, w)),
-            "next_week": None if (y, w) >= this_week else _next_week(y, w),
+            "team": tw.team,
+            "teams": tw.teams,
+            "rows": tw.rows,
+            "week": tw.nav.week,
+            "start": tw.start,
+            "upto": tw.upto,
+            "is_current": tw.nav.is_current,
+            "prev_week": tw.nav.prev_week,
+            "next_week": tw.nav.next_week,
             "labels": LABELS,
         }
         return render(
@@ -205,6 +227,8 @@ class TeamController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
+        now: datetime,
+        today: date,
         team: int,
         rep: int,
         what: str,
@@ -213,60 +237,45 @@ class TeamController(Controller):
         """Show the customers behind one number of the Team page."""
         if what not in DRILLDOWNS:
             raise NotFoundException()
-        chosen, _teams = await _pick_team(db, actor, team)
-        today = utcnow().astimezone(settings.tz).date()
-        y, w = _parse_week(week, iso_week_of(today))
-        rows, customers, visits, start, upto, cadence = await _team_week(
-            db, team=chosen, y=y, w=w, settings=settings
+        tw = await _team_week(
+            db, actor=actor, settings=settings, now=now, today=today, team=team, week=week
         )
-        row = next((r for r in rows if r.rep_id == rep), None)
+        row = next((r for r in tw.rows if r.rep_id == rep), None)
         if row is None:
             raise NotFoundException()
+        window = {"start": tw.start, "end": tw.upto}
         ids = rep_drilldown(
-            rep,
-            what,
-            customers,
-            visits,
-            start=start,
-            end=upto,
-            tz=settings.tz,
-            cadence_days=cadence,
+            rep, what, tw.customers, tw.visits, **window, tz=settings.tz, cadence_days=tw.cadence
         )
-        by_id = {c.id: c for c in customers}
-        rep_visits = sorted(
-            (v for v in visits if v.user_id == rep and start <= v.at < upto),
-            key=lambda v: v.at,
-            reverse=True,
-        )
+        by_id = {c.id: c for c in tw.customers}
         context = {
             "active": "team",
-            "team": chosen,
+            "team": tw.team,
             "row": row,
             "what": what,
-            "week": format_iso_week(y, w),
+            "week": tw.nav.week,
             "customers": [by_id[i] for i in ids if i in by_id],
-            "visits": rep_visits if what == "visits" else [],
-            "names": {c.id: c.name for c in customers},
+            "visits": rep_visits(rep, tw.visits, **window) if what == "visits" else [],
+            "names": {c.id: c.name for c in tw.customers},
             "labels": LABELS,
         }
         return render(request, "pages/reports/team_list.html", context)
 
 
-def _next_week(y: int, w: int) -> str:
-    """The ISO week after (y, w)."""
-    start, _ = week_bounds(y, w, UTC)
-    return format_iso_week(*iso_week_of((start + timedelta(days=7)).date()))
-
-
 async def _requested_report(
-    db: AsyncSession, actor: Actor, settings: Settings, team: int | None, week: str | None
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    now: datetime,
+    today: date,
+    team: int | None,
+    week: str | None,
 ) -> tuple[Team, list[Team], WeeklyReport]:
     """Check the team, parse the week (default: last complete one) and build its report."""
     chosen, teams = await _pick_team(db, actor, team)
-    today = utcnow().astimezone(settings.tz).date()
     y, w = _parse_week(week, last_complete_week(today))
     report = await build_weekly_report(
-        db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name
+        db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name, now=now
     )
     return chosen, teams, report
 
@@ -284,19 +293,20 @@ class WeeklyReportController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
+        now: datetime,
+        today: date,
         team: int | None = None,
         week: str | None = None,
     ) -> Template:
         """Show the report as a page with a Download PDF link."""
-        chosen, teams, report = await _requested_report(db, actor, settings, team, week)
+        chosen, teams, report = await _requested_report(db, actor, settings, now, today, team, week)
         pdf_worker.prepare()  # the PDF is likely next: start its renderer now
-        y, w = report.iso_year, report.iso_week
         context = {
             "active": "report",
             "team": chosen,
             "teams": teams,
             "r": report,
-            "week": format_iso_week(y, w),
+            "week": report.week_label,
             "labels": LABELS,
             "max_day": max((d.visits for d in report.visits_per_day), default=0),
         }
@@ -309,15 +319,17 @@ class WeeklyReportController(Controller):
         db: AsyncSession,
         actor: Actor,
         settings: Settings,
+        now: datetime,
+        today: date,
         team: int | None = None,
         week: str | None = None,
     ) -> Response:
         """Render the PDF off the event loop and send it as a download."""
-        chosen, _teams, report = await _requested_report(db, actor, settings, team, week)
-        y, w = report.iso_year, report.iso_week
-        locale = current_locale()
+        chosen, _teams, report = await _requested_report(
+            db, actor, settings, now, today, team, week
+        )
         try:
-            data = await render_weekly_pdf_in_child(report, locale=locale)
+            data = await render_weekly_pdf_in_child(report, locale=current_locale())
         except PdfRenderFailed:
             raise PublicError(
                 503, gettext("The PDF could not be made just now. Please try again.")
@@ -328,19 +340,24 @@ class WeeklyReportController(Controller):
             actor_id=actor.id,
             entity="team",
             entity_id=chosen.id,
-            detail={"week": format_iso_week(y, w), "bytes": len(data)},
+            detail={"week": report.week_label, "bytes": len(data)},
             ip=client_ip(request),
         )
         await db.commit()
-        filename = f"kehu-weekly-{format_iso_week(y, w)}-{chosen.id}.pdf"
-        display = f"{chosen.name}-{format_iso_week(y, w)}.pdf"
-        return Response(
-            content=data,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": (
-                    f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(display)}"
-                ),
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return _pdf_download(data, team=chosen, week=report.week_label)
+
+
+def _pdf_download(data: bytes, *, team: Team, week: str) -> Response:
+    """The PDF as an attachment: an ASCII file name, and the team's own name for browsers."""
+    filename = f"kehu-weekly-{week}-{team.id}.pdf"
+    display = f"{team.name}-{week}.pdf"
+    return Response(
+        content=data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(display)}"
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )

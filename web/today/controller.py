@@ -1,20 +1,17 @@
 """The start page ("Today"): overdue follow-ups first, then due today, then recently viewed."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from litestar import Controller, Request, get
 from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.today import TodayRow, recently_viewed_list, today_due
-from domain.enums import Role
 from domain.users import Actor
-from domain.visits import DueEntry, due_entry
+from domain.visits import DueEntry, due_entry, follow_ups_by_rep
 from web.core.guards import require_user
 from web.core.htmx import render
-from web.core.settings import Settings
-from web.visits.panel import customer_page_url
 
 LIMIT_OWN = 100  # a rep's or a store's due list
 LIMIT_TEAM = 300  # a manager's (or admin's) list for the whole team
@@ -51,10 +48,9 @@ def build_groups(rows: list[TodayRow], *, today: date, url_of, by_owner: bool) -
         group = groups.setdefault(owner, TodayGroup(owner, row.owner_name if by_owner else None))
         item = TodayItem(row, url_of(row.customer_id), entry)
         (group.overdue if entry.is_overdue else group.due_today).append(item)
-    ordered = sorted(
+    return sorted(
         groups.values(), key=lambda g: (g.owner_id is None, (g.owner_name or "").casefold())
     )
-    return ordered
 
 
 class HomeController(Controller):
@@ -64,35 +60,31 @@ class HomeController(Controller):
 
     @get("/", name="home")
     async def today(
-        self, request: Request, db: AsyncSession, actor: Actor, settings: Settings
+        self, request: Request, db: AsyncSession, actor: Actor, today: date
     ) -> Template:
         """Show who is due for a follow-up (two queries), and recently viewed customers."""
-        today = datetime.now(settings.tz).date()
         await request.app.state.view_log.flush()  # the page just left must be listed
-        team_view = actor.role in (Role.MANAGER, Role.ADMIN)
+        team_view = follow_ups_by_rep(actor)
         rows, more = await today_due(
             db, actor=actor, today=today, limit=LIMIT_TEAM if team_view else LIMIT_OWN
         )
         recent_rows = await recently_viewed_list(db, actor=actor, limit=LIMIT_RECENT)
 
         def url_of(customer_id: int) -> str:
-            return customer_page_url(request.app, customer_id)
+            return request.app.route_reverse("customers.detail", customer_id=customer_id)
 
         groups = build_groups(rows, today=today, url_of=url_of, by_owner=team_view)
         listed = {r.customer_id for r in rows}
         recent = [
             TodayItem(r, url_of(r.customer_id)) for r in recent_rows if r.customer_id not in listed
         ]
-        return render(
-            request,
-            "pages/today/index.html",
-            {
-                "active": "today",
-                "today": today,
-                "team_view": team_view,
-                "groups": groups,
-                "more": more,
-                "recent": recent,
-                "due_count": len(rows),
-            },
-        )
+        context = {
+            "active": "today",
+            "today": today,
+            "team_view": team_view,
+            "groups": groups,
+            "more": more,
+            "recent": recent,
+            "due_count": len(rows),
+        }
+        return render(request, "pages/today/index.html", context)

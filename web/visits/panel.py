@@ -4,27 +4,25 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from litestar import Litestar, Request
+from litestar import Request
 from litestar.background_tasks import BackgroundTask
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer
 from db.outcomes import OutcomeView, outcome_list
 from db.types import utcnow
-from db.visits import VisitView, can_edit_visit, visit_list
-from domain.enums import Milestone
+from db.visits import VisitView, visit_list
+from domain.labels import MILESTONES
 from domain.users import Actor
-from domain.visits import UNDO_SECONDS, amount_input_value, undo_seconds_left
+from domain.visits import (
+    amount_input_value,
+    can_edit_visit,
+    can_undo_visit,
+    undo_seconds_left,
+)
 from web.core.client_ip import client_ip
-from web.core.i18n import N_
 
 TIMELINE_LIMIT = 20
-
-MILESTONES: dict[str, str] = {
-    Milestone.CONTRACT_SUBMITTED.value: N_("Contract submitted"),
-    Milestone.FIRST_PAYMENT.value: N_("First payment received"),
-    Milestone.CONTRACT_SIGNED.value: N_("Contract signed"),
-}
 
 
 @dataclass(frozen=True)
@@ -54,19 +52,10 @@ class VisitPanel:
     """Everything visit_panel.html and its partials render."""
 
     customer_id: int
-    customer_name: str
     rows: list[VisitRow]
     outcomes: list[OutcomeView] = field(default_factory=list)
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     notice: str = ""
-    undo_seconds: int = UNDO_SECONDS
-
-
-def customer_page_url(app: Litestar, customer_id: int) -> str:
-    """Link to the customer page; until it exists, to the customer's visit page."""
-    if app.get_handler_index_by_name("customers.detail") is None:
-        return f"/customers/{customer_id}/visits"
-    return f"/customers/{customer_id}"
 
 
 def visit_rows(
@@ -74,15 +63,15 @@ def visit_rows(
     *,
     actor: Actor,
     now: datetime,
-    fresh_id: int | None = None,
 ) -> list[VisitRow]:
     """Decide per visit whether Undo shows (own, just saved) and whether it may be edited."""
     return [
         VisitRow(
             v=v,
-            undo_left=undo_seconds_left(v.at, now) if v.user_id == actor.id else 0.0,
+            undo_left=undo_seconds_left(v.at, now)
+            if can_undo_visit(actor, author_id=v.user_id)
+            else 0.0,
             can_edit=can_edit_visit(actor, author_id=v.user_id),
-            fresh=v.id == fresh_id,
             amount_value=amount_input_value(v.amount_cents),
         )
         for v in visits
@@ -94,19 +83,17 @@ async def timeline_panel(
     *,
     actor: Actor,
     customer_id: int,
-    customer_name: str = "",
     with_outcomes: bool = False,
-    fresh_id: int | None = None,
     notice: str = "",
+    now: datetime | None = None,
 ) -> VisitPanel:
     """Load the timeline (and the outcome buttons when the whole panel is drawn)."""
-    now = utcnow()
+    now = now or utcnow()
     visits = await visit_list(db, customer_id=customer_id, limit=TIMELINE_LIMIT)
     outcomes = await outcome_list(db) if with_outcomes else []
     return VisitPanel(
         customer_id=customer_id,
-        customer_name=customer_name,
-        rows=visit_rows(visits, actor=actor, now=now, fresh_id=fresh_id),
+        rows=visit_rows(visits, actor=actor, now=now),
         outcomes=outcomes,
         notice=notice,
     )
@@ -122,13 +109,15 @@ def note_view(request: Request, *, actor: Actor, customer_id: int, audited: bool
     return BackgroundTask(view_log.write_pending)
 
 
-async def visit_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
+async def visit_panel_context(
+    db: AsyncSession, *, actor: Actor, customer: Customer, now: datetime | None = None
+) -> dict:
     """Load the Visits region of a customer page (the caller notes the view)."""
     panel = await timeline_panel(
         db,
         actor=actor,
         customer_id=customer.id,
-        customer_name=customer.name,
         with_outcomes=True,
+        now=now,
     )
     return {"visit_panel": panel}
