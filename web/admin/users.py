@@ -19,6 +19,7 @@ from db.models import User
 from db.sessions import session_delete_for_user
 from db.users import team_get_or_create, user_add
 from domain.enums import Role
+from domain.text import clean_name, name_too_long
 from domain.users import Actor
 from web.cli.users import enrol_url
 from web.core.client_ip import client_ip
@@ -94,21 +95,21 @@ class UserForm:
 async def _validate(db: AsyncSession, data: dict[str, str]) -> UserForm:
     """Read and check the create-user form."""
     form = UserForm(
-        name=" ".join(data.get("name", "").split()),
+        name=clean_name(data.get("name", "")),
         role=data.get("role", ""),
         team_id=data.get("team_id", ""),
-        new_team=" ".join(data.get("new_team", "").split()),
+        new_team=clean_name(data.get("new_team", "")),
         store=data.get("store") in ("1", "on", "true"),
     )
     if not form.name:
         form.errors["name"] = _("Enter the person's name.")
-    elif len(form.name) > 100:
+    elif name_too_long(form.name):
         form.errors["name"] = _("The name can have at most 100 characters.")
     if form.role not in {r.value for r in Role}:
         form.errors["role"] = _("Choose a role.")
     if form.new_team and form.team_id:
         form.errors["team"] = _("Choose a team or type a new team name, not both.")
-    elif form.new_team and len(form.new_team) > 100:
+    elif form.new_team and name_too_long(form.new_team):
         form.errors["team"] = _("A team name can have at most 100 characters.")
     elif form.team_id:
         team = await team_get(db, team_id=int(form.team_id)) if form.team_id.isdigit() else None

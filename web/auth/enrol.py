@@ -35,6 +35,7 @@ from web.core.htmx import flash, render, session_of
 from web.core.i18n import gettext as _
 from web.core.i18n import set_locale
 from web.core.nav import home_path
+from web.core.ratelimit import throttle
 from web.core.settings import Settings
 
 
@@ -62,10 +63,8 @@ class EnrolController(Controller):
     @get("/{token:str}", name="enroll.page")
     async def page(self, request: Request, db: AsyncSession, token: str) -> Template:
         """Show who the link is for and the Create passkey button, or why it cannot be used."""
-        if too_many(request):
-            raise PublicError(
-                429, _("Too many attempts from your network. Wait a minute and try again.")
-            )
+        if throttled := await throttle(request, link=token):
+            raise PublicError(429, throttled.message)
         found = await enrolment_find(db, token=token)
         problem = link_problem(found, request_now(request))
         if problem:
@@ -88,7 +87,7 @@ class EnrolController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, token: str
     ) -> Response:
         """Start the registration ceremony for the link's user."""
-        if limited := too_many(request):
+        if limited := await too_many(request, link=token):
             return limited
         found = await enrolment_find(db, token=token)
         if problem := link_problem(found, request_now(request)):
@@ -104,7 +103,7 @@ class EnrolController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, token: str
     ) -> Response:
         """Store the new passkey and use up the link in one transaction, then sign in."""
-        if limited := too_many(request):
+        if limited := await too_many(request, link=token):
             return limited
         now = request_now(request)
         try:

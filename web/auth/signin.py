@@ -16,6 +16,7 @@ from web.auth.passkeys import (
     invalid_message,
     json_ok,
     read_json,
+    signin_too_many,
     too_many,
     user_handle_of,
 )
@@ -24,14 +25,8 @@ from web.core.clock import request_now
 from web.core.htmx import render, session_of
 from web.core.i18n import gettext as _
 from web.core.nav import home_path
+from web.core.redirects import safe_next
 from web.core.settings import Settings
-
-
-def safe_next(target: str | None) -> str:
-    """Return a local path to go to after sign-in, never another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 class AuthController(Controller):
@@ -47,14 +42,15 @@ class AuthController(Controller):
     @post("/login/options", name="auth.options")
     async def options(self, request: Request, settings: Settings) -> Response:
         """Start a sign-in ceremony: a fresh challenge kept in this visitor's session."""
-        if limited := too_many(request):
+        # The autofill request of every sign-in page load: only the address flood guard.
+        if limited := await too_many(request):
             return limited
         return authentication_options(settings, request)
 
     @post("/login/verify", name="auth.verify")
     async def verify(self, request: Request, db: AsyncSession, settings: Settings) -> Response:
         """Check the passkey's answer and sign the owner in (the session id is rotated)."""
-        if limited := too_many(request):
+        if limited := await signin_too_many(request):
             return limited
         state = session_of(request)
         owner_id: int | None = None
