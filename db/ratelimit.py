@@ -30,7 +30,5 @@ async def rate_hits_add(
 
 async def rate_hits_purge(session: AsyncSession, *, before_window: int) -> int:
     """Delete counters of windows before `before_window`; return how many."""
-    result = await session.execute(
-        delete(RateLimitHit).where(RateLimitHit.window < before_window)
-    )
+    result = await session.execute(delete(RateLimitHit).where(RateLimitHit.window < before_window))
     return result.rowcount or 0

@@ -17,9 +17,9 @@ from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
 from web.core.clock import request_now, request_today
+from web.core.csrf import CsrfMiddleware
 from web.core.errors import http_exception_handler, internal_error_handler
 from web.core.guards import current_actor
-from web.core.csrf import CsrfMiddleware
 from web.core.headers import SecurityHeaders
 from web.core.locale import LocaleMiddleware
 from web.core.sessions import SessionMiddleware

@@ -88,7 +88,11 @@ class CsrfMiddleware:
             value = (await request.form()).get(FIELD)
             sent = value if isinstance(value, str) else None
         expected = csrf_token_for(self.secret, session.token) if session.token else None
-        if not sent or expected is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+        if (
+            not sent
+            or expected is None
+            or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode())
+        ):
             raise PermissionDeniedException("CSRF token verification failed")
         ScopeState.from_scope(scope).csrf_token = expected
         await self.app(scope, receive, send)

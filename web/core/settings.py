@@ -88,7 +88,12 @@ def _secret_from_file(path: Path) -> str:
         fd = os.open(path, _PRIVATE_CREATE, 0o600)
     except FileExistsError:
         warn_if_readable(path, "the secret key file")
-        return path.read_text().strip()
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"KEHU_SECRET_KEY is not set and {path} cannot be read: {exc.strerror}"
+            ) from None
     with os.fdopen(fd, "w") as out:
         out.write(key + "\n")
     return key
