@@ -9,6 +9,7 @@ from db.models import User
 from tests.softauthn import SoftAuthenticator, enrol_with, new_link, page_csrf, signin_with
 from tests.support import csrf_token, make_team, make_user, sign_in
 from web.app import create_app
+from web.core.sessions import COOKIE
 
 NEW_ADMIN = {"name": "Mallory", "role": "admin"}
 
@@ -29,11 +30,13 @@ async def test_a_token_from_another_session_is_refused(app, client, db):
     # The attacker fetches a page in their own (anonymous) session and keeps its token...
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as attacker:
         planted = await page_csrf(attacker, "/login")
-        planted_cookie = attacker.cookies.get("kehu_session")
+        planted_cookies = {k: v for k, v in attacker.cookies.items() if k != COOKIE}
     await signed_in_admin(client, db)
     before = await user_count(db)
-    # ...even with their CSRF-relevant cookies planted next to the victim's session.
-    client.cookies.set("kehu_csrf", planted_cookie)
+    # ...and plants every other cookie it got (a sibling sub-domain or plain-http attacker
+    # can) next to the victim's own session cookie.
+    for name, value in planted_cookies.items():
+        client.cookies.set(name, value)
     response = await client.post("/admin/users", data={**NEW_ADMIN, "_csrf_token": planted})
     assert response.status_code == 403
     assert await user_count(db) == before
