@@ -21,7 +21,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
 ]
-# Two years, the preload list's minimum; no includeSubDomains: sibling hosts are not ours.
+# Two years; no includeSubDomains: sibling hosts on the company's domain are not ours.
 HSTS = (b"strict-transport-security", b"max-age=63072000")
 NO_STORE = (b"cache-control", b"no-store")
 

@@ -1,9 +1,8 @@
 """The request's language as a small ASGI middleware (after the session: users' choice wins)."""
 
-from http.cookies import SimpleCookie
-
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from web.core.asgi import request_cookies, request_header
 from web.core.i18n import pick_locale, set_locale
 from web.core.settings import Settings
 
@@ -26,32 +25,10 @@ class LocaleMiddleware:
             user = getattr(session, "user", None)
             locale = pick_locale(
                 user.locale if user else None,
-                _cookie(scope, LANG_COOKIE),
-                _header(scope, b"accept-language"),
+                request_cookies(scope).get(LANG_COOKIE),
+                request_header(scope, b"accept-language"),
                 self.settings.default_locale,
             )
             set_locale(locale, self.settings.tz)
             state["locale"] = locale
         await self.app(scope, receive, send)
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    """Return one request header as text."""
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    """Return one request cookie."""
-    raw = _header(scope, b"cookie")
-    if not raw:
-        return None
-    jar = SimpleCookie()
-    try:
-        jar.load(raw)
-    except Exception:
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None

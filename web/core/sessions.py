@@ -12,7 +12,6 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.cookies import SimpleCookie
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,6 +22,7 @@ from db.sessions import session_delete, session_load, session_save
 from db.types import utcnow
 from domain.enums import Role
 from domain.users import Actor
+from web.core.asgi import request_cookies
 from web.core.locale import LANG_COOKIE  # noqa: F401 (re-exported for older imports)
 from web.core.settings import Settings
 
@@ -206,24 +206,3 @@ class SessionMiddleware:
         if self.settings.secure_cookies:
             parts.append("Secure")
         return "; ".join(parts)
-
-
-def request_header(scope: Scope, name: bytes) -> str:
-    """Return one request header as text ("" when absent)."""
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
-def request_cookies(scope: Scope) -> dict[str, str]:
-    """Parse the request cookies."""
-    raw = request_header(scope, b"cookie")
-    if not raw:
-        return {}
-    jar = SimpleCookie()
-    try:
-        jar.load(raw)
-    except Exception:
-        return {}
-    return {k: m.value for k, m in jar.items()}
