@@ -274,3 +274,16 @@ class RfmSetting(SQLModel, table=True):
     frequency_key: int = 3
     monetary_core_cents: int = 500_000
     monetary_key_cents: int = 100_000
+
+
+class RateLimitHit(SQLModel, table=True):
+    """How often a key (an address, enrolment link, passkey or session) was used in a minute.
+
+    Kept in the database so every server process counts against the same limit.
+    """
+
+    __tablename__ = "rate_limit_hit"
+
+    key: str = Field(primary_key=True, max_length=80)
+    window: int = Field(primary_key=True)  # Unix minute: the timestamp // 60
+    hits: int = 0

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from domain.customers import FieldError, parse_email
 from domain.phones import PhoneError, normalise_phone
+from domain.text import clean_name, name_too_long
 
 MSG_CONTACT_NAME = "Enter the contact's name."
 MSG_CONTACT_ROLE = "Choose the contact's role."
@@ -19,7 +20,6 @@ MESSAGES: tuple[str, ...] = (
     MSG_NOTE_TOO_LONG,
 )
 
-NAME_MAX = 100
 NOTE_MAX = 500
 
 
@@ -52,10 +52,10 @@ def validate_contact(data: Mapping[str, str]) -> tuple[ContactInput | None, dict
     but when given it must be a valid number and is stored in canonical form.
     """
     errors: dict[str, str] = {}
-    name = " ".join(str(data.get("name") or "").split())
+    name = clean_name(str(data.get("name") or ""))
     if not name:
         errors["name"] = MSG_CONTACT_NAME
-    elif len(name) > NAME_MAX:
+    elif name_too_long(name):
         errors["name"] = MSG_NAME_TOO_LONG
     raw_role = str(data.get("role") or "other").strip().lower()
     role = next((r for r in ContactRole if r.value == raw_role), None)

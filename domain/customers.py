@@ -14,6 +14,7 @@ from domain.enums import Kind, Level, LossReason, Source, Stage, Status
 from domain.money import MSG_MONEY_TOO_LARGE, MoneyError, money_parse
 from domain.names import name_key, pinyin_forms
 from domain.phones import PhoneError, last4, normalise_phone
+from domain.text import clean_name
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -398,7 +399,7 @@ def _text(key: str) -> Callable[[str], str]:
 
 def _name(raw: str) -> str:
     """Return a customer name with surrounding and repeated whitespace removed."""
-    name = " ".join(raw.split())
+    name = clean_name(raw)
     if not name:
         raise FieldError(MSG_NAME_REQUIRED)
     return _limit(name, MAX_LENGTHS["name"])

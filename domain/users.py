@@ -4,9 +4,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from domain.enums import Role
-
-NAME_MAX = 100
-TEAM_NAME_MAX = 100
+from domain.text import clean_name, name_too_long
 
 MSG_NAME_MISSING = "Enter the person's name."
 MSG_NAME_TOO_LONG = "The name can have at most 100 characters."
@@ -80,21 +78,21 @@ def user_form_validate(data: dict[str, str], *, team_ids: Collection[int]) -> Us
     Everyone but an admin belongs to a team: an existing one or a new one, never both.
     """
     form = UserForm(
-        name=" ".join(data.get("name", "").split()),
+        name=clean_name(data.get("name", "")),
         role=data.get("role", ""),
         team_id=data.get("team_id", ""),
-        new_team=" ".join(data.get("new_team", "").split()),
+        new_team=clean_name(data.get("new_team", "")),
         store=data.get("store") in ("1", "on", "true"),
     )
     if not form.name:
         form.errors["name"] = MSG_NAME_MISSING
-    elif len(form.name) > NAME_MAX:
+    elif name_too_long(form.name):
         form.errors["name"] = MSG_NAME_TOO_LONG
     if form.role not in {r.value for r in Role}:
         form.errors["role"] = MSG_ROLE_INVALID
     if form.new_team and form.team_id:
         form.errors["team"] = MSG_TEAM_BOTH
-    elif form.new_team and len(form.new_team) > TEAM_NAME_MAX:
+    elif form.new_team and name_too_long(form.new_team):
         form.errors["team"] = MSG_TEAM_NAME_TOO_LONG
     elif form.team_id:
         if not (form.team_id.isascii() and form.team_id.isdigit()) or (

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
@@ -18,8 +17,11 @@ from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
 from web.core.clock import request_now, request_today
+from web.core.csrf import CsrfMiddleware
 from web.core.errors import http_exception_handler, internal_error_handler
 from web.core.guards import current_actor
+from web.core.headers import SecurityHeaders
+from web.core.locale import LocaleMiddleware
 from web.core.sessions import SessionMiddleware
 from web.core.settings import Settings
 from web.core.static_assets import PREFIX as STATIC_PREFIX
@@ -52,12 +54,17 @@ class KehuApp(Litestar):
     """The Litestar app, with /static/ answered from memory before the middleware stack."""
 
     static_assets: StaticAssets
+    security_headers: SecurityHeaders
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve static files directly; hand everything else to Litestar."""
+        """Serve static files directly; hand everything else to Litestar (with headers)."""
         if scope["type"] == "http" and scope["path"].startswith(STATIC_PREFIX):
             await self.static_assets(scope, receive, send)
             return
+        await self.security_headers(scope, receive, send)
+
+    async def _litestar(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Litestar's own entry point (wrapped by the security headers)."""
         await super().__call__(scope, receive, send)
 
 
@@ -82,16 +89,13 @@ def create_app(settings: Settings) -> Litestar:
             "now": Provide(request_now, sync_to_thread=False),
             "today": Provide(request_today, sync_to_thread=False),
         },
+        # Outermost first: the session, then the language (a user's choice wins), then CSRF
+        # (bound to the session id). Request ids and security headers wrap the whole app.
         middleware=[
             DefineMiddleware(SessionMiddleware, sessionmaker=sessionmaker, settings=settings),
+            DefineMiddleware(LocaleMiddleware, settings=settings),
+            DefineMiddleware(CsrfMiddleware, settings=settings),
         ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="kehu_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-        ),
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True),
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(
@@ -117,4 +121,5 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=2 * 1024 * 1024,
     )
     app.static_assets = StaticAssets(STATIC_DIR)
+    app.security_headers = SecurityHeaders(app._litestar, https=settings.is_https)
     return app

@@ -197,6 +197,7 @@ async def test_add_passkey_challenge_belongs_to_the_user_who_asked(client, db):
     signin = (await post_json(client, "/login/options", csrf)).json()
     response = await post_json(client, "/login/verify", csrf, {"credential": b_auth.get(signin)})
     assert response.status_code == 200
+    csrf = await page_csrf(client, "/settings")  # signing in rotates the CSRF token too
     response = await post_json(
         client, "/settings/passkeys/verify", csrf, {"credential": credential}
     )

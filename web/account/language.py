@@ -9,6 +9,7 @@ from db.users import user_set_locale
 from web.core.forms import Form, field
 from web.core.htmx import session_of
 from web.core.i18n import LOCALES
+from web.core.redirects import safe_next
 from web.core.sessions import LANG_COOKIE
 
 
@@ -20,9 +21,7 @@ async def language_set(
 ) -> Redirect:
     """Store the chosen language and go back to where the user was."""
     locale = field(data, "locale")
-    back = field(data, "next")
-    if not back.startswith("/") or back.startswith("//"):
-        back = request.app.route_reverse("home")
+    back = safe_next(field(data, "next") or "/")
     if locale not in LOCALES:
         return Redirect(path=back, status_code=303)
     state = session_of(request)

@@ -23,6 +23,7 @@ from web.core.htmx import flash, render, session_of
 from web.core.i18n import N_, set_locale
 from web.core.i18n import gettext as _
 from web.core.nav import home_path
+from web.core.ratelimit import throttle
 from web.core.settings import Settings
 
 # What the page (or the ceremony's JSON) says about an unusable link, with its status.
@@ -71,10 +72,8 @@ class EnrolController(Controller):
     @get("/{token:str}", name="enroll.page")
     async def page(self, request: Request, db: AsyncSession, now: datetime, token: str) -> Template:
         """Show who the link is for and the Create passkey button, or why it cannot be used."""
-        if too_many(request):
-            raise PublicError(
-                429, _("Too many attempts from your network. Wait a minute and try again.")
-            )
+        if throttled := await throttle(request, link=token):
+            raise PublicError(429, throttled.message)
         try:
             _link, user = await usable_link(db, token, now)
         except CeremonyError as exc:
@@ -93,7 +92,7 @@ class EnrolController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, now: datetime, token: str
     ) -> Response:
         """Start the registration ceremony for the link's user."""
-        if limited := too_many(request):
+        if limited := await too_many(request, link=token):
             return limited
         try:
             link, user = await usable_link(db, token, now)
@@ -108,7 +107,7 @@ class EnrolController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, now: datetime, token: str
     ) -> Response:
         """Store the new passkey and use up the link in one transaction, then sign in."""
-        if limited := too_many(request):
+        if limited := await too_many(request, link=token):
             return limited
         try:
             user = await _redeem(request, db, settings, token, now)

@@ -37,7 +37,7 @@ from web.core.client_ip import client_ip
 from web.core.clock import request_now
 from web.core.htmx import session_of
 from web.core.i18n import gettext as _
-from web.core.ratelimit import rate_limited
+from web.core.ratelimit import throttle
 from web.core.settings import Settings
 
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -100,16 +100,25 @@ def ceremony_error_response(exc: CeremonyError) -> Response:
     return json_error(exc.message, exc.status)
 
 
-def too_many(request: Request) -> Response | None:
-    """Count an attempt for the client address; a 429 JSON answer when over the limit."""
-    wait = rate_limited(request, request_now(request).timestamp())
-    if not wait:
+async def too_many(request: Request, **keys: str | bytes | None) -> Response | None:
+    """Count an attempt (address and the given keys); a 429 JSON answer when over a limit."""
+    throttled = await throttle(request, **keys)
+    if throttled is None:
         return None
-    return json_error(
-        _("Too many attempts from your network. Wait a minute and try again."),
-        429,
-        {"Retry-After": str(int(wait + 0.999))},
-    )
+    return json_error(throttled.message, 429, {"Retry-After": throttled.retry_after})
+
+
+async def signin_too_many(request: Request) -> Response | None:
+    """Throttle a sign-in answer per session and per passkey it names (and the address)."""
+    raw_id = None
+    try:
+        data = json.loads(await request.body() or b"{}")
+        credential = data.get("credential") if isinstance(data, dict) else None
+        if isinstance(credential, dict) and isinstance(credential.get("rawId"), str):
+            raw_id = credential["rawId"][:1024]
+    except ValueError:
+        pass  # the ceremony itself refuses a bad body
+    return await too_many(request, session=session_of(request).token, credential=raw_id)
 
 
 def challenge_put(request: Request, purpose: str, challenge: bytes, **extra: object) -> None:

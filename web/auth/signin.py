@@ -21,6 +21,7 @@ from web.auth.passkeys import (
     credential_id_of,
     json_ok,
     read_json,
+    signin_too_many,
     too_many,
     user_handle_of,
 )
@@ -29,6 +30,7 @@ from web.core.htmx import render, see_other, session_of
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.nav import home_path
+from web.core.redirects import safe_next
 from web.core.settings import Settings
 
 # What a refused sign-in tells the person (all answer 403).
@@ -54,13 +56,6 @@ class SignInAttempt:
     user: User
     team: Team | None
     sign_count: int
-
-
-def safe_next(target: str | None) -> str:
-    """Return a local path to go to after sign-in, never another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 async def checked_sign_in(request: Request, db: AsyncSession, settings: Settings) -> SignInAttempt:
@@ -118,7 +113,8 @@ class AuthController(Controller):
     @post("/login/options", name="auth.options")
     async def options(self, request: Request, settings: Settings) -> Response:
         """Start a sign-in ceremony: a fresh challenge kept in this visitor's session."""
-        if limited := too_many(request):
+        # The autofill request of every sign-in page load: only the address flood guard.
+        if limited := await too_many(request):
             return limited
         return authentication_options(settings, request)
 
@@ -127,7 +123,7 @@ class AuthController(Controller):
         self, request: Request, db: AsyncSession, settings: Settings, now: datetime
     ) -> Response:
         """Check the passkey's answer and sign the owner in (the session id is rotated)."""
-        if limited := too_many(request):
+        if limited := await signin_too_many(request):
             return limited
         try:
             attempt = await checked_sign_in(request, db, settings)

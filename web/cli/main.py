@@ -26,8 +26,10 @@ def _settings() -> Settings:
 
 def _upgrade(settings: Settings) -> None:
     """Apply migrations or exit with a clear message."""
+    from db.files import database_file_prepare
     from db.migrate import MigrationError, upgrade
 
+    database_file_prepare(settings.database_url)  # private before SQLite first creates it
     try:
         upgrade(settings.database_url)
     except MigrationError as exc:

@@ -11,6 +11,7 @@ from db.models import User
 from db.types import utcnow
 from db.users import team_get_or_create, user_add, user_first_active
 from domain.enums import Role
+from domain.text import NAME_MAX_LENGTH, clean_name, name_too_long
 from web.auth.enrol import EnrolController, enrol_url
 from web.core.settings import Settings
 
@@ -32,9 +33,14 @@ async def add_user_with_link(
     settings: Settings, *, name: str, role: str, team: str | None, store: bool
 ) -> str:
     """Create a user (and the team when missing) and return an enrolment URL."""
-    name = name.strip()
+    name = clean_name(name)
+    team = clean_name(team) if team else None
     if not name:
         raise ValueError("the user's name must not be empty")
+    if name_too_long(name):
+        raise ValueError(f"the user's name can have at most {NAME_MAX_LENGTH} characters")
+    if team and name_too_long(team):
+        raise ValueError(f"a team name can have at most {NAME_MAX_LENGTH} characters")
     if role != Role.ADMIN and not team:
         raise ValueError(f"a {role} belongs to a team: add --team TEAM")
     engine = make_engine(settings.database_url)
@@ -42,7 +48,7 @@ async def add_user_with_link(
         async with make_sessionmaker(engine)() as db:
             team_id = None
             if team:
-                team_id = (await team_get_or_create(db, name=team.strip(), is_store=store)).id
+                team_id = (await team_get_or_create(db, name=team, is_store=store)).id
             user = await user_add(db, name=name, role=role, team_id=team_id)
             url = await _link_for(db, settings, _enrol_routes(), user.id)
             await db.commit()

@@ -1,60 +1,92 @@
-"""Sliding-window rate limit per client address for the sign-in and enrolment endpoints.
+"""Rate limits for sign-in and enrolment, counted in the database so every process agrees.
 
-The counters live in this process's memory (one limiter per app): with several server
-processes each enforces its own limit, so the effective limit is N × the setting. That is
-enough to stop guessing and flooding from one address; put a proxy limit in front of a
-multi-process deployment if a hard global limit is needed.
+What can be guessed or abused is limited per key: an enrolment link, a passkey (credential
+id) and a session each get `rate_limit_per_minute` attempts. The client address only gets
+a high flood guard (`flood_limit_per_minute`): a whole office, or every user behind a
+reverse proxy, shares one address, so a per-address limit tight enough to stop guessing
+would lock colleagues out of each other's sign-ins. (Nothing per address is guessable
+anyway: enrolment tokens are 256-bit random and sign-in is passkey-only.)
 """
 
-import threading
-from collections import deque
+import hashlib
+import time
+from dataclasses import dataclass
 
 from litestar import Request
 
+from db.engine import session_scope, write_gate
+from db.ratelimit import WINDOW_SECONDS, rate_hits_add, rate_hits_purge
+from db.sessions import session_purge_expired
 from web.core.client_ip import client_ip
+from web.core.clock import request_now
+from web.core.i18n import gettext as _
 
-WINDOW_SECONDS = 60.0
-_MAX_KEYS = 10_000
-
-
-class RateLimiter:
-    """Allow at most `limit` hits per key within any 60-second window."""
-
-    def __init__(self, limit: int):
-        """Create a limiter for `limit` hits per minute and key."""
-        self.limit = limit
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, now: float) -> float:
-        """Count one hit at `now` (seconds); return 0 when allowed, else the seconds to wait."""
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - WINDOW_SECONDS:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return max(1.0, hits[0] + WINDOW_SECONDS - now)
-            hits.append(now)
-            if len(self._hits) > _MAX_KEYS:
-                self._prune(now)
-            return 0.0
-
-    def _prune(self, now: float) -> None:
-        """Forget keys whose hits are all outside the window."""
-        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - WINDOW_SECONDS]:
-            del self._hits[key]
+# Expired sessions and old counters are swept at most this often per process, by the
+# first rate-limited request after the interval (auth traffic is what creates both).
+HOUSEKEEPING_SECONDS = 300.0
 
 
-def limiter_of(request: Request) -> RateLimiter:
-    """Return the app's limiter, creating it on first use."""
+@dataclass(frozen=True)
+class Throttled:
+    """A refused request: how long to wait and whether the address (not a key) was over."""
+
+    wait: float
+    network: bool
+
+    @property
+    def retry_after(self) -> str:
+        """The Retry-After header value in whole seconds."""
+        return str(max(1, int(self.wait + 0.999)))
+
+    @property
+    def message(self) -> str:
+        """What to tell the person."""
+        if self.network:
+            return _("Too many attempts from your network. Wait a minute and try again.")
+        return _("Too many attempts. Wait a minute and try again.")
+
+
+def limit_key(kind: str, value: str | bytes) -> str:
+    """A fixed-size counter key; raw tokens and credential ids never reach the table."""
+    raw = value.encode() if isinstance(value, str) else value
+    return f"{kind}:{hashlib.sha256(raw).hexdigest()[:40]}"
+
+
+async def throttle(request: Request, **keys: str | bytes | None) -> Throttled | None:
+    """Count one attempt for the client address and each given key; None when allowed.
+
+    Keys are named by kind (``link=token``, ``credential=raw_id``, ``session=token``);
+    None values are skipped. Every attempt counts, refused ones too, so a flood stays slowed
+    for as long as it goes on.
+    """
+    settings = request.app.state.settings
+    limits = {limit_key("ip", client_ip(request)): settings.flood_limit_per_minute}
+    for kind, value in keys.items():
+        if value:
+            limits[limit_key(kind, value)] = settings.rate_limit_per_minute
+    now = request_now(request)
+    stamp = now.timestamp()
+    window = int(stamp // WINDOW_SECONDS)
+    async with session_scope(request.app.state.sessionmaker) as db:
+        await write_gate(db)
+        counts = await rate_hits_add(db, keys=list(limits), window=window)
+        if _housekeeping_due(request):
+            await rate_hits_purge(db, before_window=window - 1)
+            await session_purge_expired(db, now=now)
+        await db.commit()
+    over = [key for key, limit in limits.items() if counts.get(key, 0) > limit]
+    if not over:
+        return None
+    wait = (window + 1) * WINDOW_SECONDS - stamp
+    return Throttled(wait=wait, network=any(k.startswith("ip:") for k in over))
+
+
+def _housekeeping_due(request: Request) -> bool:
+    """Whether this process should sweep expired rows now (and note that it did)."""
     state = request.app.state
-    limiter = state.get("rate_limiter")
-    if limiter is None:
-        limiter = RateLimiter(state.settings.rate_limit_per_minute)
-        state["rate_limiter"] = limiter
-    return limiter
-
-
-def rate_limited(request: Request, now: float, bucket: str = "auth") -> float:
-    """Count a hit for the request's client address at `now` (seconds); return seconds to wait."""
-    return limiter_of(request).hit(f"{bucket}:{client_ip(request)}", now)
+    last = state.get("housekeeping_at")
+    clock = time.monotonic()
+    if last is not None and clock - last < HOUSEKEEPING_SECONDS:
+        return False
+    state["housekeeping_at"] = clock
+    return True

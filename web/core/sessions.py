@@ -1,11 +1,17 @@
-"""Server-side sessions, request ids, locale and security headers as one ASGI middleware."""
+"""Server-side sessions as one ASGI middleware: load the row, persist it, set the cookie.
+
+The cookie holds a random id; the database holds its hash, the user and the data. A
+visitor who is not signed in gets an id too (a browser-session cookie, no row) as soon as
+something needs one, such as the CSRF token of the sign-in page; a row is written for them
+only when there is data to keep (a passkey challenge), and it lives no longer than the
+challenge does. Signing in or out always starts a new id.
+"""
 
 import hashlib
+import re
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.cookies import SimpleCookie
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -16,29 +22,30 @@ from db.sessions import session_delete, session_load, session_save
 from db.types import utcnow
 from domain.enums import Role
 from domain.users import Actor
-from web.core.i18n import pick_locale, set_locale
+from web.core.asgi import request_cookies
+from web.core.locale import LANG_COOKIE  # noqa: F401 (re-exported for older imports)
 from web.core.settings import Settings
 
 COOKIE = "kehu_session"
-LANG_COOKIE = "kehu_lang"
+# A row of a visitor who is not signed in (a sign-in or enrolment challenge) lives as long
+# as the challenge it carries (web.auth.passkeys.CHALLENGE_TTL) and no longer.
+ANONYMOUS_TTL = timedelta(minutes=5)
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
-]
+
+def cookie_name(settings: Settings) -> str:
+    """The session cookie's name: `__Host-` on https, so no sub-domain can plant one."""
+    return f"__Host-{COOKIE}" if settings.is_https else COOKIE
 
 
 def hash_token(token: str) -> str:
     """Hash a session id so a leaked table cannot be replayed as cookies."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random session id (43 URL-safe characters)."""
+    return secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -52,6 +59,8 @@ class SessionState:
     dirty: bool = False
     rotate: bool = False
     ended: bool = False
+    # The id the browser sent (None: no usable cookie); a different `token` means a new cookie.
+    presented: str | None = None
 
     @property
     def actor(self) -> Actor | None:
@@ -79,9 +88,16 @@ class SessionState:
             return self.data.pop(key)
         return default
 
+    def ensure_token(self) -> str:
+        """Return the session id, giving the visitor one if they have none yet."""
+        if self.token is None:
+            self.token = new_token()
+        return self.token
+
     def sign_in(self, user: User, team: Team | None) -> None:
         """Attach a user and rotate the session id (no fixation)."""
         self.user, self.team = user, team
+        self.token = new_token()
         self.rotate = True
         self.dirty = True
 
@@ -89,6 +105,7 @@ class SessionState:
         """Sign out: delete the session server-side and expire the cookie."""
         self.ended = True
         self.user = None
+        self.team = None
         self.data = {}
 
 
@@ -100,51 +117,43 @@ class SessionMiddleware:
         self.app = app
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.cookie = cookie_name(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = _cookies(scope)
         state = SessionState()
-        path = scope.get("path", "")
-        if not path.startswith("/static/") and (token := cookies.get(COOKIE)):
+        token = request_cookies(scope).get(self.cookie)
+        if token and _TOKEN_RE.fullmatch(token):
+            state.presented = state.token = token
             await self._load(state, token)
-        accept = _header(scope, b"accept-language")
-        locale = pick_locale(
-            state.user.locale if state.user else None,
-            cookies.get(LANG_COOKIE),
-            accept,
-            self.settings.default_locale,
-        )
-        set_locale(locale, self.settings.tz)
         scope.setdefault("state", {})
         scope["state"]["session"] = state
-        scope["state"]["request_id"] = uuid.uuid4().hex[:12]
-        scope["state"]["locale"] = locale
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
                 cookie = await self._persist(state)
                 if cookie:
+                    headers = list(message.get("headers", []))
                     headers.append((b"set-cookie", cookie.encode("latin-1")))
-                present = {k.lower() for k, _v in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                message["headers"] = headers
+                    message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
 
     async def _load(self, state: SessionState, token: str) -> None:
-        """Fill the state from the stored session, if it is live."""
+        """Fill the state from the stored session, if it is live.
+
+        Without a live row the id is kept as a visitor's id (the CSRF token of their sign-in
+        page is bound to it); any user it once had is gone with the row.
+        """
         async with session_scope(self.sessionmaker) as db:
             found = await session_load(db, id_hash=hash_token(token), now=utcnow())
         if found is None:
             return
         row, user, team = found
-        state.token = token
         state.data = dict(row.data)
         state.user, state.team = user, team
         if row.user_id is not None and user is None:
@@ -154,58 +163,46 @@ class SessionMiddleware:
     async def _persist(self, state: SessionState) -> str | None:
         """Save, rotate or delete the session; return a Set-Cookie value if needed."""
         if state.ended:
-            if state.token:
+            if state.presented:
                 async with session_scope(self.sessionmaker) as db:
-                    await session_delete(db, id_hash=hash_token(state.token))
+                    await session_delete(db, id_hash=hash_token(state.presented))
                     await db.commit()
                 return self._cookie("", max_age=0)
             return None
-        if not state.dirty:
+        if state.dirty:
+            await self._save(state)
+        if state.token is None or state.token == state.presented:
             return None
-        old = state.token
-        if state.token is None or state.rotate:
-            state.token = secrets.token_urlsafe(32)
-        expires = utcnow() + timedelta(days=self.settings.session_days)
+        if state.user is None:
+            return self._cookie(state.token, max_age=None)  # until the browser closes
+        return self._cookie(state.token, max_age=self.settings.session_days * 86400)
+
+    async def _save(self, state: SessionState) -> None:
+        """Write the session row (a new id's row replaces the old one)."""
+        token = state.ensure_token()
+        if state.user is None:
+            expires = utcnow() + ANONYMOUS_TTL
+        else:
+            expires = utcnow() + timedelta(days=self.settings.session_days)
         async with session_scope(self.sessionmaker) as db:
-            if old and old != state.token:
-                await session_delete(db, id_hash=hash_token(old))
+            if state.presented and state.presented != token:
+                await session_delete(db, id_hash=hash_token(state.presented))
             await session_save(
                 db,
-                id_hash=hash_token(state.token),
+                id_hash=hash_token(token),
                 user_id=state.user.id if state.user else None,
                 data=state.data,
                 expires_at=expires,
             )
             await db.commit()
         state.dirty = state.rotate = False
-        if old == state.token:
-            return None
-        return self._cookie(state.token, max_age=self.settings.session_days * 86400)
 
-    def _cookie(self, value: str, *, max_age: int) -> str:
+    def _cookie(self, value: str, *, max_age: int | None) -> str:
         """Build the session cookie header value."""
-        parts = [f"{COOKIE}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly", "SameSite=Lax"]
+        parts = [f"{self.cookie}={value}", "Path=/"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        parts += ["HttpOnly", "SameSite=Lax"]
         if self.settings.secure_cookies:
             parts.append("Secure")
         return "; ".join(parts)
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    """Return one request header as text."""
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
-def _cookies(scope: Scope) -> dict[str, str]:
-    """Parse the request cookies."""
-    raw = _header(scope, b"cookie")
-    if not raw:
-        return {}
-    jar = SimpleCookie()
-    try:
-        jar.load(raw)
-    except Exception:
-        return {}
-    return {k: m.value for k, m in jar.items()}

@@ -1,7 +1,10 @@
 """Frozen settings read once from KEHU_* environment variables."""
 
+import ipaddress
+import logging
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +25,13 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     enrol_ttl_hours: int = 24
     session_days: int = 30
+    # Attempts per minute and enrolment link, passkey or session (what can be guessed).
     rate_limit_per_minute: int = 20
+    # Sign-in and enrolment requests per minute and client address: a flood guard only,
+    # high enough for a whole office behind one address.
+    flood_limit_per_minute: int = 600
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. 10.0.0.0/8).
+    trusted_proxies: tuple[str, ...] = ()
     default_locale: str = "zh_CN"
     debug: bool = False
     extra: dict = field(default_factory=dict)
@@ -38,19 +47,71 @@ class Settings:
         return self.origin.startswith("https://")
 
     @property
+    def is_https(self) -> bool:
+        """Whether the public origin is https (HSTS, __Host- cookies)."""
+        return self.origin.startswith("https://")
+
+    @property
     def tz(self) -> ZoneInfo:
         """The time zone dates are shown in."""
         return ZoneInfo(self.timezone)
 
 
+log = logging.getLogger("kehu.settings")
+
+# Create a private file: fail if anything (a file or a planted symlink) is already there.
+_PRIVATE_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def warn_if_readable(path: Path, what: str) -> bool:
+    """Log a warning when a private file can be read by the group or others; True if so."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "%s %s is readable by other users (mode %o): run chmod 600 %s",
+            what,
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
+        return True
+    return False
+
+
 def _secret_from_file(path: Path) -> str:
-    """Read the generated secret key, creating it on first run."""
-    if path.exists():
-        return path.read_text().strip()
+    """Read the generated secret key, creating it (0600, atomically) on first run."""
     key = secrets.token_urlsafe(48)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    try:
+        fd = os.open(path, _PRIVATE_CREATE, 0o600)
+    except FileExistsError:
+        warn_if_readable(path, "the secret key file")
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"KEHU_SECRET_KEY is not set and {path} cannot be read: {exc.strerror}"
+            ) from None
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
     return key
+
+
+def _proxies(raw: str) -> tuple[str, ...]:
+    """Parse KEHU_TRUSTED_PROXIES: comma-separated addresses or networks."""
+    found = []
+    for item in raw.replace(" ", ",").split(","):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"KEHU_TRUSTED_PROXIES must list IP addresses or networks, got {item!r}"
+            ) from None
+    return tuple(found)
 
 
 def _int(env: dict, name: str, default: int, low: int, high: int) -> int:
@@ -107,6 +168,8 @@ def load_settings(env: dict | None = None, *, workdir: Path | None = None) -> Se
         enrol_ttl_hours=_int(env, "KEHU_ENROL_TTL_HOURS", 24, 1, 24 * 30),
         session_days=_int(env, "KEHU_SESSION_DAYS", 30, 1, 365),
         rate_limit_per_minute=_int(env, "KEHU_RATE_LIMIT_PER_MINUTE", 20, 1, 100000),
+        flood_limit_per_minute=_int(env, "KEHU_FLOOD_LIMIT_PER_MINUTE", 600, 1, 1000000),
+        trusted_proxies=_proxies(env.get("KEHU_TRUSTED_PROXIES", "")),
         default_locale=locale,
         debug=env.get("KEHU_DEBUG", "") in ("1", "true", "yes"),
     )
