@@ -323,8 +323,7 @@ def run(
         f"{tally.retried_acked} of those acknowledged on retry, {tally.rejected} refused); "
         f"{len(tally.acked)} distinct visits acknowledged, {rows} rows for their keys.",
         f"- **Acknowledged but missing: {missing}. Duplicated: {doubled}.** Replays answered "
-        f"with another visit: {tally.replay_other_visit}. "
-        + ("All 0: met." if ok else "NOT MET."),
+        f"with another visit: {tally.replay_other_visit}. " + ("All 0: met." if ok else "NOT MET."),
         f"- SQLite `PRAGMA synchronous` on the server's connections: {synchronous} ({mode}), "
         "with `journal_mode=WAL`. A commit is in the WAL file (the OS page cache) when the "
         "visit is acknowledged, so a process crash or SIGKILL loses nothing, as measured "
