@@ -17,9 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
+from web.core.access import access_guard
 from web.core.clock import request_now, request_today
 from web.core.errors import http_exception_handler, internal_error_handler
 from web.core.guards import current_actor
+from web.core.input_check import InputCheckMiddleware
 from web.core.sessions import SessionMiddleware
 from web.core.settings import Settings
 from web.core.static_assets import PREFIX as STATIC_PREFIX
@@ -84,7 +86,11 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[
             DefineMiddleware(SessionMiddleware, sessionmaker=sessionmaker, settings=settings),
+            # Inside the session (the refusal page is in the visitor's language), around CSRF.
+            DefineMiddleware(InputCheckMiddleware, max_body=2 * 1024 * 1024),
         ],
+        # Every route's declared policy (web/core/access.py); no entry: refused.
+        guards=[access_guard],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="kehu_csrf",

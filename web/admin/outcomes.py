@@ -18,7 +18,7 @@ from domain.enums import Level, Method, Role
 from domain.users import Actor
 from domain.visits import cadence_days_parse, outcome_validate
 from web.core.client_ip import client_ip
-from web.core.forms import Form
+from web.core.forms import Form, field
 from web.core.guards import require_roles
 from web.core.htmx import flash
 from web.core.i18n import N_
@@ -31,6 +31,15 @@ METHODS: dict[str, str] = {
     Method.MESSAGE.value: N_("Message"),
     Method.EMAIL.value: N_("Email"),
 }
+
+
+# The inputs of an outcome form: a re-rendered form shows each one, sent or not.
+FORM_FIELDS = ("code", "label_zh", "label_en", "method", "position", "asks_amount", "active")
+
+
+def _typed(data: dict) -> dict[str, str]:
+    """What the user sent, as text, with every input of the form present ('' if missing)."""
+    return {name: field(data, name) for name in FORM_FIELDS}
 
 
 class OutcomeAdminController(Controller):
@@ -72,7 +81,7 @@ class OutcomeAdminController(Controller):
         clean, errors = outcome_validate(data, taken=await outcome_codes(db), new=True)
         if errors:
             return await self._outcomes_page(
-                db, errors={"": errors}, values={"": data}, status_code=422
+                db, errors={"": errors}, values={"": _typed(data)}, status_code=422
             )
         await outcome_add(db, data=clean)
         await audit_add(
@@ -97,7 +106,7 @@ class OutcomeAdminController(Controller):
         clean, errors = outcome_validate(data)
         if errors:
             return await self._outcomes_page(
-                db, errors={code: errors}, values={code: data}, status_code=422
+                db, errors={code: errors}, values={code: _typed(data)}, status_code=422
             )
         await outcome_update(db, code=code, data=clean)
         await audit_add(
