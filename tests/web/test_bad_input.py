@@ -43,9 +43,7 @@ async def test_nul_in_customer_search_is_a_400_with_a_message(client, admin, url
 
 
 async def test_nul_in_counter_lookup_is_a_400_with_a_message(client, clerk):
-    response = await client.get(
-        "/counter/lookup?q=1380%00", headers={**EN, "HX-Request": "true"}
-    )
+    response = await client.get("/counter/lookup?q=1380%00", headers={**EN, "HX-Request": "true"})
     assert response.status_code == 400
     assert BAD_TEXT in message(response)
     assert response.headers["hx-retarget"] == "#error-banner"
@@ -74,9 +72,7 @@ async def test_outcome_form_with_a_missing_field_answers_422_beside_the_field(cl
 
 async def test_outcome_update_with_no_fields_answers_422(client, admin):
     token = await csrf_token(client, "/admin/outcomes")
-    response = await client.post(
-        "/admin/outcomes/called", data={"_csrf_token": token}, headers=EN
-    )
+    response = await client.post("/admin/outcomes/called", data={"_csrf_token": token}, headers=EN)
     assert response.status_code == 422
     assert html(response).css_first("#o-called-label_en-error") is not None
 
@@ -84,9 +80,9 @@ async def test_outcome_update_with_no_fields_answers_422(client, admin):
 async def test_invalid_utf8_in_a_multipart_body_is_a_400(client, admin):
     token = await csrf_token(client, "/admin/users")
     body = (
-        b"--XX\r\nContent-Disposition: form-data; name=\"_csrf_token\"\r\n\r\n"
+        b'--XX\r\nContent-Disposition: form-data; name="_csrf_token"\r\n\r\n'
         + token.encode()
-        + b"\r\n--XX\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\xff\xfe\r\n--XX--\r\n"
+        + b'\r\n--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\n\xff\xfe\r\n--XX--\r\n'
     )
     response = await client.post(
         "/admin/users",
