@@ -672,6 +672,17 @@ def main() -> None:
     if not args.no_docs:
         write_docs(text)
         print(f"wrote the '{SECTION}' section of {DOCS.relative_to(ROOT)}")
+    # Durability: SIGKILL the server mid-load on its own small database (bench/durability.py).
+    from bench import durability
+
+    durability.run(
+        customers=2000,
+        seconds=12,
+        clients=16,
+        replays=0.2,
+        docs=not args.no_docs,
+        command="python -m bench.durability",
+    )
 
 
 if __name__ == "__main__":

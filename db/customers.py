@@ -423,7 +423,8 @@ async def customer_list(
     Ordered by next follow-up day (customers nobody has planned a follow-up for come
     first), then newest first.
     """
-    page = max(1, page)
+    # A page past the end is empty; the bound keeps OFFSET inside SQLite's 64-bit integers.
+    page = min(max(1, page), 2**62 // per_page)
     stmt = (
         customer_row_select()
         .where(visible_customers(actor))

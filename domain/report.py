@@ -18,6 +18,9 @@ LEVEL_ORDER: tuple[Level, ...] = tuple(Level)
 SILENT_CADENCE_FACTOR = 2
 
 _ISO_WEEK_RE = re.compile(r"(\d{4})-[Ww](\d{2})")
+# Weeks a report may be asked for: the arithmetic around a week (the week before it, the
+# next Monday, local-time bounds) must stay inside Python's dates (years 1 to 9999).
+ISO_YEAR_MIN, ISO_YEAR_MAX = 1900, 2999
 _MINUS = "\N{MINUS SIGN}"
 
 
@@ -41,7 +44,9 @@ def parse_iso_week(text: str) -> tuple[int, int]:
     if match is None:
         raise ValueError(f"not an ISO week (expected YYYY-Www): {text!r}")
     iso_year, iso_week = int(match[1]), int(match[2])
-    if iso_year < 1 or not 1 <= iso_week <= iso_weeks_in_year(iso_year):
+    if not ISO_YEAR_MIN <= iso_year <= ISO_YEAR_MAX:
+        raise ValueError(f"ISO week out of range: {text!r}")
+    if not 1 <= iso_week <= iso_weeks_in_year(iso_year):
         raise ValueError(f"no such ISO week: {text!r}")
     return iso_year, iso_week
 

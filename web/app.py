@@ -16,11 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.engine import make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
+from web.core.access import access_guard
 from web.core.clock import request_now, request_today
 from web.core.csrf import CsrfMiddleware
 from web.core.errors import http_exception_handler, internal_error_handler
 from web.core.guards import current_actor
 from web.core.headers import SecurityHeaders
+from web.core.input_check import InputCheckMiddleware
 from web.core.locale import LocaleMiddleware
 from web.core.sessions import SessionMiddleware
 from web.core.settings import Settings
@@ -94,8 +96,12 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[
             DefineMiddleware(SessionMiddleware, sessionmaker=sessionmaker, settings=settings),
             DefineMiddleware(LocaleMiddleware, settings=settings),
+            # Inside the session (the refusal page is in the visitor's language), around CSRF.
+            DefineMiddleware(InputCheckMiddleware, max_body=2 * 1024 * 1024),
             DefineMiddleware(CsrfMiddleware, settings=settings),
         ],
+        # Every route's declared policy (web/core/access.py); no entry: refused.
+        guards=[access_guard],
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True),
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(

@@ -3,11 +3,13 @@
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from litestar import Request, get
 from litestar.di import Provide
 from litestar.testing import AsyncTestClient
 
 from web.app import create_app
+from web.core import access
 from web.core.clock import request_now
 
 
@@ -16,10 +18,21 @@ def provide_stamp(request: Request) -> str:
     return request_now(request).isoformat()
 
 
+TEST_ROUTES = ("test.clock_handler",)
+
+
+@pytest.fixture(autouse=True)
+def _test_routes_are_public(monkeypatch):
+    """The test-only routes below get a declared policy, like every route of the app."""
+    for name in TEST_ROUTES:
+        monkeypatch.setitem(access.ROUTES, name, access.PUBLIC)
+
+
 @get(
     "/clock",
     sync_to_thread=False,
     dependencies={"stamp": Provide(provide_stamp, sync_to_thread=False)},
+    name="test.clock_handler",
 )
 def clock_handler(request: Request, now: datetime, today: date, stamp: str) -> dict[str, str]:
     """Report every reading of the clock made while answering one request."""

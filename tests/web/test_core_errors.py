@@ -7,16 +7,26 @@ from litestar.testing import AsyncTestClient
 
 from tests.support import html, make_team, make_user, sign_in
 from web.app import create_app
+from web.core import access
 from web.core.errors import PublicError
 
+TEST_ROUTES = ("test.oops_public", "test.oops_internal")
 
-@get("/oops/public", sync_to_thread=False)
+
+@pytest.fixture(autouse=True)
+def _test_routes_are_public(monkeypatch):
+    """The test-only routes below get a declared policy, like every route of the app."""
+    for name in TEST_ROUTES:
+        monkeypatch.setitem(access.ROUTES, name, access.PUBLIC)
+
+
+@get("/oops/public", sync_to_thread=False, name="test.oops_public")
 def oops_public() -> str:
     """Refuse with a message written for the user."""
     raise PublicError(409, "That visit was already undone.")
 
 
-@get("/oops/internal", sync_to_thread=False)
+@get("/oops/internal", sync_to_thread=False, name="test.oops_internal")
 def oops_internal() -> str:
     """Refuse with a detail meant for developers only."""
     raise HTTPException(status_code=400, detail="column customer.secret is null")

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.support import html
 from web.app import create_app
+from web.core import access
 from web.core.htmx import flash, fragment_or_redirect, render, see_other
 
 PAGE = "pages/error.html"
@@ -26,19 +27,29 @@ TRIGGERS = {
 }
 
 
-@get("/seam/page", sync_to_thread=False)
+TEST_ROUTES = ("test.seam_page", "test.seam_page_only", "test.seam_fragment", "test.seam_flash")
+
+
+@pytest.fixture(autouse=True)
+def _test_routes_are_public(monkeypatch):
+    """The test-only routes below get a declared policy, like every route of the app."""
+    for name in TEST_ROUTES:
+        monkeypatch.setitem(access.ROUTES, name, access.PUBLIC)
+
+
+@get("/seam/page", sync_to_thread=False, name="test.seam_page")
 def seam_page(request: Request, event: str = "") -> Template:
     """A page whose fragment is the error banner; fires the named trigger set."""
     return render(request, PAGE, CONTEXT, partial=PARTIAL, trigger=TRIGGERS.get(event))
 
 
-@get("/seam/page-only", sync_to_thread=False)
+@get("/seam/page-only", sync_to_thread=False, name="test.seam_page_only")
 def seam_page_only(request: Request) -> Template:
     """A page with no fragment: HTMX gets the whole page too."""
     return render(request, PAGE, CONTEXT)
 
 
-@get("/seam/fragment", sync_to_thread=False)
+@get("/seam/fragment", sync_to_thread=False, name="test.seam_fragment")
 def seam_fragment(request: Request) -> Template | Redirect:
     """A fragment-only answer (after a write): a plain GET goes to its page."""
     return fragment_or_redirect(
@@ -46,7 +57,7 @@ def seam_fragment(request: Request) -> Template | Redirect:
     )
 
 
-@get("/seam/flash", sync_to_thread=False)
+@get("/seam/flash", sync_to_thread=False, name="test.seam_flash")
 def seam_flash(request: Request) -> Redirect | Response:
     """Queue a flash message and redirect to the page, as a write handler does."""
     flash(request, "Saved once.")

@@ -5,6 +5,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.support import csrf_token, html, texts
 from web.app import create_app
+from web.core import access
 
 
 async def test_signed_out_visitor_goes_to_login_and_comes_back(client):
@@ -62,8 +63,11 @@ async def test_htmx_error_gets_banner_fragment(client, db, signed_in):
     assert "<html" not in response.text
 
 
-async def test_crash_shows_500_page_with_request_id_and_no_trace(settings, caplog):
-    @get("/boom", sync_to_thread=False)
+async def test_crash_shows_500_page_with_request_id_and_no_trace(settings, caplog, monkeypatch):
+    # Every route needs a declared policy (web/core/access.py); this one is for the test only.
+    monkeypatch.setitem(access.ROUTES, "boom", access.PUBLIC)
+
+    @get("/boom", name="boom", sync_to_thread=False)
     def boom() -> str:
         raise RuntimeError("secret internal detail")
 

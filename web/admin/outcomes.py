@@ -20,10 +20,18 @@ from domain.labels import METHODS
 from domain.users import Actor
 from domain.visits import outcome_validate
 from web.core.client_ip import client_ip
-from web.core.forms import Form, field, fields
+from web.core.forms import Form, field
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
+
+# The inputs of an outcome form: a re-rendered form shows each one, sent or not.
+FORM_FIELDS = ("code", "label_zh", "label_en", "method", "position", "asks_amount", "active")
+
+
+def _typed(data: dict) -> dict[str, str]:
+    """What the user sent, as text, with every input of the form present ('' if missing)."""
+    return {name: field(data, name) for name in FORM_FIELDS}
 
 
 class OutcomeAdminController(Controller):
@@ -60,7 +68,7 @@ class OutcomeAdminController(Controller):
         self, request: Request, db: AsyncSession, actor: Actor, data: Form
     ) -> Template | Redirect:
         """Add an outcome."""
-        values = fields(data)
+        values = _typed(data)
         clean, errors = outcome_validate(values, taken=await outcome_codes(db), new=True)
         if errors:
             return await self._outcomes_page(
@@ -86,7 +94,7 @@ class OutcomeAdminController(Controller):
         """Change an outcome (codes stay: old visits keep pointing at them)."""
         if code not in await outcome_codes(db):
             raise NotFoundException()
-        values = fields(data)
+        values = _typed(data)
         clean, errors = outcome_validate(values)
         if errors:
             return await self._outcomes_page(
