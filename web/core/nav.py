@@ -22,12 +22,13 @@ _ALL = {
     "counter": NavItem("counter", "/counter", N_("Counter")),
     "team": NavItem("team", "/team", N_("Team")),
     "report": NavItem("report", "/reports/weekly", N_("Weekly report")),
+    "pipeline": NavItem("pipeline", "/pipeline", N_("Pipeline")),
 }
 
 _BY_ROLE = {
-    Role.REP: ("today", "customers"),
+    Role.REP: ("today", "customers", "pipeline"),
     Role.CLERK: ("counter", "customers", "today"),
-    Role.MANAGER: ("today", "customers", "counter", "team", "report"),
+    Role.MANAGER: ("today", "customers", "pipeline", "counter", "team", "report"),
     Role.ADMIN: ("today", "customers", "counter", "team", "report"),
 }
 

@@ -62,9 +62,11 @@ from web.core.htmx import flash, fragment_or_redirect, render, see_other
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
+from web.sales.context import sales_panel_context
 from web.visits.panel import note_view, visit_panel_context
 
 PER_PAGE = 50
+SALES_FIELDS = ("stage", "status", "loss_reason")
 MSG_OWNER = N_("Choose an owner from the list.")
 MSG_TEAM = N_("Choose a team.")
 MSG_DUP_PHONE_HIDDEN_TEAM = N_(
@@ -242,6 +244,7 @@ class CustomerController(Controller):
             "contact_values": {},
             "contact_errors": {},
             **visits,
+            **await sales_panel_context(db, actor=actor, customer=c),
         }
         view = note_view(request, actor=actor, customer_id=customer_id, audited=True)
         return render(request, "pages/customers/detail.html", context, background=view)
@@ -514,6 +517,8 @@ class CustomerController(Controller):
             return await again(422, values=form, errors=errors)
         submitted = input_values(customer_input, fields, owner_id=owner_id)
         current = customer_values(customer, fields)
+        # Stage and status change only through the sales process (web/sales/stages.py).
+        submitted.update({k: current[k] for k in SALES_FIELDS})
         try:
             original = json.loads(original_text) if original_text else None
         except ValueError:

@@ -14,6 +14,7 @@ from domain.visits import DueEntry, due_entry
 from web.core.guards import require_user
 from web.core.htmx import render
 from web.core.settings import Settings
+from web.sales.context import sales_today_context
 from web.visits.panel import customer_page_url
 
 LIMIT_OWN = 100  # a rep's or a store's due list
@@ -94,5 +95,6 @@ class HomeController(Controller):
                 "more": more,
                 "recent": recent,
                 "due_count": len(rows),
+                **await sales_today_context(db, actor=actor, now=datetime.now(settings.tz)),
             },
         )
