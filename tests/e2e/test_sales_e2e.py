@@ -41,6 +41,16 @@ def rep_context(browser, server):
 
 
 @pytest.fixture(scope="module")
+def desk_context(browser, server):
+    """A second manager of the team at a desk (1280 x 800)."""
+    ctx = signed_in_context(
+        browser, server, name="钱经理", role="manager", team=TEAM, size="counter"
+    )
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
 def boss_context(browser, server):
     """A signed-in manager of the same team, on a phone."""
     ctx = signed_in_context(browser, server, name=BOSS, role="manager", team=TEAM, size="phone")
@@ -48,7 +58,7 @@ def boss_context(browser, server):
     ctx.close()
 
 
-def test_stage_move_lost_approval_and_history(server, rep_context, boss_context, browser):
+def test_stage_move_lost_approval_and_history(server, rep_context, boss_context, desk_context):
     cid = add_customer(
         server,
         name="北京精密仪器有限公司",
@@ -86,8 +96,18 @@ def test_stage_move_lost_approval_and_history(server, rep_context, boss_context,
     assert page.locator("#sales-actions").count() == 0
     assert no_horizontal_overflow(page)
 
-    # The manager approves from Today with one tap.
+    # Both managers see the request on the Approvals page (desk and phone).
+    desk = desk_context.new_page()
+    desk.goto(f"{server.origin}/approvals")
+    assert "北京精密仪器有限公司" in desk.locator("#sales-approval-list").inner_text()
+    assert no_horizontal_overflow(desk)
+    shot(desk, "sales-approvals-1280")
     boss = boss_context.new_page()
+    boss.goto(f"{server.origin}/approvals")
+    assert boss.locator(".approval-item").count() == 1
+    shot(boss, "sales-approvals-390")
+
+    # The manager approves from Today with one tap.
     boss.goto(f"{server.origin}/")
     region = boss.locator("#sales-today")
     assert region.locator("#approvals-heading .count").inner_text() == "1"
@@ -107,9 +127,12 @@ def test_stage_move_lost_approval_and_history(server, rep_context, boss_context,
     shot(page, "sales-history-390")
     page.goto(f"{server.origin}/")
     assert "已批准" in page.locator("#sales-today").inner_text()
+    desk.goto(f"{server.origin}/customers/{cid}")
+    desk.get_by_role("region", name="历史记录").scroll_into_view_if_needed()
+    shot(desk, "sales-history-1280")
 
 
-def test_pipeline_board_phone_and_desk(server, browser, boss_context):
+def test_pipeline_board_phone_and_desk(server, boss_context, desk_context):
     for i, stage in enumerate(["lead", "proposal", "proposal", "negotiation"]):
         add_customer(
             server,
@@ -130,17 +153,9 @@ def test_pipeline_board_phone_and_desk(server, browser, boss_context):
     head.click()
     phone.wait_for_url("**/pipeline/proposal")
     assert phone.locator(".pipeline-card").count() == 2
-    desk_ctx = signed_in_context(
-        browser, server, name="钱经理", role="manager", team=TEAM, size="counter"
-    )
-    try:
-        desk = desk_ctx.new_page()
-        desk.goto(f"{server.origin}/pipeline")
-        cards = desk.locator(".pipeline-column.stage-proposal .pipeline-card")
-        assert cards.count() == 2 and cards.first.is_visible()
-        assert no_horizontal_overflow(desk)
-        shot(desk, "sales-pipeline-1280")
-        desk.goto(f"{server.origin}/approvals")
-        shot(desk, "sales-approvals-1280")
-    finally:
-        desk_ctx.close()
+    desk = desk_context.new_page()
+    desk.goto(f"{server.origin}/pipeline")
+    cards = desk.locator(".pipeline-column.stage-proposal .pipeline-card")
+    assert cards.count() == 2 and cards.first.is_visible()
+    assert no_horizontal_overflow(desk)
+    shot(desk, "sales-pipeline-1280")

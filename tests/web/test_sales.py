@@ -242,8 +242,7 @@ async def test_manager_approves_from_today_and_the_rep_sees_the_decision(client,
     assert (saved.status, saved.loss_reason) == ("lost", "competitor")
     assert (await pending(db)).state == "approved"
     actions = [
-        e.action
-        for e in (await db.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()
+        e.action for e in (await db.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()
     ]
     assert "approval_requested" in actions and "approval_approved" in actions
     await sign_in(client, db, rep)
