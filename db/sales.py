@@ -469,6 +469,8 @@ def _request_select():
         .join(Customer, Customer.id == ApprovalRequest.customer_id)
         .outerjoin(requester, requester.id == ApprovalRequest.requested_by)
         .outerjoin(decider, decider.id == ApprovalRequest.decided_by)
+        # Decisions are conditional UPDATEs: never hand back a stale copy of a request.
+        .execution_options(populate_existing=True)
     )
 
 
