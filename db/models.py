@@ -179,7 +179,8 @@ class StageChange(SQLModel, table=True):
     __tablename__ = "stage_change"
     __table_args__ = (
         Index("ix_stage_change_at", "at"),
-        Index("ix_stage_change_customer_at", "customer_id", "at"),
+        # Added by 0005: "since when is the customer in this stage" is one index seek.
+        Index("ix_stage_change_customer_at", "customer_id", "to_stage", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -729,23 +729,28 @@ async def pipeline_totals(
     "Stuck" compares when each customer entered its stage with the stage's limit, as a CASE
     over bound cut-off times (no database-specific date arithmetic).
     """
-    since = _stage_since()
+    # Each customer's stage entry is looked up once, in the derived table.
+    inner = (
+        select(
+            Customer.stage.label("stage"),
+            Customer.expected_amount_cents.label("amount"),
+            _stage_since().label("since"),
+        )
+        .where(*_board_where(actor, filters))
+        .subquery()
+    )
     whens = [
-        (and_(Customer.stage == stage, since < now - timedelta(days=days)), 1)
+        (and_(inner.c.stage == stage, inner.c.since < now - timedelta(days=days)), 1)
         for stage, days in stuck_days.items()
         if days is not None
     ]
     stuck = func.sum(case(*whens, else_=0)) if whens else func.sum(0)
-    stmt = (
-        select(
-            Customer.stage,
-            func.count(),
-            func.coalesce(func.sum(Customer.expected_amount_cents), 0),
-            stuck,
-        )
-        .where(*_board_where(actor, filters))
-        .group_by(Customer.stage)
-    )
+    stmt = select(
+        inner.c.stage,
+        func.count(),
+        func.coalesce(func.sum(inner.c.amount), 0),
+        stuck,
+    ).group_by(inner.c.stage)
     with sql_in_thread():
         rows = {r[0]: r for r in (await session.execute(stmt)).all()}
     return [
@@ -772,23 +777,12 @@ async def pipeline_cards(
     A window function keeps the first `per_stage` of every stage, oldest in the stage first,
     so the cards that need attention are the ones shown.
     """
-    since = _stage_since().label("since")
     cond = _board_where(actor, filters)
     if stage is not None:
         cond.append(Customer.stage == stage)
+    # Rank on narrow rows (id, stage, since); only the kept ones fetch names and amounts.
     inner = (
-        select(
-            Customer.id,
-            Customer.name,
-            Customer.stage,
-            Customer.level,
-            User.name.label("owner_name"),
-            Customer.expected_amount_cents,
-            since,
-        )
-        .outerjoin(User, User.id == Customer.owner_id)
-        .where(*cond)
-        .subquery()
+        select(Customer.id, Customer.stage, _stage_since().label("since")).where(*cond).subquery()
     )
     ranked = select(
         inner,
@@ -797,7 +791,17 @@ async def pipeline_cards(
         .label("n"),
     ).subquery()
     stmt = (
-        select(*[c for c in ranked.c if c.name != "n"])
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.stage,
+            Customer.level,
+            User.name,
+            Customer.expected_amount_cents,
+            ranked.c.since,
+        )
+        .join(Customer, Customer.id == ranked.c.id)
+        .outerjoin(User, User.id == Customer.owner_id)
         .where(ranked.c.n <= per_stage)
         .order_by(ranked.c.since, ranked.c.id)
     )

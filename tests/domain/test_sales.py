@@ -71,15 +71,21 @@ def test_criteria_of_every_entered_stage_apply_and_back_needs_nothing():
     assert criteria_missing(
         DEFAULT_CRITERIA, current=Stage.LEAD, target=Stage.PROPOSAL, values=empty
     ) == ["needs", "expected_amount_cents"]
-    assert criteria_missing(
-        DEFAULT_CRITERIA,
-        current=Stage.NEEDS_CONFIRMED,
-        target=Stage.PROPOSAL,
-        values={"needs": "x", "expected_amount_cents": 100},
-    ) == []
-    assert criteria_missing(
-        DEFAULT_CRITERIA, current=Stage.NEGOTIATION, target=Stage.LEAD, values=empty
-    ) == []
+    assert (
+        criteria_missing(
+            DEFAULT_CRITERIA,
+            current=Stage.NEEDS_CONFIRMED,
+            target=Stage.PROPOSAL,
+            values={"needs": "x", "expected_amount_cents": 100},
+        )
+        == []
+    )
+    assert (
+        criteria_missing(
+            DEFAULT_CRITERIA, current=Stage.NEGOTIATION, target=Stage.LEAD, values=empty
+        )
+        == []
+    )
     assert criteria_missing(
         DEFAULT_CRITERIA,
         current=Stage.LEAD,

@@ -130,11 +130,12 @@ async def test_refused_moves_say_why(client, db):
 
 
 async def test_another_reps_or_teams_customer_is_404(client, db):
-    team, rep, _boss, _b2, stranger, c = await world(db)
+    team, _rep, _boss, _b2, stranger, c = await world(db)
     colleague = await make_user(db, name="刘洋", role="rep", team=team)
     for user in (colleague, stranger):
         await sign_in(client, db, user)
-        assert (await client.get(f"/customers/{c.id}/sales/stage?to=first_contact")).status_code
+        confirm = await client.get(f"/customers/{c.id}/sales/stage?to=first_contact")
+        assert confirm.status_code == 404
         response = await post(client, f"/customers/{c.id}/sales/stage", {"to": "first_contact"})
         assert response.status_code == 404
     assert (await fresh(db, c.id)).stage == "lead"

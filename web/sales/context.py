@@ -60,5 +60,5 @@ async def sales_today_context(db: AsyncSession, *, actor: Actor, now: datetime) 
             "count": count,
             "approvals": approvals,
             "decisions": decisions,
-        }
+        },
     }
