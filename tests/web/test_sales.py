@@ -388,3 +388,25 @@ async def test_the_edit_form_no_longer_changes_stage_or_status(client, db):
     tree = html(await client.get(f"/customers/{c.id}/edit"))
     assert tree.css_first("#customer-form select[name=stage]") is None
     assert tree.css_first("#customer-form select[name=status]") is None
+
+
+async def test_the_status_form_answers_htmx_with_the_fragment_and_422(client, db):
+    _team, rep, *_rest, c = await world(db)
+    await sign_in(client, db, rep)
+    response = await post(client, f"/customers/{c.id}/sales/status", {"to": "lost"}, htmx=True)
+    assert response.status_code == 422
+    tree = html(response)
+    assert tree.css_first("#sales-status-form") is not None and tree.css_first("nav") is None
+    response = await post(client, f"/customers/{c.id}/sales/status", {"to": "won"}, htmx=True)
+    assert response.headers["HX-Location"] == f"/customers/{c.id}"
+    assert (await fresh(db, c.id)).status == "won"
+
+
+async def test_admin_finds_the_sales_settings_in_settings(client, db):
+    admin = await make_user(db, name="管理员", role="admin", locale="en")
+    await sign_in(client, db, admin)
+    links = html(await client.get("/settings")).css(".admin-links a")
+    assert "/admin/sales" in [a.attributes["href"] for a in links]
+    rep = await make_user(db, name="陈静2", role="rep", team=await make_team(db), locale="en")
+    await sign_in(client, db, rep)
+    assert (await client.get("/admin/sales")).status_code == 403
