@@ -28,7 +28,7 @@ _ALL = {
 _BY_ROLE = {
     Role.REP: ("today", "customers", "pipeline"),
     Role.CLERK: ("counter", "customers", "today"),
-    Role.MANAGER: ("today", "customers", "pipeline", "counter", "team", "report"),
+    Role.MANAGER: ("today", "customers", "counter", "team", "report", "pipeline"),
     Role.ADMIN: ("today", "customers", "counter", "team", "report"),
 }
 
