@@ -1,5 +1,7 @@
 """The sales process on the web: stage moves with inline criteria, status, approvals, History."""
 
+from urllib.parse import quote, urlencode
+
 from sqlalchemy import func, select
 
 from db.models import ApprovalRequest, AuditEvent, Customer, StageChange
@@ -410,3 +412,42 @@ async def test_admin_finds_the_sales_settings_in_settings(client, db):
     rep = await make_user(db, name="陈静2", role="rep", team=await make_team(db), locale="en")
     await sign_in(client, db, rep)
     assert (await client.get("/admin/sales")).status_code == 403
+
+
+async def test_odd_input_never_answers_500(client, db):
+    _team, rep, boss, *_rest, c = await world(db)
+    admin = await make_user(db, name="管理员", role="admin", locale="en")
+    odd = ["", "\x00", "x" * 6000, "won", "lost", "-1", "999999999999999999999", "<b>"]
+    await sign_in(client, db, rep)
+    for value in odd:
+        for path, data in (
+            (f"/customers/{c.id}/sales/stage", {"to": value, "comment": value, "needs": value}),
+            (f"/customers/{c.id}/sales/status", {"to": value, "reason": value, "comment": value}),
+            (f"/customers/{c.id}/sales/requests/99/withdraw", {"x": value}),
+        ):
+            assert (await post(client, path, data)).status_code < 500, (path, value)
+        for path in ("/customers/{}/sales/stage?to=", "/customers/{}/sales/status?to="):
+            response = await client.get(path.format(c.id) + quote(value))
+            assert response.status_code < 500
+    await sign_in(client, db, boss)
+    for value in odd:
+        response = await post(client, "/approvals/1/decide", {"decision": value, "back": value})
+        assert response.status_code < 500
+        query = urlencode({"owner": value, "level": value, "source": value})
+        assert (await client.get(f"/pipeline?{query}")).status_code < 500
+    await sign_in(client, db, admin)
+    for value in odd:
+        data = {"stuck_lead": value, "required_lead": value, "approval": value}
+        assert (await post(client, "/admin/sales", data)).status_code < 500
+
+
+async def test_huge_ids_in_the_path_are_not_found(client, db):
+    _team, rep, boss, *_rest, c = await world(db)
+    huge = "99999999999999999999"
+    await sign_in(client, db, rep)
+    response = await post(client, f"/customers/{c.id}/sales/requests/{huge}/withdraw", {})
+    assert response.status_code == 404
+    assert (await client.get(f"/customers/{huge}/sales/stage?to=lead")).status_code == 404
+    await sign_in(client, db, boss)
+    response = await post(client, f"/approvals/{huge}/decide", {"decision": "approve"})
+    assert response.status_code == 404

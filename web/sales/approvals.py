@@ -17,6 +17,7 @@ from web.core.forms import Form, field
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
+from web.sales.stages import require_id
 
 # Where a decision returns: the page it was made on (route names, never a typed URL).
 RETURN_TO = {"today": "home", "list": "approvals.list"}
@@ -50,6 +51,7 @@ class ApprovalController(Controller):
         now: datetime,
     ) -> Redirect | Response:
         """Approve or reject with one tap; the slower of two deciders is told it is decided."""
+        require_id(request_id)
         back = request.app.route_reverse(RETURN_TO.get(field(data, "back"), "approvals.list"))
         found = await approval_get(db, actor=actor, request_id=request_id)
         if found is None or not may_decide(

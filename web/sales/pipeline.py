@@ -33,7 +33,8 @@ class Card:
 
 def _filters(owner: str, level: str, source: str) -> PipelineFilter:
     """Read the board's filters; anything unknown means "all"."""
-    owner_id = int(owner) if owner.isdigit() else None
+    # ASCII digits only, and a size SQLite can hold: anything else is "all".
+    owner_id = int(owner) if owner.isascii() and owner.isdigit() and len(owner) <= 9 else None
     return PipelineFilter(
         owner_id=owner_id,
         level=level if level in set(Level) else None,

@@ -52,6 +52,13 @@ from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
 
 SALES_ROLES = (Role.REP, Role.MANAGER, Role.ADMIN)
+MAX_ID = 2**63 - 1  # the largest row id SQLite (and PostgreSQL bigint) can hold
+
+
+def require_id(*ids: int) -> None:
+    """Answer 404 for a path id no row can have (it would not even fit the database)."""
+    if any(not 0 < i <= MAX_ID for i in ids):
+        raise NotFoundException()
 
 
 def _customer_url(request: Request, customer_id: int) -> str:
@@ -67,6 +74,7 @@ class SalesController(Controller):
 
     async def _customer(self, db: AsyncSession, actor: Actor, customer_id: int) -> Customer:
         """Return the customer as stored now, or answer 404."""
+        require_id(customer_id)
         customer = await customer_get_for_update(db, actor=actor, customer_id=customer_id)
         if customer is None:
             raise NotFoundException()
@@ -339,6 +347,7 @@ class SalesController(Controller):
         now: datetime,
     ) -> Redirect | Response:
         """Withdraw one's own pending request; after a decision it is refused (and said so)."""
+        require_id(request_id)
         customer = await self._customer(db, actor, customer_id)
         found = await approval_get(db, actor=actor, request_id=request_id)
         if found is None or found.customer_id != customer.id:
