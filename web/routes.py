@@ -14,7 +14,7 @@ def route_handlers() -> list:
     from web.counter.controller import CounterController
     from web.customers.controller import CustomerController
     from web.reports.controller import TeamController, WeeklyReportController
-    from web.sales.approvals import ApprovalController
+    from web.sales.approvals import ApprovalController, DecisionController
     from web.sales.pipeline import PipelineController
     from web.sales.settings import SalesSettingsController
     from web.sales.stages import SalesController
@@ -41,6 +41,7 @@ def route_handlers() -> list:
         WeeklyReportController,
         SalesController,
         ApprovalController,
+        DecisionController,
         PipelineController,
         SalesSettingsController,
         not_found,

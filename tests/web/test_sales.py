@@ -249,8 +249,15 @@ async def test_manager_approves_from_today_and_the_rep_sees_the_decision(client,
     ]
     assert "approval_requested" in actions and "approval_approved" in actions
     await sign_in(client, db, rep)
+    # Today loads the decisions from their own URL (a link without JavaScript).
     today = html(await client.get("/"))
-    assert "Approved" in today.css_first("#decisions-heading + ul").text()
+    link = today.css_first("#sales-decisions a").attributes["href"]
+    assert link == today.css_first("#sales-decisions").attributes["hx-get"] == "/decisions"
+    fragment = html(await client.get(link, headers={"HX-Request": "true"}))
+    assert "Approved" in fragment.css_first("#sales-decisions .decision-list").text()
+    assert fragment.css_first("nav") is None
+    page = html(await client.get(link))
+    assert "王经理" in page.css_first("#sales-decisions").text()
     history = html(await client.get(f"/customers/{c.id}")).css_first("#sales-history").text()
     assert "Status: Won → Lost" in history and "Approved" in history
     assert "Asked for approval" in history

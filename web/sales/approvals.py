@@ -17,7 +17,8 @@ from web.core.forms import Form, field
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
-from web.sales.stages import require_id
+from web.sales.context import sales_decisions_context
+from web.sales.stages import SALES_ROLES, require_id
 
 # Where a decision returns: the page it was made on (route names, never a typed URL).
 RETURN_TO = {"today": "home", "list": "approvals.list"}
@@ -88,3 +89,23 @@ class ApprovalController(Controller):
         await db.commit()
         flash(request, _("Approved.") if decision == "approve" else _("Rejected."))
         return see_other(request, back, trigger="salesChanged")
+
+
+class DecisionController(Controller):
+    """What managers decided on the signed-in user's own requests (/decisions)."""
+
+    path = "/decisions"
+    guards = [require_roles(*SALES_ROLES)]
+
+    @get("/", name="sales.decisions")
+    async def index(
+        self, request: Request, db: AsyncSession, actor: Actor, now: datetime
+    ) -> Template:
+        """The last days' decisions: a page, or the fragment the Today page loads."""
+        context = await sales_decisions_context(db, actor=actor, now=now)
+        return render(
+            request,
+            "pages/sales/decisions.html",
+            {"active": "today", **context},
+            partial="partials/sales/decisions.html",
+        )

@@ -43,22 +43,32 @@ async def sales_panel_context(db: AsyncSession, *, actor: Actor, customer: Custo
     }
 
 
-async def sales_today_context(db: AsyncSession, *, actor: Actor, now: datetime) -> dict:
-    """Approvals waiting for a manager (with a count) and decisions on one's own requests."""
+async def sales_today_context(db: AsyncSession, *, actor: Actor) -> dict:
+    """Approvals waiting for a manager, with a count (no query at all for a rep).
+
+    Decisions on one's own requests load from their own URL (DecisionController), so a
+    rep's Today page keeps its two queries.
+    """
     approvals, count = [], 0
     if actor.role in (Role.MANAGER, Role.ADMIN):
         count = await approvals_pending_count(db, actor=actor)
         if count:
             approvals = await approvals_pending_list(db, actor=actor, limit=TODAY_APPROVALS)
-    decisions = await approvals_decided_for(
-        db, user_id=actor.id, since=now - timedelta(days=DECISIONS_SHOWN_DAYS)
-    )
     return {
         "labels": labels,
         "sales_today": {
             "decider": actor.role in (Role.MANAGER, Role.ADMIN),
             "count": count,
             "approvals": approvals,
-            "decisions": decisions,
+            "requester": may_change_sales(actor.role),
         },
+    }
+
+
+async def sales_decisions_context(db: AsyncSession, *, actor: Actor, now: datetime) -> dict:
+    """The decisions of the last days on the actor's own requests, newest first."""
+    since = now - timedelta(days=DECISIONS_SHOWN_DAYS)
+    return {
+        "labels": labels,
+        "decisions": await approvals_decided_for(db, user_id=actor.id, since=since),
     }

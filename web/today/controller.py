@@ -95,6 +95,6 @@ class HomeController(Controller):
                 "more": more,
                 "recent": recent,
                 "due_count": len(rows),
-                **await sales_today_context(db, actor=actor, now=datetime.now(settings.tz)),
+                **await sales_today_context(db, actor=actor),
             },
         )
