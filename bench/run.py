@@ -542,6 +542,14 @@ def main() -> None:
                     floor,
                 ),
                 Cell(
+                    "pipeline board (manager)",
+                    load(
+                        srv.origin, ["/pipeline"], concurrency=conc, seconds=secs, cookies=manager
+                    ),
+                    floor,
+                    "two aggregate queries over the team",
+                ),
+                Cell(
                     "counter lookup (clerk, 4 digits)",
                     load(
                         srv.origin,

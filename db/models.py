@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary
+from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
@@ -177,7 +177,11 @@ class StageChange(SQLModel, table=True):
     """History of a customer's stage and status: who moved it, from what, to what, why."""
 
     __tablename__ = "stage_change"
-    __table_args__ = (Index("ix_stage_change_at", "at"),)
+    __table_args__ = (
+        Index("ix_stage_change_at", "at"),
+        # Added by 0005: "since when is the customer in this stage" is one index seek.
+        Index("ix_stage_change_customer_at", "customer_id", "to_stage", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -188,6 +192,8 @@ class StageChange(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
     reason: str | None = Field(default=None, max_length=32)
+    # Added by 0005: the mover's optional words (for a loss "other", the reason itself).
+    comment: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class Outcome(SQLModel, table=True):
@@ -287,3 +293,53 @@ class RateLimitHit(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=80)
     window: int = Field(primary_key=True)  # Unix minute: the timestamp // 60
     hits: int = 0
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """A change waiting for a manager: what (kind + payload), about whom, by whom, the decision."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        Index("ix_approval_team_state", "team_id", "state"),
+        Index("ix_approval_customer_state", "customer_id", "state"),
+        Index("ix_approval_requester", "requested_by", "decided_at"),
+        # At most one pending request per customer: a change cannot wait (or apply) twice.
+        Index(
+            "ux_approval_customer_pending",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    customer_id: int = Field(foreign_key="customer.id")
+    team_id: int = Field(foreign_key="team.id")
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: int | None = Field(default=None, foreign_key="user.id")
+    requested_at: datetime = _dt(default_factory=utcnow)
+    state: str = Field(default="pending", max_length=16)
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = _dt(default=None)
+    decision_comment: str = ""
+
+
+class SalesStageRule(SQLModel, table=True):
+    """Admin-set per stage: fields required to enter it, days after which a deal is stuck."""
+
+    __tablename__ = "sales_stage_rule"
+
+    stage: str = Field(primary_key=True, max_length=24)
+    required: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stuck_days: int | None = None
+
+
+class ApprovalRule(SQLModel, table=True):
+    """Admin-set: whether a kind of change needs a manager's approval."""
+
+    __tablename__ = "approval_rule"
+
+    kind: str = Field(primary_key=True, max_length=32)
+    required: bool = True

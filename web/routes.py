@@ -14,6 +14,10 @@ def route_handlers() -> list:
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
     from web.reports.controller import TeamController, WeeklyReportController
+    from web.sales.approvals import ApprovalController, DecisionController
+    from web.sales.pipeline import PipelineController
+    from web.sales.settings import SalesSettingsController
+    from web.sales.stages import SalesController
     from web.system.health import health
     from web.system.notfound import not_found
     from web.today.controller import HomeController
@@ -35,5 +39,10 @@ def route_handlers() -> list:
         CounterController,
         RfmAdminController,
         WeeklyReportController,
+        SalesController,
+        ApprovalController,
+        DecisionController,
+        PipelineController,
+        SalesSettingsController,
         not_found,
     ]

@@ -25,10 +25,12 @@ from db.credentials import credential_add
 from db.customers import contact_add
 from db.enrolment import enrolment_create
 from db.models import CustomFieldDefinition, Team, User
+from db.sales import approval_request_add
 from db.sessions import session_save
 from db.types import utcnow
 from domain.contacts import validate_contact
 from domain.enums import Role
+from domain.sales import ApprovalKind
 from tests.support import make_team, make_user
 from tests.visits_support import make_customer
 from web.app import create_app
@@ -66,6 +68,10 @@ CEREMONY = {"auth.verify", "enroll.verify", "settings.passkey_verify"}
 ALWAYS = {"notfound": NOT_FOUND}
 # Requests that change what later requests see run last, in this order.
 LAST = [
+    "sales.stage_change",
+    "sales.status_change",
+    "approvals.decide",
+    "sales.withdraw",
     "customers.contact_delete",
     "visits.undo",
     "settings.passkey_revoke",
@@ -85,7 +91,7 @@ FORM_PAGES = {
     "rfm.save": "rfm.admin",
 }
 # Parameters whose objects belong to a team (or a person): "other" uses side B's object.
-SCOPED_PARAMS = {"customer_id", "contact_id", "visit_id", "credential_pk", "team"}
+SCOPED_PARAMS = {"customer_id", "contact_id", "visit_id", "credential_pk", "request_id", "team"}
 
 
 @dataclass
@@ -100,6 +106,8 @@ class Side:
     contacts: dict[Role, int] = field(default_factory=dict)
     visits: dict[Role, int] = field(default_factory=dict)
     credentials: dict[Role, int] = field(default_factory=dict)
+    request_customer: int = 0  # the rep's customer with a change waiting for approval
+    request_id: int = 0
 
 
 @dataclass
@@ -167,6 +175,17 @@ async def _side(db, tag: str) -> Side:
         assert contact is not None, errors
         row = await contact_add(db, customer_id=customer.id, data=contact, user_id=None)
         side.contacts[role] = row.id
+    waiting = await make_customer(
+        db, team=field_team, owner=users[Role.REP], name=f"待批客户{tag}", stage="won", status="won"
+    )
+    approval = await approval_request_add(
+        db,
+        kind=ApprovalKind.WON_TO_LOST,
+        customer=waiting,
+        payload={"status": "lost", "reason": "price", "comment": ""},
+        requested_by=users[Role.REP].id,
+    )
+    side.request_customer, side.request_id = waiting.id, approval.id
     await db.commit()
     return side
 
@@ -319,9 +338,13 @@ def url_for(app, world: World, handler, who: Role | None, scope: str) -> str:
         "user_id": world.a.spare.id,
         "field_id": world.field_id,
         "code": "called",
+        "request_id": side.request_id,
+        "stage": "proposal",
         "token": world.enrol_token,
         "path": "no-such-page",
     }
+    if handler.name == "sales.withdraw":  # the request belongs to its own customer
+        values["customer_id"] = side.request_customer
     params = _params(handler)
     path_values = {k: v for k, v in values.items() if k in params and k != "team"}
     url = app.route_reverse(handler.name, **path_values)
@@ -333,6 +356,8 @@ def url_for(app, world: World, handler, who: Role | None, scope: str) -> str:
         query["rep"] = side.users[Role.REP].id
     if "what" in params:
         query["what"] = "visits"
+    if "to" in params:  # the sales confirm pages: a stage or a status to move to
+        query["to"] = "intent" if handler.name == "sales.status_confirm" else "first_contact"
     if query:
         url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     return url
@@ -373,6 +398,9 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
             "position": "100",
         },
         "settings.passkey_rename": {"name": "My phone"},
+        "sales.stage_change": {"to": "first_contact"},
+        "sales.status_change": {"to": "intent"},
+        "approvals.decide": {"decision": "reject"},
         "language.set": {"locale": "en", "next": "/"},
     }
     if name in CEREMONY or name.endswith("options"):

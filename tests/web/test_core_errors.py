@@ -85,4 +85,4 @@ async def test_signed_in_navigation_links_are_the_app_routes(client, db):
     manager = await make_user(db, role="manager", team=team, locale="en")
     await sign_in(client, db, manager)
     links = [a.attributes["href"] for a in html(await client.get("/")).css("nav.tabs a")]
-    assert links == ["/", "/customers", "/counter", "/team", "/reports/weekly"]
+    assert links == ["/", "/customers", "/counter", "/team", "/reports/weekly", "/pipeline"]

@@ -56,13 +56,17 @@ def _partials() -> list[str]:
     return sorted(p.relative_to(PARTIALS).as_posix() for p in PARTIALS.rglob("*.html"))
 
 
+# Features whose name is not a plural of the id prefix ("sales" is a mass noun).
+SINGULAR = {"sales": "sales"}
+
+
 def expected_root_id(rel: str) -> str:
     """The id a partial's root must carry: <feature-singular>-<name>, core without prefix."""
     feature, name = rel.removesuffix(".html").split("/", 1)
     name = name.replace("_", "-")
     if feature == "core":
         return name
-    return f"{feature.removesuffix('s')}-{name}"
+    return f"{SINGULAR.get(feature, feature.removesuffix('s'))}-{name}"
 
 
 def root_id(rel: str) -> str | None:

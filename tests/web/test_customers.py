@@ -349,15 +349,16 @@ async def test_edit_saves_changes_and_bumps_the_version(client, db, signed_in):
     )
     form = await edit_form(client, c.id)
     assert form["version"] == "1" and form["phone"] == "138 0013 8000"
-    form.update(industry="机械", stage="proposal")
+    # Stage moves on the customer page now (tests/web/test_sales.py): edit another field.
+    form.update(industry="机械", needs="两台机床")
     response = await post_form(client, f"/customers/{c.id}/edit", form)
     assert response.status_code == 303 and response.headers["location"] == f"/customers/{c.id}"
     saved = await get_customer(db, c.id)
-    assert (saved.industry, saved.stage, saved.version) == ("机械", "proposal", 2)
+    assert (saved.industry, saved.needs, saved.version) == ("机械", "两台机床", 2)
     event_ = (
         await db.execute(select(AuditEvent).where(AuditEvent.action == "customer_updated"))
     ).scalar_one()
-    assert event_.detail["fields"] == ["industry", "stage"]
+    assert event_.detail["fields"] == ["industry", "needs"]
 
 
 async def test_saving_over_a_newer_version_is_a_conflict_and_overwrites_nothing(

@@ -23,7 +23,14 @@ async def test_htmx_request_when_signed_out_gets_hx_redirect(client):
 async def test_navigation_uses_stable_names_per_role(client, db, signed_in):
     await signed_in("manager", name="李伟", locale="en")
     tree = html(await client.get("/"))
-    assert texts(tree, "nav.tabs a") == ["Today", "Customers", "Counter", "Team", "Weekly report"]
+    assert texts(tree, "nav.tabs a") == [
+        "Today",
+        "Customers",
+        "Counter",
+        "Team",
+        "Weekly report",
+        "Pipeline",  # issue 13: the pipeline board
+    ]
     label = tree.css_first("label[for=site-search]")
     assert label.text(strip=True) == "Search customers"
     assert tree.css_first("a[aria-current=page]").text(strip=True) == "Today"
@@ -32,7 +39,7 @@ async def test_navigation_uses_stable_names_per_role(client, db, signed_in):
 async def test_rep_sees_chinese_navigation_by_default(client, db, signed_in):
     await signed_in("rep")
     tree = html(await client.get("/"))
-    assert texts(tree, "nav.tabs a") == ["今日", "客户"]
+    assert texts(tree, "nav.tabs a") == ["今日", "客户", "销售漏斗"]
     assert tree.css_first("label[for=site-search]").text(strip=True) == "搜索客户"
     assert tree.css_first("html").attributes["lang"] == "zh-CN"
 
@@ -50,7 +57,7 @@ async def test_unknown_page_is_404_in_users_language(client, db, signed_in):
     assert response.status_code == 404
     tree = html(response)
     assert tree.css_first("h1").text(strip=True) == "Not found"
-    assert texts(tree, "nav.tabs a") == ["Today", "Customers"]
+    assert texts(tree, "nav.tabs a") == ["Today", "Customers", "Pipeline"]
 
 
 async def test_htmx_error_gets_banner_fragment(client, db, signed_in):
@@ -127,7 +134,7 @@ async def test_language_switch_is_remembered_for_the_user(client, db, signed_in)
     await client.post("/language", data={"_csrf_token": token, "locale": "en", "next": "/"})
     client.cookies.delete("kehu_lang")
     tree = html(await client.get("/"))
-    assert texts(tree, "nav.tabs a") == ["Today", "Customers"]
+    assert texts(tree, "nav.tabs a") == ["Today", "Customers", "Pipeline"]
 
 
 async def test_static_files_are_versioned_and_cached_long(client):

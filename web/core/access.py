@@ -41,6 +41,7 @@ SIGNED_IN = roles(*Role)
 ADMIN = roles(Role.ADMIN)
 MANAGERS = roles(Role.MANAGER, Role.ADMIN)
 COUNTER = roles(Role.CLERK, Role.MANAGER, Role.ADMIN)
+SALES = roles(Role.REP, Role.MANAGER, Role.ADMIN)
 
 # Route name -> policy. The access matrix test (tests/web/test_access_matrix.py) checks
 # every route of the app against this table, for each role and for signed-out visitors.
@@ -115,6 +116,19 @@ ROUTES: dict[str, Policy] = {
     "admin.cadence.save": ADMIN,
     "rfm.admin": ADMIN,
     "rfm.save": ADMIN,
+    "admin.sales": ADMIN,
+    "admin.sales.save": ADMIN,
+    # the sales process: reps (own and pool customers), managers (their team), admins
+    "sales.stage_confirm": SALES,
+    "sales.stage_change": SALES,
+    "sales.status_confirm": SALES,
+    "sales.status_change": SALES,
+    "sales.withdraw": SALES,
+    "sales.decisions": SALES,
+    "pipeline.board": SALES,
+    "pipeline.stage": SALES,
+    "approvals.list": MANAGERS,
+    "approvals.decide": MANAGERS,
 }
 
 

@@ -26,12 +26,13 @@ _ALL = {
     "counter": ("counter.page", N_("Counter")),
     "team": ("team.page", N_("Team")),
     "report": ("report.weekly", N_("Weekly report")),
+    "pipeline": ("pipeline.board", N_("Pipeline")),
 }
 
 _BY_ROLE = {
-    Role.REP: ("today", "customers"),
+    Role.REP: ("today", "customers", "pipeline"),
     Role.CLERK: ("counter", "customers", "today"),
-    Role.MANAGER: ("today", "customers", "counter", "team", "report"),
+    Role.MANAGER: ("today", "customers", "counter", "team", "report", "pipeline"),
     Role.ADMIN: ("today", "customers", "counter", "team", "report"),
 }
 

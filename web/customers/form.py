@@ -50,6 +50,7 @@ from web.core.i18n import gettext as _
 from web.customers.access import customer_or_404
 
 FORM = "partials/customers/form.html"
+SALES_FIELDS = ("stage", "status", "loss_reason")
 
 
 def input_name(name: str) -> str:
@@ -272,6 +273,8 @@ class CustomerFormController(Controller):
             return await page.again(422, values=form, errors={**errors, **owner_error})
         submitted = input_values(customer_input, page.definitions, owner_id=owner_id)
         current = customer_values(customer, page.definitions)
+        # Stage and status change only through the sales process (web/sales/stages.py).
+        submitted.update({k: current[k] for k in SALES_FIELDS})
         plan = plan_edit(
             opened_version=_int_or_none(form.get("version", "")),
             current_version=customer.version,

@@ -17,6 +17,7 @@ from web.core.guards import require_user
 from web.core.htmx import fragment_or_redirect, is_fragment_request, render
 from web.customers.access import customer_or_404
 from web.customers.form import input_name
+from web.sales.context import sales_panel_context
 from web.visits.panel import note_view, visit_panel_context
 
 PER_PAGE = 50
@@ -84,6 +85,7 @@ class CustomerListController(Controller):
             "contact_values": {},
             "contact_errors": {},
             **await visit_panel_context(db, actor=actor, customer=c),
+            **await sales_panel_context(db, actor=actor, customer=c),
         }
         view = note_view(request, actor=actor, customer_id=customer_id, audited=True)
         return render(request, "pages/customers/detail.html", context, background=view)

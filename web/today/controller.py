@@ -12,6 +12,7 @@ from domain.users import Actor
 from domain.visits import DueEntry, due_entry, follow_ups_by_rep
 from web.core.guards import require_user
 from web.core.htmx import render
+from web.sales.context import sales_today_context
 
 LIMIT_OWN = 100  # a rep's or a store's due list
 LIMIT_TEAM = 300  # a manager's (or admin's) list for the whole team
@@ -86,5 +87,6 @@ class HomeController(Controller):
             "more": more,
             "recent": recent,
             "due_count": len(rows),
+            **await sales_today_context(db, actor=actor),
         }
         return render(request, "pages/today/index.html", context)

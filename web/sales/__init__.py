@@ -1,0 +1,1 @@
+"""The sales process: stage and status moves, approvals, the pipeline board, its settings."""
