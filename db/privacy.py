@@ -20,6 +20,7 @@ from db.models import (
     PrivacyRequest,
     PrivacySetting,
     StageChange,
+    Team,
     User,
     Visit,
 )
@@ -301,10 +302,18 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def privacy_find(session: AsyncSession, *, q: str) -> list[PersonMatch]:
+async def privacy_match_get(session: AsyncSession, *, customer_id: int) -> PersonMatch | None:
+    """One customer as a match (for the erasure confirmation), or None."""
+    found = await privacy_find(session, q="", customer_id=customer_id)
+    return found[0] if found else None
+
+
+async def privacy_find(
+    session: AsyncSession, *, q: str, customer_id: int | None = None
+) -> list[PersonMatch]:
     """Every customer whose (or whose contact's) phone, in any format, or name matches."""
     q = " ".join(q.split())
-    if len(q) < 2 and not has_cjk(q):
+    if customer_id is None and len(q) < 2 and not has_cjk(q):
         return []
     conds = [Customer.name.like(_like(q), escape="\\")]
     contact_conds = [Contact.name.like(_like(q), escape="\\")]
@@ -318,9 +327,10 @@ async def privacy_find(session: AsyncSession, *, q: str) -> list[PersonMatch]:
         contact_conds.append(Contact.phone == phone)
     via_contact = select(Contact.customer_id).where(or_(*contact_conds))
     ids = select(Customer.id).where(or_(*conds, Customer.id.in_(via_contact)))
-    from db.models import Team
+    if customer_id is not None:
+        ids = select(Customer.id).where(Customer.id == customer_id)
 
-    def count(model, col):
+    def count(col):
         return select(func.count()).where(col == Customer.id).scalar_subquery()
 
     events = (
@@ -337,8 +347,8 @@ async def privacy_find(session: AsyncSession, *, q: str) -> list[PersonMatch]:
             Team.name,
             Customer.data_basis,
             Customer.data_basis_on,
-            count(Contact, Contact.customer_id),
-            count(Visit, Visit.customer_id),
+            count(Contact.customer_id),
+            count(Visit.customer_id),
             events,
             LegalHold.reason,
         )

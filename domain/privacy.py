@@ -55,31 +55,6 @@ class DataBasis(StrEnum):
     LEGITIMATE = "legitimate"
 
 
-KIND_LABELS = {
-    RequestKind.ACCESS: "Access",
-    RequestKind.COPY: "Copy",
-    RequestKind.CORRECTION: "Correction",
-    RequestKind.DELETION: "Deletion",
-}
-CHANNEL_LABELS = {
-    Channel.PHONE: "Phone",
-    Channel.EMAIL: "Email",
-    Channel.IN_PERSON: "In person",
-    Channel.LETTER: "Letter",
-    Channel.OTHER: "Other",
-}
-STATUS_LABELS = {
-    RequestStatus.OPEN: "Open",
-    RequestStatus.ANSWERED: "Answered",
-    RequestStatus.REFUSED: "Refused",
-}
-BASIS_LABELS = {
-    DataBasis.CONTRACT: "Contract",
-    DataBasis.CONSENT: "Consent",
-    DataBasis.LEGITIMATE: "Legitimate business interest",
-}
-
-
 def can_handle_requests(actor: Actor) -> bool:
     """Privacy requests are handled by admins (the privacy officer's role)."""
     return actor.role == Role.ADMIN

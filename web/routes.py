@@ -14,6 +14,8 @@ def route_handlers() -> list:
     from web.counter.controller import CounterController
     from web.customers.controller import CustomerController
     from web.reports.controller import TeamController, WeeklyReportController
+    from web.privacy.audit import AuditLogController
+    from web.privacy.requests import PrivacyRequestController
     from web.system.health import health
     from web.system.notfound import not_found
     from web.today.controller import HomeController
@@ -35,5 +37,7 @@ def route_handlers() -> list:
         CounterController,
         RfmAdminController,
         WeeklyReportController,
+        AuditLogController,
+        PrivacyRequestController,
         not_found,
     ]
