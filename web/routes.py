@@ -13,9 +13,9 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.controller import CustomerController
-    from web.reports.controller import TeamController, WeeklyReportController
     from web.privacy.audit import AuditLogController
     from web.privacy.requests import PrivacyRequestController
+    from web.reports.controller import TeamController, WeeklyReportController
     from web.system.health import health
     from web.system.notfound import not_found
     from web.today.controller import HomeController
