@@ -230,3 +230,25 @@ async def test_overdue_requests_show_on_the_admins_today(client, db, admin):
     assert today.css_first("#privacy-overdue[hx-get]") is not None
     fragment = html(await client.get("/admin/privacy/overdue", headers=HX))
     assert "逾期的人" in fragment.css_first("#privacy-overdue").text()
+
+
+async def test_the_copy_pdf_is_readable_in_the_persons_language(client, db, admin):
+    team = await make_team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    location = (await _request(client, token)).headers["location"]
+    rid = int(location.rstrip("/").rsplit("/", 1)[1])
+    response = await client.get(f"/admin/privacy/{rid}/copy/{cid}/pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    from pdf.privacy_copy import MSGIDS, render_html
+    from web.core.i18n import catalogue
+
+    zh = catalogue("zh_CN")
+    assert all(m in zh for m in MSGIDS)
+    records = [{"customer": {"number": "C1", "name": "张伟"}, "contacts": [], "visits": [],
+                "history": [], "events": []}]  # fmt: skip
+    text = render_html(records, request_id=rid, when="x", locale="zh_CN", _=lambda m: zh.get(m, m))
+    assert "客户系统中关于您的个人信息" in text and "张伟" in text
+    events = (await db.execute(select(AuditEvent.detail).where(
+        AuditEvent.action == "privacy_copy_exported"))).scalars()  # fmt: skip
+    assert [e["format"] for e in events] == ["pdf"]

@@ -1,5 +1,6 @@
 """Privacy requests (PIPL Art. 44-50): register, find the person, copy, erase, answer."""
 
+import asyncio
 import json
 from datetime import date, datetime
 
@@ -41,11 +42,13 @@ from domain.privacy import (
     request_validate,
 )
 from domain.users import Actor
+from pdf.privacy_copy import render_copy_pdf
 from web.core.client_ip import client_ip
 from web.core.forms import Form, field, fields
 from web.core.guards import actor_of, require_user
 from web.core.htmx import flash, render, see_other
-from web.core.i18n import N_, gettext
+from web.core.i18n import N_, catalogue, gettext
+from web.core.settings import Settings
 
 KIND_LABELS = {
     "access": N_("Access"),
@@ -215,6 +218,30 @@ class PrivacyRequestController(Controller):
             content=body,
             media_type="application/json; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="kehu-copy-{rid}-{cid}.json"'},
+        )
+
+    @get("/{rid:int}/copy/{cid:int}/pdf", name="privacy.copy_pdf")
+    async def copy_pdf(
+        self, request: Request, db: AsyncSession, actor: Actor, rid: int, cid: int, now: datetime,
+        settings: Settings,
+    ) -> Response:  # fmt: skip
+        """The readable copy as PDF, in the person's language (?lang=zh_CN or en)."""
+        await _request_or_404(db, rid)
+        bundle = await privacy_bundle(db, customer_ids=[cid])
+        if not bundle:
+            raise NotFoundException()
+        locale = "en" if request.query_params.get("lang") == "en" else "zh_CN"
+        table = catalogue(locale)
+        when = now.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        await _audit_copy(db, request, actor, rid, cid, "pdf")
+        data = await asyncio.to_thread(
+            render_copy_pdf, bundle, request_id=rid, when=when, locale=locale,
+            _=lambda m: table.get(m, m),
+        )  # fmt: skip
+        return Response(
+            content=data,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="kehu-copy-{rid}-{cid}.pdf"'},
         )
 
     @get("/{rid:int}/erase/{cid:int}", name="privacy.erase_confirm")
