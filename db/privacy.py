@@ -26,7 +26,15 @@ from db.models import (
 )
 from domain.names import has_cjk
 from domain.phones import PhoneError, normalise_phone
-from domain.privacy import ERASED, RequestInput, RequestStatus, erasure_refusal, needles, redact
+from domain.privacy import (
+    ERASED,
+    RequestInput,
+    RequestStatus,
+    erasure_refusal,
+    needles,
+    redact,
+    retention_cutoff,
+)
 
 MAX_MATCHES = 50
 
@@ -609,3 +617,11 @@ async def privacy_scrub_files(session: AsyncSession) -> None:
     if session.bind is not None and session.bind.dialect.name == "sqlite":
         await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         await session.commit()
+
+
+async def privacy_retention_run(session: AsyncSession, *, now: datetime) -> int:
+    """Drop visit locations older than the admin-set period; how many visits lost theirs."""
+    s = await privacy_settings_get(session)
+    return await visit_locations_drop(
+        session, before=retention_cutoff(now, s.location_retention_days)
+    )
