@@ -13,10 +13,13 @@ from db.types import utcnow
 
 log = logging.getLogger(__name__)
 EVERY_SECONDS = 6 * 3600
+# The first run waits a minute: start-up (migrations, first requests) comes first, and an
+# app that lives only for a test never runs it.
+FIRST_DELAY_SECONDS = 60
 
 
 class RetentionLoop:
-    """Runs the location retention at start-up and every few hours while the app runs."""
+    """Runs the location retention soon after start-up and every few hours after that."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         """Bind the loop to the app's session factory."""
@@ -31,7 +34,8 @@ class RetentionLoop:
         return dropped
 
     async def _loop(self) -> None:
-        """Run, sleep, repeat; a failure is logged and retried next time."""
+        """Wait, run, sleep, repeat; a failure is logged and retried next time."""
+        await asyncio.sleep(FIRST_DELAY_SECONDS)
         while True:
             try:
                 await self.run_once()
