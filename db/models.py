@@ -126,6 +126,9 @@ class Customer(SQLModel, table=True):
     created_at: datetime = _dt(default_factory=utcnow)
     updated_at: datetime = _dt(default_factory=utcnow)
     version: int = 1
+    # Why the company holds this customer's data (domain.privacy.DataBasis); added by 0005.
+    data_basis: str = Field(default="", max_length=16)
+    data_basis_on: date | None = None
 
 
 class Visit(SQLModel, table=True):
@@ -343,3 +346,53 @@ class ApprovalRule(SQLModel, table=True):
 
     kind: str = Field(primary_key=True, max_length=32)
     required: bool = True
+
+
+class PrivacyRequest(SQLModel, table=True):
+    """A person's request to see, copy, correct or delete their data (PIPL Art. 44-50)."""
+
+    __tablename__ = "privacy_request"
+    __table_args__ = (Index("ix_privacy_request_status_due", "status", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    requester: str = Field(max_length=500)
+    contact: str = Field(default="", max_length=500)
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    subject: str = Field(max_length=500)
+    received_on: date
+    due_on: date
+    status: str = Field(default="open", max_length=16)
+    reason: str = Field(default="", max_length=500)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _dt(default_factory=utcnow)
+    closed_at: datetime | None = _dt(default=None)
+
+
+class LegalHold(SQLModel, table=True):
+    """A customer that must be kept (an open contract, a dispute): erasure is refused."""
+
+    __tablename__ = "legal_hold"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    reason: str = Field(max_length=500)
+    set_by: int | None = Field(default=None, foreign_key="user.id")
+    set_at: datetime = _dt(default_factory=utcnow)
+
+
+class PrivacySetting(SQLModel, table=True):
+    """Admin-set privacy periods (one row, id 1)."""
+
+    __tablename__ = "privacy_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    request_due_days: int = 15
+    location_retention_days: int = 180
+
+
+class AuditRedactionGate(SQLModel, table=True):
+    """While a row is here (inside one transaction), audit details may be redacted."""
+
+    __tablename__ = "audit_redaction_gate"
+
+    id: int = Field(primary_key=True)

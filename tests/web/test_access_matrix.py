@@ -24,7 +24,7 @@ from sqlmodel import select
 from db.credentials import credential_add
 from db.customers import contact_add
 from db.enrolment import enrolment_create
-from db.models import CustomFieldDefinition, Team, User
+from db.models import CustomFieldDefinition, PrivacyRequest, Team, User
 from db.sales import approval_request_add
 from db.sessions import session_save
 from db.types import utcnow
@@ -72,6 +72,7 @@ LAST = [
     "sales.status_change",
     "approvals.decide",
     "sales.withdraw",
+    "privacy.erase",
     "customers.contact_delete",
     "visits.undo",
     "settings.passkey_revoke",
@@ -120,6 +121,7 @@ class World:
     field_id: int
     enrol_token: str
     cookies: dict[Role | None, str]
+    privacy_request_id: int = 0
 
 
 @pytest.fixture
@@ -299,6 +301,16 @@ async def build_world(app, req: Requester) -> World:
             )
         ).scalar_one()
         b_cookies = {role: await _session_cookie(db, b.users[role]) for role in b.users}
+        privacy = PrivacyRequest(
+            requester="张先生",
+            channel="phone",
+            kind="access",
+            subject="13900000000",
+            received_on=utcnow().date(),
+            due_on=utcnow().date() + timedelta(days=15),
+            created_by=admin.id,
+        )
+        db.add(privacy)
         await db.commit()
     # Each role authors a visit on its own customer, on both sides (B's by B's people).
     for side, side_cookies in ((a, {}), (b, b_cookies)):
@@ -306,7 +318,7 @@ async def build_world(app, req: Requester) -> World:
         for role in ROLES:
             side.visits[role] = await _visit(req, role, side.customers[role])
     req.cookies.update(cookies)
-    return World(a, b, admin, field_id, token, cookies)
+    return World(a, b, admin, field_id, token, cookies, privacy.id)
 
 
 def _routes(app) -> list[tuple[str, str, object]]:
@@ -340,6 +352,8 @@ def url_for(app, world: World, handler, who: Role | None, scope: str) -> str:
         "code": "called",
         "request_id": side.request_id,
         "stage": "proposal",
+        "rid": world.privacy_request_id,
+        "cid": side.customers[Role.ADMIN],
         "token": world.enrol_token,
         "path": "no-such-page",
     }
@@ -401,6 +415,15 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
         "sales.stage_change": {"to": "first_contact"},
         "sales.status_change": {"to": "intent"},
         "approvals.decide": {"decision": "reject"},
+        "privacy.request_add": {
+            "requester": f"请求人{n}",
+            "subject": f"139{n:08d}",
+            "channel": "phone",
+            "kind": "access",
+        },
+        "privacy.request_close": {"status": "answered", "reason": "已答复"},
+        "privacy.settings": {"due_days": "15", "retention_days": "180"},
+        "privacy.erase": {"confirm": "yes"},
         "language.set": {"locale": "en", "next": "/"},
     }
     if name in CEREMONY or name.endswith("options"):

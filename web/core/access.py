@@ -129,6 +129,21 @@ ROUTES: dict[str, Policy] = {
     "pipeline.stage": SALES,
     "approvals.list": MANAGERS,
     "approvals.decide": MANAGERS,
+    # personal data (PIPL): the audit log for admins and (their team) managers; requests admins
+    "audit.log": MANAGERS,
+    "audit.export": MANAGERS,
+    "privacy.basis": ADMIN,
+    "privacy.copy_json": ADMIN,
+    "privacy.copy_pdf": ADMIN,
+    "privacy.erase": ADMIN,
+    "privacy.erase_confirm": ADMIN,
+    "privacy.hold": ADMIN,
+    "privacy.overdue": ADMIN,
+    "privacy.request": ADMIN,
+    "privacy.request_add": ADMIN,
+    "privacy.request_close": ADMIN,
+    "privacy.requests": ADMIN,
+    "privacy.settings": ADMIN,
 }
 
 

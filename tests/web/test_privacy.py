@@ -1,0 +1,254 @@
+"""Audit log page and privacy requests: who may, filters, export, register, find, erase."""
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.audit import audit_add
+from db.models import AuditEvent, Customer, PrivacyRequest
+from db.search import customer_search
+from domain.customers import derived_fields
+from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests.visits_support import actor_of
+
+HX = {"HX-Request": "true"}
+PHONE = "13912345678"
+
+
+async def _customer(db, team, name="张伟龙井贸易", phone=PHONE) -> int:
+    c = Customer(
+        number=f"C2026119{len(name):02d}",
+        name=name,
+        phone=phone,
+        team_id=team.id,
+        **derived_fields(name, phone),
+    )
+    db.add(c)
+    await db.flush()
+    cid = c.id
+    await db.commit()
+    return cid
+
+
+@pytest.fixture
+async def admin(client, db):
+    user = await make_user(db, name="王芳", role="admin", locale="en")
+    await sign_in(client, db, user)
+    return user
+
+
+async def _request(client, token, **overrides) -> object:
+    data = {
+        "_csrf_token": token,
+        "requester": "张伟本人",
+        "contact": "电话",
+        "channel": "phone",
+        "kind": "deletion",
+        "subject": "+86 139-1234-5678",
+        "received_on": "",
+        "due_on": "",
+        **overrides,
+    }
+    return await client.post("/admin/privacy", data=data, follow_redirects=False)
+
+
+@pytest.mark.parametrize("role", ["rep", "clerk", "manager"])
+async def test_privacy_requests_are_for_admins_only(client, db, role):
+    team = await make_team(db, "南京西路门店", store=role == "clerk")
+    user = await make_user(db, name="某人", role=role, team=team, locale="en")
+    await sign_in(client, db, user)
+    assert (await client.get("/admin/privacy")).status_code == 403
+    token = await csrf_token(client, "/settings")
+    assert (await _request(client, token)).status_code == 403
+    expected = 200 if role == "manager" else 403
+    assert (await client.get("/admin/audit")).status_code == expected
+
+
+async def test_signed_out_is_sent_to_sign_in(client):
+    for path in ("/admin/audit", "/admin/privacy"):
+        response = await client.get(path, follow_redirects=False)
+        assert response.status_code in (302, 303) and "/login" in response.headers["location"]
+
+
+async def test_manager_sees_only_their_teams_events(client, db):
+    mine, other = await make_team(db, "华东一组"), await make_team(db, "华南二组")
+    manager = await make_user(db, name="刘洋", role="manager", team=mine, locale="en")
+    rep = await make_user(db, name="陈静", team=mine)
+    stranger = await make_user(db, name="赵磊", team=other)
+    await audit_add(db, action="signed_in", actor_id=rep.id, detail={"n": "mine"})
+    await audit_add(db, action="signed_in", actor_id=stranger.id, detail={"n": "theirs"})
+    await db.commit()
+    await sign_in(client, db, manager)
+    tree = html(await client.get("/admin/audit"))
+    users = texts(tree, "#privacy-audit-table tbody td:nth-child(2)")
+    assert "陈静" in users and "赵磊" not in users
+    # Filtering by the other team's user shows nothing rather than their events.
+    tree = html(await client.get(f"/admin/audit?user={stranger.id}"))
+    assert not tree.css("#privacy-audit-table tbody tr")
+
+
+async def test_audit_filters_page_and_fragment(client, db, admin):
+    for i in range(60):
+        cid = 7 if i % 2 else 8
+        await audit_add(
+            db, action="customer_viewed", actor_id=admin.id, entity="customer", entity_id=cid
+        )
+    change = {"before": {"phone": "1"}, "after": {"phone": "2"}}
+    await audit_add(
+        db,
+        action="customer_updated",
+        actor_id=admin.id,
+        entity="customer",
+        entity_id=7,
+        detail=change,
+    )
+    await db.commit()
+    tree = html(await client.get("/admin/audit"))
+    assert tree.css_first("h1").text(strip=True) == "Audit log"
+    assert len(tree.css("#privacy-audit-table tbody tr")) == 50
+    assert tree.css_first("a[rel=next]") is not None
+    fragment = await client.get("/admin/audit?action=customer_updated&customer=7", headers=HX)
+    assert "HX-Request" in fragment.headers["vary"]
+    tree = html(fragment)
+    assert tree.css_first("h1") is None
+    (row,) = tree.css("#privacy-audit-table tbody tr")
+    assert "before" in row.text() and "customer_updated" in row.text()
+    # Odd filters are ignored, never a 500.
+    for q in ("user=abc", "since=2026-13-45", "page=-3", "customer=99999999999999999999"):
+        assert (await client.get(f"/admin/audit?{q}")).status_code == 200
+
+
+async def test_export_is_audited_and_neutralises_formulas(client, db, admin):
+    await audit_add(db, action="note", actor_id=admin.id, detail={"text": "=HYPERLINK(1)"})
+    await db.commit()
+    response = await client.get("/admin/audit/export.csv?action=note")
+    assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    assert "=HYPERLINK" not in response.text.replace("'{", "{").split("\n")[1][:2]
+    assert '"{""text"": ""=HYPERLINK(1)""}"' in response.text  # JSON cell starts with {
+    (event,) = (
+        await db.execute(select(AuditEvent).where(AuditEvent.action == "audit_exported"))
+    ).scalars()
+    assert event.actor_id == admin.id and event.detail["rows"] == 1
+
+
+async def test_register_a_request_without_javascript(client, db, admin):
+    token = await csrf_token(client, "/admin/privacy")
+    response = await _request(client, token)
+    assert response.status_code == 303
+    req = (await db.execute(select(PrivacyRequest))).scalar_one()
+    assert req.due_on - req.received_on == timedelta(days=15) and req.status == "open"
+    bad = await _request(client, token, requester="", received_on="2999-01-01")
+    assert bad.status_code == 422
+    tree = html(bad)
+    assert tree.css_first("#pr-requester").attributes.get("aria-invalid") == "true"
+    assert tree.css_first("#pr-subject").attributes["value"] == "+86 139-1234-5678"
+
+
+async def test_find_copy_and_erase_by_phone_in_another_format(client, db, admin):
+    team = await make_team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    location = (await _request(client, token)).headers["location"]
+    rid = int(location.rstrip("/").rsplit("/", 1)[1])
+    tree = html(await client.get(location))
+    assert texts(tree, ".privacy-matches h3")[0].startswith("张伟龙井贸易")
+    copy = await client.get(f"/admin/privacy/{rid}/copy/{cid}/json")
+    assert json.loads(copy.text)["records"][0]["customer"]["phone"] == PHONE
+    confirm = html(await client.get(f"/admin/privacy/{rid}/erase/{cid}"))
+    assert confirm.css_first("input[name=confirm]") is not None
+    unconfirmed = await client.post(
+        f"/admin/privacy/{rid}/erase/{cid}", data={"_csrf_token": token}
+    )
+    assert unconfirmed.status_code == 422
+    assert await customer_search(db, actor=actor_of(admin), q="龙井贸易") != []
+    done = await client.post(
+        f"/admin/privacy/{rid}/erase/{cid}",
+        data={"_csrf_token": token, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert await customer_search(db, actor=actor_of(admin), q="龙井贸易") == []
+    actions = set((await db.execute(select(AuditEvent.action))).scalars())
+    assert {"privacy_copy_exported", "customer_erased", "privacy_request_created"} <= actions
+
+
+async def test_a_legal_hold_refuses_the_request_with_its_reason(client, db, admin):
+    team = await make_team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    location = (await _request(client, token)).headers["location"]
+    rid = int(location.rstrip("/").rsplit("/", 1)[1])
+    hold = await client.post(
+        f"/admin/privacy/{rid}/customers/{cid}/hold",
+        data={"_csrf_token": token, "reason": "合同未结清"},
+        follow_redirects=False,
+    )
+    assert hold.status_code == 303
+    await client.post(
+        f"/admin/privacy/{rid}/erase/{cid}", data={"_csrf_token": token, "confirm": "yes"}
+    )
+    tree = html(await client.get(location))
+    assert "Refused" in tree.css_first("#privacy-status").text()
+    assert "合同未结清" in tree.css_first("#privacy-status").text()
+    db.expire_all()
+    assert (await db.get(Customer, cid)).name == "张伟龙井贸易"
+
+
+async def test_answer_needs_a_reason_and_basis_is_shown(client, db, admin):
+    team = await make_team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    location = (await _request(client, token, kind="access")).headers["location"]
+    rid = int(location.rstrip("/").rsplit("/", 1)[1])
+    url = f"/admin/privacy/{rid}/close"
+    missing = await client.post(
+        url, data={"_csrf_token": token, "status": "answered", "reason": " "}
+    )
+    assert missing.status_code == 422 and html(missing).css_first("#close-reason-error")
+    await client.post(
+        f"/admin/privacy/{rid}/customers/{cid}/basis",
+        data={"_csrf_token": token, "basis": "consent", "basis_on": "2026-03-01"},
+    )
+    ok = await client.post(
+        url,
+        data={"_csrf_token": token, "status": "answered", "reason": "已提供副本"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    tree = html(await client.get(location))
+    assert "Answered" in tree.css_first("#privacy-status").text()
+    assert "Consent" in tree.css_first(f"#privacy-match-{cid}").text()
+
+
+async def test_overdue_requests_show_on_the_admins_today(client, db, admin):
+    token = await csrf_token(client, "/admin/privacy")
+    old = (date.today() - timedelta(days=40)).isoformat()
+    await _request(client, token, received_on=old, requester="逾期的人")
+    today = html(await client.get("/"))
+    assert today.css_first("#privacy-overdue[hx-get]") is not None
+    fragment = html(await client.get("/admin/privacy/overdue", headers=HX))
+    assert "逾期的人" in fragment.css_first("#privacy-overdue").text()
+
+
+async def test_the_copy_pdf_is_readable_in_the_persons_language(client, db, admin):
+    team = await make_team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    location = (await _request(client, token)).headers["location"]
+    rid = int(location.rstrip("/").rsplit("/", 1)[1])
+    response = await client.get(f"/admin/privacy/{rid}/copy/{cid}/pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    from pdf.privacy_copy import MSGIDS, render_html
+    from web.core.i18n import catalogue
+
+    zh = catalogue("zh_CN")
+    assert all(m in zh for m in MSGIDS)
+    records = [{"customer": {"number": "C1", "name": "张伟"}, "contacts": [], "visits": [],
+                "history": [], "events": []}]  # fmt: skip
+    text = render_html(records, request_id=rid, when="x", locale="zh_CN", _=lambda m: zh.get(m, m))
+    assert "客户系统中关于您的个人信息" in text and "张伟" in text
+    events = (await db.execute(select(AuditEvent.detail).where(
+        AuditEvent.action == "privacy_copy_exported"))).scalars()  # fmt: skip
+    assert [e["format"] for e in events] == ["pdf"]

@@ -1,0 +1,1 @@
+"""Personal data: the audit log page and privacy requests (PIPL)."""
