@@ -10,8 +10,6 @@ import re
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,9 +237,6 @@ def test_handler_lengths_are_measured(settings):
     assert len(lengths) > 50
 
 
-@pytest.mark.xfail(
-    strict=False, reason="long handlers are split by the feature engineers; strict after merge"
-)
 def test_no_handler_is_longer_than_30_lines(settings):
     long = sorted(
         (lines, name)
