@@ -209,7 +209,10 @@ async def test_same_name_after_normalising_is_a_duplicate(client, db, signed_in)
     response = await post_form(client, "/customers", {**BASIC, "name": "abc trading"})
     assert response.status_code == 422
     tree = html(response)
-    assert tree.css_first("#customer-duplicate-warning a").text(strip=True) == "ＡＢＣ Trading Co., Ltd."
+    assert (
+        tree.css_first("#customer-duplicate-warning a").text(strip=True)
+        == "ＡＢＣ Trading Co., Ltd."
+    )
     assert tree.css_first("#customer-duplicate-warning button").text(strip=True) == "另存为新客户"
 
 
@@ -443,7 +446,9 @@ async def test_editing_the_phone_to_another_customers_phone_warns(client, db, si
     response = await post_form(client, f"/customers/{c.id}/edit", dict(form, phone="139 0013 9000"))
     assert response.status_code == 422
     tree = html(response)
-    assert tree.css_first(f"#customer-duplicate-warning a[href='/customers/{other.id}']") is not None
+    assert (
+        tree.css_first(f"#customer-duplicate-warning a[href='/customers/{other.id}']") is not None
+    )
     assert tree.css_first("#customer-duplicate-warning button").text(strip=True) == "仍然保存"
     form["phone"] = "139 0013 9000"
     form["confirm_duplicate"] = "1"
