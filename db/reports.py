@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import sql_in_thread
-from db.models import Customer, StageChange, Team, User, Visit
+from db.models import Customer, StageChange, User, Visit
 from domain.customers import completeness
 from domain.enums import Level, LossReason, Method, Role, Stage, Status
 from domain.report import CustomerRow, RepInfo, StageMove, VisitRow
@@ -17,14 +17,6 @@ async def _run_long(session: AsyncSession, stmt):
     """Run a report query (it scans a team's week or customers) off the event loop."""
     with sql_in_thread():
         return await session.execute(stmt)
-
-
-async def team_list(session: AsyncSession, *, team_ids: list[int] | None = None) -> list[Team]:
-    """Return teams by name (all, or only the given ids)."""
-    stmt = select(Team).order_by(Team.is_store, Team.name)
-    if team_ids is not None:
-        stmt = stmt.where(Team.id.in_(team_ids))
-    return list((await session.execute(stmt)).scalars())
 
 
 async def report_reps(session: AsyncSession, *, team_id: int) -> list[RepInfo]:

@@ -588,13 +588,6 @@ async def visit_count(session: AsyncSession, *, customer_id: int | None = None) 
     return (await session.execute(stmt)).scalar_one()
 
 
-async def recently_viewed_add(
-    session: AsyncSession, *, user_id: int, customer_id: int, at: datetime | None = None
-) -> None:
-    """Remember that a user opened a customer (one row per pair, the later write wins)."""
-    await recently_viewed_upsert(session, {(user_id, customer_id): at or utcnow()})
-
-
 async def recently_viewed_upsert(
     session: AsyncSession, views: Mapping[tuple[int, int], datetime]
 ) -> None:

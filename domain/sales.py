@@ -131,6 +131,20 @@ def stage_move_problem(*, current: Stage, status: Status, target: Stage) -> str 
     return None
 
 
+def stage_move_errors(
+    *, current: Stage, status: Status, target: Stage | None, comment: str = ""
+) -> dict[str, str]:
+    """Return a stage move form's errors by field before its criteria ({} when it may go on)."""
+    errors: dict[str, str] = {}
+    if target is None:
+        errors["to"] = MSG_CHOOSE_STAGE
+    elif problem := stage_move_problem(current=current, status=status, target=target):
+        errors["to"] = problem
+    if len(comment) > MAX_COMMENT:
+        errors["comment"] = MSG_COMMENT_LONG
+    return errors
+
+
 def stage_targets(*, current: Stage, status: Status) -> list[Stage]:
     """Return every stage the customer may move to now, in process order."""
     return [

@@ -10,6 +10,7 @@ from db.customers import customer_create
 from db.models import Customer, Team, User, Visit
 from db.types import utcnow
 from db.users import team_get_or_create, user_add
+from db.visits import recently_viewed_upsert
 from domain.customers import derived_fields, validate_customer
 from domain.enums import Role
 from domain.phones import normalise_phone
@@ -144,6 +145,13 @@ async def visit(
     db.add(customer)
     await db.commit()
     return made
+
+
+async def viewed(
+    db: AsyncSession, *, user_id: int, customer_id: int, at: datetime | None = None
+) -> None:
+    """Remember that a user opened a customer, as opening its page does (now by default)."""
+    await recently_viewed_upsert(db, {(user_id, customer_id): at or utcnow()})
 
 
 def new_key() -> str:

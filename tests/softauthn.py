@@ -211,11 +211,11 @@ async def new_link(db, user, *, hours: int = 24, now=None) -> str:
 
 async def enrolled_user(client, db, *, name="陈静", role="rep", locale="en", team=None, auth=None):
     """Create a user, enrol a passkey through the real ceremony, then forget the cookies."""
-    from tests.support import make_team, make_user
+    from tests import factories as make
 
     if team is None and role != "admin":
-        team = await make_team(db, "华东销售一组", store=role == "clerk")
-    user = await make_user(db, name=name, role=role, team=team, locale=locale)
+        team = await make.team(db, "华东销售一组", store=role == "clerk")
+    user = await make.user(db, name=name, role=role, team=team, locale=locale)
     auth = auth or SoftAuthenticator()
     response = await enrol_with(client, auth, await new_link(db, user))
     assert response.status_code == 200, response.text

@@ -10,12 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import User
 from db.sessions import session_save
 from db.types import utcnow
-from tests import factories
 from web.core.sessions import COOKIE, hash_token
-
-# The older names of tests.factories.team and .user, for test files written against them.
-make_team = factories.team
-make_user = factories.user
 
 
 def html(response) -> HTMLParser:

@@ -1,7 +1,7 @@
 // Header search: hide the results under the box on Escape, on a click elsewhere, or when empty.
 (function () {
   "use strict";
-  function results() { return document.getElementById("search-results"); }
+  function results() { return document.getElementById("customer-search-results"); }
   function input() { return document.getElementById("site-search"); }
   function hide() { var r = results(); if (r) r.hidden = true; }
   document.addEventListener("keydown", function (e) {

@@ -24,18 +24,18 @@ from db.sales import (
 )
 from domain.enums import Stage, Status
 from domain.sales import DEFAULT_STUCK_DAYS, ApprovalKind, status_change
-from tests.customers_support import actor, new_customer
-from tests.support import make_team, make_user
+from tests import factories as make
+from tests.factories import actor
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def world(db):
-    team = await make_team(db, "华东销售一组")
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    rep2 = await make_user(db, name="刘洋", role="rep", team=team)
-    boss = await make_user(db, name="王经理", role="manager", team=team)
+    team = await make.team(db, "华东销售一组")
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    rep2 = await make.user(db, name="刘洋", role="rep", team=team)
+    boss = await make.user(db, name="王经理", role="manager", team=team)
     return {"team": team, "rep": rep, "rep2": rep2, "boss": boss}
 
 
@@ -45,7 +45,9 @@ async def reload(db, model, id_):
 
 
 async def won_to_lost_request(db, world) -> tuple[Customer, ApprovalRequest]:
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=world["team"])
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=world["team"]
+    )
     c = await reload(db, Customer, c.id)
     c.status, c.stage, c.owner_id = "won", "won", world["rep"].id
     await db.commit()
@@ -162,13 +164,21 @@ async def test_board_is_one_aggregate_query_plus_one_for_cards(db, world):
     ]
     ids = []
     for i, (stage, owner, cents, level) in enumerate(specs):
-        c = await new_customer(
-            db, name=f"客户{i}", phone=f"1380013800{i}", team=team, owner=owner, level=level
+        c = await make.customer(
+            db,
+            via_form=True,
+            name=f"客户{i}",
+            phone=f"1380013800{i}",
+            team=team,
+            owner=owner,
+            level=level,
         )
         c = await reload(db, Customer, c.id)
         c.stage, c.expected_amount_cents = stage, cents
         ids.append(c.id)
-    lost = await new_customer(db, name="流失客户", phone="13900139000", team=team, owner=rep)
+    lost = await make.customer(
+        db, via_form=True, name="流失客户", phone="13900139000", team=team, owner=rep
+    )
     lost = await reload(db, Customer, lost.id)
     lost.status, lost.stage = "lost", "proposal"
     await db.commit()

@@ -18,7 +18,6 @@ from db.visits import (
     OutcomeUnknown,
     UndoTooLate,
     VisitNotVisible,
-    recently_viewed_add,
     visit_count,
     visit_list,
     visit_record,
@@ -380,10 +379,10 @@ async def test_recently_viewed_upsert_and_visibility(db, world):
     b = await make.customer(db, team=world["team"], owner=rep, name="乙公司")
     hidden = await make.customer(db, team=world["team"], owner=world["rep2"], name="别人的客户")
     t = utcnow()
-    await recently_viewed_add(db, user_id=rep.id, customer_id=a.id, at=t - timedelta(minutes=5))
-    await recently_viewed_add(db, user_id=rep.id, customer_id=b.id, at=t - timedelta(minutes=3))
-    await recently_viewed_add(db, user_id=rep.id, customer_id=hidden.id, at=t)
-    await recently_viewed_add(db, user_id=rep.id, customer_id=a.id, at=t - timedelta(minutes=1))
+    await make.viewed(db, user_id=rep.id, customer_id=a.id, at=t - timedelta(minutes=5))
+    await make.viewed(db, user_id=rep.id, customer_id=b.id, at=t - timedelta(minutes=3))
+    await make.viewed(db, user_id=rep.id, customer_id=hidden.id, at=t)
+    await make.viewed(db, user_id=rep.id, customer_id=a.id, at=t - timedelta(minutes=1))
     await db.commit()
     count = (await db.execute(select(func.count()).select_from(RecentlyViewed))).scalar_one()
     assert count == 3

@@ -7,18 +7,18 @@ import pytest
 from sqlalchemy import event
 
 from db.visits import OutcomeUnknown, visit_count, visit_record
-from tests.support import make_team, make_user
-from tests.visits_support import actor_of, make_customer, new_key
+from tests import factories as make
+from tests.factories import new_key
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
 async def rep_and_customer(db):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team)
-    customer = await make_customer(db, team=team, owner=rep, level="A")
-    return actor_of(rep), customer.id
+    team = await make.team(db)
+    rep = await make.user(db, name="陈静", role="rep", team=team)
+    customer = await make.customer(db, team=team, owner=rep, level="A")
+    return make.actor(rep), customer.id
 
 
 async def _record(session, actor, customer_id, outcome="called"):

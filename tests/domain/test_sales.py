@@ -6,6 +6,8 @@ from domain.enums import LossReason, Role, Stage, Status
 from domain.sales import (
     DEFAULT_CRITERIA,
     MSG_AFTER_SALES_NEEDS_WON,
+    MSG_CHOOSE_STAGE,
+    MSG_COMMENT_LONG,
     MSG_DECIDED,
     MSG_LOST_NO_MOVE,
     MSG_NOT_REQUESTER,
@@ -26,6 +28,7 @@ from domain.sales import (
     parse_criteria_fields,
     parse_stuck_days,
     pool_release_needs_approval,
+    stage_move_errors,
     stage_move_problem,
     stage_neighbours,
     stage_targets,
@@ -51,6 +54,18 @@ def test_refused_moves():
     assert move(Stage.PROPOSAL, Stage.NEGOTIATION, Status.LOST) == MSG_LOST_NO_MOVE
     assert move(Stage.WON, Stage.NEGOTIATION, Status.WON) == MSG_WON_STAYS
     assert move(Stage.WON, Stage.AFTER_SALES, Status.WON) is None
+
+
+def test_stage_move_form_errors_name_the_field_at_fault():
+    def errors(target, comment=""):
+        return stage_move_errors(
+            current=Stage.LEAD, status=Status.POTENTIAL, target=target, comment=comment
+        )
+
+    assert errors(Stage.FIRST_CONTACT, "x" * 500) == {}
+    assert errors(None) == {"to": MSG_CHOOSE_STAGE}
+    assert errors(Stage.LEAD) == {"to": MSG_SAME_STAGE}
+    assert errors(Stage.WON, "x" * 501) == {"to": MSG_USE_WON, "comment": MSG_COMMENT_LONG}
 
 
 def test_targets_and_neighbours_follow_the_rules():

@@ -44,7 +44,7 @@ def test_create_find_by_pinyin_and_last_four_digits_then_open(server, browser):
     box = page.get_by_role("searchbox", name="搜索客户")
     box.click()
     box.press_sequentially("shhd", delay=40)
-    results = page.locator("#search-results")
+    results = page.locator("#customer-search-results")
     link = results.get_by_role("link", name=NAME, exact=True)
     expect(link).to_be_visible()
     expect(page).to_have_url(server.origin + "/")  # hx-push-url false: no navigation

@@ -75,7 +75,7 @@ def test_two_taps_record_a_visit_then_undo(server, rep_context):
     region = page.get_by_role("region", name="拜访记录")
     assert region.is_visible()
     record = region.get_by_role("button", name="记录拜访")
-    follow_up = page.locator("#next-follow-up time")
+    follow_up = page.locator("#customer-follow-up time")
     assert follow_up.count() == 0  # never visited: no follow-up date yet
     assert record.bounding_box()["height"] >= 48
     assert no_horizontal_overflow(page)

@@ -31,8 +31,7 @@ from db.types import utcnow
 from domain.contacts import validate_contact
 from domain.enums import Role
 from domain.sales import ApprovalKind
-from tests.support import make_team, make_user
-from tests.visits_support import make_customer
+from tests import factories as make
 from web.app import create_app
 from web.core import access
 from web.core.csrf import csrf_token_for
@@ -155,14 +154,14 @@ async def _session_cookie(db, user: User) -> str:
 
 async def _side(db, tag: str) -> Side:
     """Teams, one user per role (the admin is shared) and their customers and contacts."""
-    field_team = await make_team(db, f"销售{tag}组")
-    store = await make_team(db, f"{tag}门店", store=True)
+    field_team = await make.team(db, f"销售{tag}组")
+    store = await make.team(db, f"{tag}门店", store=True)
     users = {
-        Role.REP: await make_user(db, name=f"代表{tag}", role="rep", team=field_team),
-        Role.MANAGER: await make_user(db, name=f"经理{tag}", role="manager", team=field_team),
-        Role.CLERK: await make_user(db, name=f"店员{tag}", role="clerk", team=store),
+        Role.REP: await make.user(db, name=f"代表{tag}", role="rep", team=field_team),
+        Role.MANAGER: await make.user(db, name=f"经理{tag}", role="manager", team=field_team),
+        Role.CLERK: await make.user(db, name=f"店员{tag}", role="clerk", team=store),
     }
-    spare = await make_user(db, name=f"备用{tag}", role="rep", team=field_team)
+    spare = await make.user(db, name=f"备用{tag}", role="rep", team=field_team)
     side = Side(field_team, store, users, spare)
     owners = {
         Role.REP: (field_team, users[Role.REP]),
@@ -171,13 +170,13 @@ async def _side(db, tag: str) -> Side:
         Role.ADMIN: (field_team, users[Role.REP]),
     }
     for role, (team, owner) in owners.items():
-        customer = await make_customer(db, team=team, owner=owner, name=f"客户{tag}{role.value}")
+        customer = await make.customer(db, team=team, owner=owner, name=f"客户{tag}{role.value}")
         side.customers[role] = customer.id
         contact, errors = validate_contact({"name": f"联系人{tag}{role.value}"})
         assert contact is not None, errors
         row = await contact_add(db, customer_id=customer.id, data=contact, user_id=None)
         side.contacts[role] = row.id
-    waiting = await make_customer(
+    waiting = await make.customer(
         db, team=field_team, owner=users[Role.REP], name=f"待批客户{tag}", stage="won", status="won"
     )
     approval = await approval_request_add(
@@ -271,7 +270,7 @@ async def _visit(req: Requester, who: Role, customer_id: int) -> int:
 async def build_world(app, req: Requester) -> World:
     """Seed both sides, sessions, passkeys, a custom field, visits and an enrolment link."""
     async with app.state.sessionmaker() as db:
-        admin = await make_user(db, name="管理员", role="admin")
+        admin = await make.user(db, name="管理员", role="admin")
         a = await _side(db, "甲")
         b = await _side(db, "乙")
         cookies = {role: await _session_cookie(db, a.users[role]) for role in a.users}
@@ -280,7 +279,7 @@ async def build_world(app, req: Requester) -> World:
         await _credentials(db, a, admin)
         await _credentials(db, b, None)
         b.credentials[Role.ADMIN] = b.credentials[Role.REP]  # someone else's passkey
-        newbie = await make_user(db, name="新同事", role="rep", team=a.field_team)
+        newbie = await make.user(db, name="新同事", role="rep", team=a.field_team)
         token = await enrolment_create(
             db, user_id=newbie.id, created_by=admin.id, ttl_hours=24, now=utcnow()
         )
@@ -392,7 +391,8 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
             "source": "referral",
             **({"team_id": team_id, "owner_id": ""} if who == Role.ADMIN else {}),
         },
-        "customers.update": {"phone": f"137{n:08d}"},  # the seeded customers have none
+        # 136: a prefix tests.factories never gives (its customers get 137...), so no duplicate.
+        "customers.update": {"phone": f"136{n:08d}"},
         "customers.contact_add": {"name": f"新联系人{n}"},
         "visits.record": {"outcome": "called", "idempotency_key": uuid.uuid4().hex},
         "visits.amount": {"amount": "12"},

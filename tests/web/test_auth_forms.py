@@ -9,8 +9,9 @@ from sqlalchemy import select
 from db.models import Credential, User
 from db.types import utcnow
 from db.users import team_list
+from tests import factories as make
 from tests.softauthn import enrolled_user, signin_with
-from tests.support import csrf_token, html, make_team, make_user, sign_in
+from tests.support import csrf_token, html, sign_in
 from web.app import create_app
 
 RFM_FORM = {
@@ -25,7 +26,7 @@ RFM_FORM = {
 
 async def signed_in_admin(client, db) -> User:
     """Sign the client in as an English-speaking admin."""
-    admin = await make_user(db, name="王芳", role="admin", locale="en")
+    admin = await make.user(db, name="王芳", role="admin", locale="en")
     await sign_in(client, db, admin)
     return admin
 
@@ -59,7 +60,7 @@ async def test_tier_thresholds_form_posts_to_its_own_route_and_htmx_is_sent_on(c
 
 async def test_a_team_id_that_is_not_a_number_is_refused_beside_the_field(client, db):
     await signed_in_admin(client, db)
-    await make_team(db, "一组")
+    await make.team(db, "一组")
     csrf = await csrf_token(client, "/admin/users")
     response = await client.post(
         "/admin/users",
@@ -72,7 +73,7 @@ async def test_a_team_id_that_is_not_a_number_is_refused_beside_the_field(client
 
 
 async def test_user_form_errors_are_translated(client, db):
-    admin = await make_user(db, name="王芳", role="admin", locale="zh_CN")
+    admin = await make.user(db, name="王芳", role="admin", locale="zh_CN")
     await sign_in(client, db, admin)
     csrf = await csrf_token(client, "/admin/users")
     response = await client.post("/admin/users", data={"_csrf_token": csrf, "role": "rep"})
@@ -83,9 +84,9 @@ async def test_user_form_errors_are_translated(client, db):
 
 async def test_the_team_choice_lists_field_teams_then_stores(client, db):
     await signed_in_admin(client, db)
-    await make_team(db, "徐汇门店", store=True)
-    await make_team(db, "二组")
-    await make_team(db, "一组")
+    await make.team(db, "徐汇门店", store=True)
+    await make.team(db, "二组")
+    await make.team(db, "一组")
     tree = html(await client.get("/admin/users"))
     options = [o.text(strip=True) for o in tree.css("#user-team option")][1:]
     assert options == [t.name + (" · store" if t.is_store else "") for t in await team_list(db)]
@@ -109,8 +110,8 @@ async def test_a_repeated_passkey_name_field_takes_the_first(client, db):
 
 
 async def test_language_switch_works_without_javascript_and_stays_on_the_site(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team, locale="en")
+    team = await make.team(db)
+    user = await make.user(db, team=team, locale="en")
     await sign_in(client, db, user)
     tree = html(await client.get("/settings"))
     form = tree.css_first("form.language-form")
@@ -132,8 +133,8 @@ async def test_language_switch_works_without_javascript_and_stays_on_the_site(cl
 
 
 async def test_a_signed_in_visitor_with_a_bad_link_is_offered_the_start_page(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team, locale="en")
+    team = await make.team(db)
+    user = await make.user(db, team=team, locale="en")
     await sign_in(client, db, user)
     response = await client.get("/enroll/not-a-real-token")
     assert response.status_code == 404
@@ -142,8 +143,8 @@ async def test_a_signed_in_visitor_with_a_bad_link_is_offered_the_start_page(cli
 
 
 async def test_signing_out_goes_to_the_sign_in_page(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     await sign_in(client, db, user)
     csrf = await csrf_token(client, "/")
     response = await client.post("/logout", data={"_csrf_token": csrf}, follow_redirects=False)
@@ -160,7 +161,7 @@ async def test_a_new_link_is_shown_for_ten_minutes_by_the_request_clock(settings
         app.state.sessionmaker() as db,
     ):
         await signed_in_admin(client, db)
-        team = await make_team(db)
+        team = await make.team(db)
         csrf = await csrf_token(client, "/admin/users")
         form = {"_csrf_token": csrf, "name": "陈静", "role": "rep", "team_id": str(team.id)}
         created = await client.post("/admin/users", data=form, follow_redirects=False)

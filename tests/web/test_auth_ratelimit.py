@@ -6,6 +6,7 @@ from datetime import timedelta
 from litestar.testing import AsyncTestClient
 
 from db.types import utcnow
+from tests import factories as make
 from tests.softauthn import (
     SoftAuthenticator,
     enrol_with,
@@ -14,7 +15,7 @@ from tests.softauthn import (
     post_json,
     signin_with,
 )
-from tests.support import html, make_team, make_user
+from tests.support import html
 from web.app import create_app
 from web.core.client_ip import client_address
 
@@ -28,10 +29,10 @@ def frozen(settings, **changes):
 async def test_fifty_people_enrol_and_sign_in_from_one_address_within_a_minute(settings, db):
     """The shop Wi-Fi case: one address, fifty colleagues, default limits, one minute."""
     settings, _now = frozen(settings)
-    team = await make_team(db)
+    team = await make.team(db)
     people = []
     for i in range(50):
-        user = await make_user(db, name=f"同事{i}", team=team)
+        user = await make.user(db, name=f"同事{i}", team=team)
         people.append((SoftAuthenticator(), await new_link(db, user)))
     app = create_app(settings)
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as client:
@@ -65,8 +66,8 @@ async def test_a_flood_from_one_address_is_slowed_and_lifts_after_a_minute(setti
 
 async def test_one_enrolment_link_is_limited_on_its_own(settings, db):
     settings, _now = frozen(settings, rate_limit_per_minute=3)
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     app = create_app(settings)
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as client:
         for _ in range(3):
@@ -81,8 +82,8 @@ async def test_one_enrolment_link_is_limited_on_its_own(settings, db):
 
 async def test_answers_for_one_passkey_are_limited_even_across_sessions(settings, db):
     settings, _now = frozen(settings, rate_limit_per_minute=3)
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     auth = SoftAuthenticator()
     app = create_app(settings)
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as client:
@@ -109,8 +110,8 @@ async def test_sign_in_answers_are_limited_per_session(settings):
 
 async def test_loading_the_sign_in_page_never_counts_against_a_person(settings, db):
     settings, _now = frozen(settings, rate_limit_per_minute=3)  # enrolling takes three
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     auth = SoftAuthenticator()
     app = create_app(settings)
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as client:

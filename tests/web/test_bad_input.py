@@ -3,8 +3,8 @@
 import pytest
 
 from domain.report import parse_iso_week
-from tests.support import csrf_token, html, make_team, make_user, sign_in
-from tests.visits_support import make_customer
+from tests import factories as make
+from tests.support import csrf_token, html, sign_in
 
 EN = {"Accept-Language": "en"}
 BAD_TEXT = "contains characters that cannot be used here"
@@ -14,9 +14,9 @@ BIG = str(2**63)
 @pytest.fixture
 async def admin(client, db):
     """A signed-in admin (English UI) with one team and one customer."""
-    team = await make_team(db)
-    user = await make_user(db, name="Admin", role="admin", locale="en")
-    await make_customer(db, team=team, name="上海华东机械有限公司")
+    team = await make.team(db)
+    user = await make.user(db, name="Admin", role="admin", locale="en")
+    await make.customer(db, team=team, name="上海华东机械有限公司")
     await sign_in(client, db, user)
     return user
 
@@ -24,8 +24,8 @@ async def admin(client, db):
 @pytest.fixture
 async def clerk(client, db):
     """A signed-in store clerk (English UI)."""
-    store = await make_team(db, "南京路门店", store=True)
-    user = await make_user(db, name="Clerk", role="clerk", team=store, locale="en")
+    store = await make.team(db, "南京路门店", store=True)
+    user = await make.user(db, name="Clerk", role="clerk", team=store, locale="en")
     await sign_in(client, db, user)
     return user
 
@@ -147,8 +147,8 @@ def test_parse_iso_week_refuses_years_its_neighbours_cannot_reach():
 
 
 async def test_refusal_is_in_the_users_language_with_the_usual_headers(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="zh_CN")
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team, locale="zh_CN")
     await sign_in(client, db, rep)
     response = await client.get("/customers?q=%00")
     assert response.status_code == 400

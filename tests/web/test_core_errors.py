@@ -5,7 +5,8 @@ from litestar import get
 from litestar.exceptions import HTTPException
 from litestar.testing import AsyncTestClient
 
-from tests.support import html, make_team, make_user, sign_in
+from tests import factories as make
+from tests.support import html, sign_in
 from web.app import create_app
 from web.core import access
 from web.core.errors import PublicError
@@ -81,8 +82,8 @@ async def test_sign_in_redirect_varies_on_hx_request(client):
 
 
 async def test_signed_in_navigation_links_are_the_app_routes(client, db):
-    team = await make_team(db)
-    manager = await make_user(db, role="manager", team=team, locale="en")
+    team = await make.team(db)
+    manager = await make.user(db, role="manager", team=team, locale="en")
     await sign_in(client, db, manager)
     links = [a.attributes["href"] for a in html(await client.get("/")).css("nav.tabs a")]
     assert links == ["/", "/customers", "/counter", "/team", "/reports/weekly", "/pipeline"]

@@ -105,7 +105,7 @@ async def test_quick_add_needs_only_name_and_phone_and_catches_duplicates(
         data={"_csrf_token": token, "name": "赵女士", "phone": "13800138000"},
     )
     assert again.status_code == 422
-    warning = html(again).css_first("#duplicate-warning")
+    warning = html(again).css_first("#customer-duplicate-warning")
     assert "赵女士" in warning.text()
     count = (await db.execute(select(func.count()).select_from(Customer))).scalar_one()
     assert count == 1

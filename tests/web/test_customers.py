@@ -180,7 +180,7 @@ async def test_same_phone_shows_the_existing_customer_before_saving(client, db, 
     response = await post_form(client, "/customers", {**BASIC, "name": "新名字"})
     assert response.status_code == 422
     tree = html(response)
-    warning = tree.css_first("#duplicate-warning")
+    warning = tree.css_first("#customer-duplicate-warning")
     link = warning.css_first(f"a[href='/customers/{existing.id}']")
     assert link.text(strip=True) == "老客户"
     button = warning.css_first("button[name=confirm_duplicate]")
@@ -209,8 +209,11 @@ async def test_same_name_after_normalising_is_a_duplicate(client, db, signed_in)
     response = await post_form(client, "/customers", {**BASIC, "name": "abc trading"})
     assert response.status_code == 422
     tree = html(response)
-    assert tree.css_first("#duplicate-warning a").text(strip=True) == "ＡＢＣ Trading Co., Ltd."
-    assert tree.css_first("#duplicate-warning button").text(strip=True) == "另存为新客户"
+    assert (
+        tree.css_first("#customer-duplicate-warning a").text(strip=True)
+        == "ＡＢＣ Trading Co., Ltd."
+    )
+    assert tree.css_first("#customer-duplicate-warning button").text(strip=True) == "另存为新客户"
 
 
 async def test_a_duplicate_the_user_may_not_see_is_reported_without_details(client, db, signed_in):
@@ -227,14 +230,14 @@ async def test_a_duplicate_the_user_may_not_see_is_reported_without_details(clie
     )
     response = await post_form(client, "/customers", BASIC)
     assert response.status_code == 422
-    warning = html(response).css_first("#duplicate-warning")
+    warning = html(response).css_first("#customer-duplicate-warning")
     assert "already exists in another team; ask your manager" in warning.text()
     assert "秘密客户" not in response.text and "黄丽" not in response.text
     assert warning.css_first("a") is None
     response = await post_form(
         client, "/customers", {**BASIC, "name": "同事客户", "phone": "13700137000"}
     )
-    warning = html(response).css_first("#duplicate-warning")
+    warning = html(response).css_first("#customer-duplicate-warning")
     assert "belongs to a colleague; ask your manager" in warning.text()
     assert "同事客户" not in warning.text()
 
@@ -378,7 +381,7 @@ async def test_saving_over_a_newer_version_is_a_conflict_and_overwrites_nothing(
     response = await post_form(client, f"/customers/{c.id}/edit", mine)
     assert response.status_code == 409
     tree = html(response)
-    notice = tree.css_first("#edit-conflict")
+    notice = tree.css_first("#customer-edit-conflict")
     assert "Someone else saved this customer after you opened it" in notice.text()
     rows = [[td.text(strip=True) for td in tr.css("th, td")] for tr in notice.css("tbody tr")]
     assert rows == [["Name", "华东机械设备", "华东机械集团"]]
@@ -443,8 +446,10 @@ async def test_editing_the_phone_to_another_customers_phone_warns(client, db, si
     response = await post_form(client, f"/customers/{c.id}/edit", dict(form, phone="139 0013 9000"))
     assert response.status_code == 422
     tree = html(response)
-    assert tree.css_first(f"#duplicate-warning a[href='/customers/{other.id}']") is not None
-    assert tree.css_first("#duplicate-warning button").text(strip=True) == "仍然保存"
+    assert (
+        tree.css_first(f"#customer-duplicate-warning a[href='/customers/{other.id}']") is not None
+    )
+    assert tree.css_first("#customer-duplicate-warning button").text(strip=True) == "仍然保存"
     form["phone"] = "139 0013 9000"
     form["confirm_duplicate"] = "1"
     assert (await post_form(client, f"/customers/{c.id}/edit", form)).status_code == 303

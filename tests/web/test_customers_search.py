@@ -34,7 +34,7 @@ async def test_htmx_search_gets_only_the_results_fragment(client, db, signed_in)
     assert "<html" not in response.text
     assert "HX-Request" in response.headers["vary"]
     tree = html(response)
-    root = tree.css_first("#search-results")
+    root = tree.css_first("#customer-search-results")
     assert root is not None and "hidden" not in root.attributes
     links = root.css("li.result > a")
     assert [a.text(strip=True) for a in links] == ["上海华东机械有限公司"]
@@ -83,9 +83,9 @@ async def test_header_search_box_is_wired_for_htmx_and_works_without_it(client, 
     assert box.attributes["name"] == "q"
     assert box.attributes["hx-get"] == "/customers"
     assert box.attributes["hx-trigger"] == "input changed delay:250ms, search"
-    assert box.attributes["hx-target"] == "#search-results"
+    assert box.attributes["hx-target"] == "#customer-search-results"
     assert box.attributes["hx-push-url"] == "false"
-    assert form.css_first("#search-results") is not None
+    assert form.css_first("#customer-search-results") is not None
     scripts = [s.attributes["src"] for s in tree.css("script")]
     assert any(src.startswith("/static/js/search.js") for src in scripts)
 
@@ -93,7 +93,7 @@ async def test_header_search_box_is_wired_for_htmx_and_works_without_it(client, 
 async def test_empty_query_gives_an_empty_hidden_fragment(client, db, signed_in):
     await setup(db, signed_in)
     response = await client.get("/customers?q=", headers={"HX-Request": "true"})
-    root = html(response).css_first("#search-results")
+    root = html(response).css_first("#customer-search-results")
     assert "hidden" in root.attributes and not root.css("li")
 
 

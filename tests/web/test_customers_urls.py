@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Customer
-from tests.customers_support import new_customer
-from tests.support import csrf_token, html, make_team, make_user, sign_in
+from tests import factories as make
+from tests.support import csrf_token, html, sign_in
 
 HX = {"HX-Request": "true"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,8 +34,8 @@ def _number_prefix() -> str:
 
 
 async def test_a_new_customer_is_numbered_and_stamped_by_the_request_clock(client, db):
-    team = await make_team(db)
-    await sign_in(client, db, await make_user(db, role="rep", team=team))
+    team = await make.team(db)
+    await sign_in(client, db, await make.user(db, role="rep", team=team))
     token = await csrf_token(client, "/customers/new")
     data = {"name": "时钟机械", "phone": "13800138000", "level": "A", "source": "referral"}
     response = await client.post(
@@ -48,8 +48,8 @@ async def test_a_new_customer_is_numbered_and_stamped_by_the_request_clock(clien
 
 
 async def test_a_walk_in_added_at_the_counter_is_numbered_by_the_request_clock(client, db):
-    store = await make_team(db, "南京西路门店", store=True)
-    await sign_in(client, db, await make_user(db, role="clerk", team=store))
+    store = await make.team(db, "南京西路门店", store=True)
+    await sign_in(client, db, await make.user(db, role="clerk", team=store))
     token = await csrf_token(client, "/counter/new")
     response = await client.post(
         "/counter/customers",
@@ -61,9 +61,9 @@ async def test_a_walk_in_added_at_the_counter_is_numbered_by_the_request_clock(c
 
 
 async def test_the_counter_lookup_is_one_url_for_the_page_and_the_results(client, db):
-    store = await make_team(db, "南京西路门店", store=True)
-    await new_customer(db, name="林小姐", phone="13912348888", team=store)
-    await sign_in(client, db, await make_user(db, role="clerk", team=store, locale="en"))
+    store = await make.team(db, "南京西路门店", store=True)
+    await make.customer(db, via_form=True, name="林小姐", phone="13912348888", team=store)
+    await sign_in(client, db, await make.user(db, role="clerk", team=store, locale="en"))
     page = html(await client.get("/counter"))
     form = page.css_first("#counter-form")
     box = form.css_first("#counter-q")
@@ -80,9 +80,11 @@ async def test_the_counter_lookup_is_one_url_for_the_page_and_the_results(client
 
 
 async def test_an_empty_search_submitted_without_javascript_shows_the_list(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team, locale="en")
-    await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team, locale="en")
+    await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     await sign_in(client, db, rep)
     tree = html(await client.get("/customers?q=+"))
     names = [a.text(strip=True) for a in tree.css("#customer-list .customer-row > a")]
@@ -91,9 +93,11 @@ async def test_an_empty_search_submitted_without_javascript_shows_the_list(clien
 
 
 async def test_the_contacts_fragment_sends_a_plain_get_to_the_customer_page(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
-    customer = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team)
+    customer = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     await sign_in(client, db, rep)
     plain = await client.get(f"/customers/{customer.id}/contacts", follow_redirects=False)
     assert plain.status_code == 303

@@ -6,8 +6,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from db.models import User
+from tests import factories as make
 from tests.softauthn import SoftAuthenticator, enrol_with, new_link, page_csrf, signin_with
-from tests.support import csrf_token, make_team, make_user, sign_in
+from tests.support import csrf_token, sign_in
 from web.app import create_app
 from web.core.sessions import COOKIE
 
@@ -21,7 +22,7 @@ async def user_count(db) -> int:
 
 async def signed_in_admin(client, db) -> User:
     """Sign an admin in (server-side session set directly)."""
-    admin = await make_user(db, name="王芳", role="admin")
+    admin = await make.user(db, name="王芳", role="admin")
     await sign_in(client, db, admin)
     return admin
 
@@ -69,8 +70,8 @@ async def test_a_post_from_another_origin_is_refused_even_with_the_token(client,
 
 
 async def test_the_token_rotates_on_sign_in_and_sign_out(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     auth = SoftAuthenticator()
     assert (await enrol_with(client, auth, await new_link(db, user))).status_code == 200
     client.cookies.clear()

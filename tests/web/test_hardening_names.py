@@ -9,13 +9,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from db.models import Customer, Team, User
-from tests.support import csrf_token, make_team, make_user, sign_in
+from tests import factories as make
+from tests.support import csrf_token, sign_in
 
 RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
 
 
 async def test_admin_form_strips_bidi_controls_from_names_and_team_names(client, db):
-    admin = await make_user(db, name="王芳", role="admin")
+    admin = await make.user(db, name="王芳", role="admin")
     await sign_in(client, db, admin)
     token = await csrf_token(client, "/admin/users")
     response = await client.post(
@@ -34,7 +35,7 @@ async def test_admin_form_strips_bidi_controls_from_names_and_team_names(client,
 
 
 async def test_admin_form_counts_the_limit_after_cleaning(client, db):
-    admin = await make_user(db, name="王芳", role="admin")
+    admin = await make.user(db, name="王芳", role="admin")
     await sign_in(client, db, admin)
     token = await csrf_token(client, "/admin/users")
     padded = RLO * 50 + "字" * 100  # 150 characters typed, 100 left: allowed
@@ -52,8 +53,8 @@ async def test_admin_form_counts_the_limit_after_cleaning(client, db):
 
 
 async def test_customer_names_lose_bidi_controls(client, db):
-    team = await make_team(db)
-    rep = await make_user(db, role="rep", team=team)
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team)
     await sign_in(client, db, rep)
     token = await csrf_token(client, "/customers/new")
     response = await client.post(

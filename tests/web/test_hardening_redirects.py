@@ -4,8 +4,9 @@ from urllib.parse import quote
 
 import pytest
 
+from tests import factories as make
 from tests.softauthn import enrolled_user, signin_with
-from tests.support import csrf_token, make_team, make_user, sign_in
+from tests.support import csrf_token, sign_in
 from web.core.redirects import safe_next
 
 EVIL = [
@@ -59,8 +60,8 @@ async def test_sign_in_with_a_tab_in_next_stays_on_the_site(client, db):
 async def test_the_login_page_never_hands_an_unsafe_next_to_the_browser(client, db):
     response = await client.get("/login?next=" + quote("/\t/evil.example", safe=""))
     assert "evil.example" not in response.text
-    team = await make_team(db)
-    await sign_in(client, db, await make_user(db, team=team))
+    team = await make.team(db)
+    await sign_in(client, db, await make.user(db, team=team))
     response = await client.get("/login?next=/%09/evil.example", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/"

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from db.models import RateLimitHit, WebSession
 from db.sessions import session_save
 from db.types import utcnow
+from tests import factories as make
 from tests.softauthn import page_csrf, post_json
-from tests.support import make_team, make_user, sign_in
+from tests.support import sign_in
 from web.app import create_app
 from web.auth.passkeys import CHALLENGE_TTL
 from web.core.sessions import COOKIE, hash_token
@@ -53,8 +54,8 @@ async def test_expired_sessions_and_old_counters_are_purged(client, db):
 
 
 async def test_signed_in_pages_and_fragments_are_never_cached(client, db):
-    team = await make_team(db)
-    user = await make_user(db, team=team)
+    team = await make.team(db)
+    user = await make.user(db, team=team)
     anonymous = await client.get("/login")
     assert "no-store" not in anonymous.headers.get("cache-control", "")
     await sign_in(client, db, user)

@@ -29,8 +29,7 @@ from db.enrolment import enrolment_create
 from db.sessions import session_save
 from db.types import utcnow
 from domain.contacts import validate_contact
-from tests.support import make_team, make_user
-from tests.visits_support import make_customer
+from tests import factories as make
 from web.app import create_app
 from web.core.csrf import csrf_token_for
 from web.core.sessions import COOKIE, hash_token
@@ -94,11 +93,11 @@ async def _seed(url: str) -> dict:
     maker = make_sessionmaker(engine)
     try:
         async with maker() as db:
-            team = await make_team(db)
-            admin = await make_user(db, name="Admin", role="admin")
-            rep = await make_user(db, name="陈静", role="rep", team=team)
-            spare = await make_user(db, name="备用", role="rep", team=team)
-            customer = await make_customer(db, team=team, owner=rep, name="上海华东机械有限公司")
+            team = await make.team(db)
+            admin = await make.user(db, name="Admin", role="admin")
+            rep = await make.user(db, name="陈静", role="rep", team=team)
+            spare = await make.user(db, name="备用", role="rep", team=team)
+            customer = await make.customer(db, team=team, owner=rep, name="上海华东机械有限公司")
             contact_input, _errors = validate_contact({"name": "王经理"})
             contact = await contact_add(
                 db, customer_id=customer.id, data=contact_input, user_id=rep.id

@@ -63,7 +63,7 @@ async def test_manager_cannot_open_another_team(client, db, signed_in, team_setu
 async def test_team_page_counts_this_week_and_links_to_the_list(client, db, signed_in, team_setup):
     await signed_in(team_setup["manager"])
     tree = html(await client.get("/team"))
-    rows = {r.css_first("th").text(strip=True): r for r in tree.css("#team-table tbody tr")}
+    rows = {r.css_first("th").text(strip=True): r for r in tree.css("#report-team-table tbody tr")}
     assert set(rows) == {"陈静", "刘洋"}
     chen = rows["陈静"]
     visits_link = chen.css_first("a[href*='what=visits']")
@@ -79,7 +79,9 @@ async def test_team_page_counts_this_week_and_links_to_the_list(client, db, sign
 async def test_team_page_a_coverage_and_uncovered_list(client, db, signed_in, team_setup):
     await signed_in(team_setup["manager"])
     tree = html(await client.get("/team"))
-    liu = next(r for r in tree.css("#team-table tbody tr") if r.css_first("th").text() == "刘洋")
+    liu = next(
+        r for r in tree.css("#report-team-table tbody tr") if r.css_first("th").text() == "刘洋"
+    )
     link = liu.css_first("a[href*='what=a_uncovered']")
     assert link.text(strip=True) == "0%"
     listed = texts(html(await client.get(link.attributes["href"])), ".list strong")

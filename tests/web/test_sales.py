@@ -5,8 +5,8 @@ from urllib.parse import quote, urlencode
 from sqlalchemy import func, select
 
 from db.models import ApprovalRequest, AuditEvent, Customer, StageChange
-from tests.customers_support import new_customer
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import csrf_token, html, sign_in, texts
 
 
 async def post(client, path: str, data: dict, *, htmx: bool = False):
@@ -25,13 +25,15 @@ async def fresh(db, customer_id: int) -> Customer:
 
 async def world(db):
     """A team with a rep, two managers, and a rep's customer; a second team with a manager."""
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale="en")
-    boss = await make_user(db, name="王经理", role="manager", team=team, locale="en")
-    boss2 = await make_user(db, name="李经理", role="manager", team=team, locale="en")
-    other = await make_team(db, "华南二组")
-    stranger = await make_user(db, name="赵经理", role="manager", team=other, locale="en")
-    c = await new_customer(db, name="华东机械", phone="13800138000", team=team, owner=rep)
+    team = await make.team(db)
+    rep = await make.user(db, name="陈静", role="rep", team=team, locale="en")
+    boss = await make.user(db, name="王经理", role="manager", team=team, locale="en")
+    boss2 = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    other = await make.team(db, "华南二组")
+    stranger = await make.user(db, name="赵经理", role="manager", team=other, locale="en")
+    c = await make.customer(
+        db, via_form=True, name="华东机械", phone="13800138000", team=team, owner=rep
+    )
     return team, rep, boss, boss2, stranger, c
 
 
@@ -133,7 +135,7 @@ async def test_refused_moves_say_why(client, db):
 
 async def test_another_reps_or_teams_customer_is_404(client, db):
     team, _rep, _boss, _b2, stranger, c = await world(db)
-    colleague = await make_user(db, name="刘洋", role="rep", team=team)
+    colleague = await make.user(db, name="刘洋", role="rep", team=team)
     for user in (colleague, stranger):
         await sign_in(client, db, user)
         confirm = await client.get(f"/customers/{c.id}/sales/stage?to=first_contact")
@@ -144,9 +146,11 @@ async def test_another_reps_or_teams_customer_is_404(client, db):
 
 
 async def test_a_clerk_may_not_move_deals(client, db):
-    store = await make_team(db, "南京路门店", store=True)
-    clerk = await make_user(db, name="店员", role="clerk", team=store)
-    c = await new_customer(db, name="张三", phone="13900139000", team=store, owner=clerk)
+    store = await make.team(db, "南京路门店", store=True)
+    clerk = await make.user(db, name="店员", role="clerk", team=store)
+    c = await make.customer(
+        db, via_form=True, name="张三", phone="13900139000", team=store, owner=clerk
+    )
     await sign_in(client, db, clerk)
     assert html(await client.get(f"/customers/{c.id}")).css_first("#sales-actions") is None
     response = await post(client, f"/customers/{c.id}/sales/stage", {"to": "first_contact"})
@@ -282,7 +286,7 @@ async def test_a_rep_cannot_approve(client, db):
     await make_won(db, c)
     await request_lost(client, db, rep, c)
     req = await pending(db)
-    other_rep = await make_user(db, name="刘洋", role="rep", team=team)
+    other_rep = await make.user(db, name="刘洋", role="rep", team=team)
     await sign_in(client, db, other_rep)
     assert (await client.get("/approvals")).status_code == 403
     response = await post(client, f"/approvals/{req.id}/decide", {"decision": "approve"})
@@ -367,7 +371,7 @@ async def test_withdraw_before_and_after_a_decision(client, db):
 
 async def test_switching_the_approval_off_applies_won_to_lost_at_once(client, db):
     _team, rep, *_rest, c = await world(db)
-    admin = await make_user(db, name="管理员", role="admin")
+    admin = await make.user(db, name="管理员", role="admin")
     await make_won(db, c)
     await sign_in(client, db, admin)
     page = html(await client.get("/admin/sales"))
@@ -383,7 +387,7 @@ async def test_switching_the_approval_off_applies_won_to_lost_at_once(client, db
 
 
 async def test_admin_settings_refuse_a_wrong_number_of_days(client, db):
-    admin = await make_user(db, name="管理员", role="admin", locale="en")
+    admin = await make.user(db, name="管理员", role="admin", locale="en")
     await sign_in(client, db, admin)
     response = await post(client, "/admin/sales", {"stuck_lead": "-3"})
     assert response.status_code == 422
@@ -412,18 +416,18 @@ async def test_the_status_form_answers_htmx_with_the_fragment_and_422(client, db
 
 
 async def test_admin_finds_the_sales_settings_in_settings(client, db):
-    admin = await make_user(db, name="管理员", role="admin", locale="en")
+    admin = await make.user(db, name="管理员", role="admin", locale="en")
     await sign_in(client, db, admin)
     links = html(await client.get("/settings")).css(".admin-links a")
     assert "/admin/sales" in [a.attributes["href"] for a in links]
-    rep = await make_user(db, name="陈静2", role="rep", team=await make_team(db), locale="en")
+    rep = await make.user(db, name="陈静2", role="rep", team=await make.team(db), locale="en")
     await sign_in(client, db, rep)
     assert (await client.get("/admin/sales")).status_code == 403
 
 
 async def test_odd_input_never_answers_500(client, db):
     _team, rep, boss, *_rest, c = await world(db)
-    admin = await make_user(db, name="管理员", role="admin", locale="en")
+    admin = await make.user(db, name="管理员", role="admin", locale="en")
     odd = ["", "\x00", "x" * 6000, "won", "lost", "-1", "999999999999999999999", "<b>"]
     await sign_in(client, db, rep)
     for value in odd:

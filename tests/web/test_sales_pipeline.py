@@ -4,24 +4,25 @@ from sqlalchemy import select
 
 from db.models import Customer
 from domain.sales import MESSAGES
-from tests.customers_support import new_customer
-from tests.support import html, make_team, make_user, sign_in, texts
+from tests import factories as make
+from tests.support import html, sign_in, texts
 from web.core.i18n import load_catalogue
 
 
 async def board_world(db):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", role="rep", team=team, locale="en")
-    rep2 = await make_user(db, name="刘洋", role="rep", team=team, locale="en")
-    boss = await make_user(db, name="王经理", role="manager", team=team, locale="en")
+    team = await make.team(db)
+    rep = await make.user(db, name="陈静", role="rep", team=team, locale="en")
+    rep2 = await make.user(db, name="刘洋", role="rep", team=team, locale="en")
+    boss = await make.user(db, name="王经理", role="manager", team=team, locale="en")
     rows = [
         ("甲公司", rep, "proposal", 1_000_000, "A", "referral"),
         ("乙公司", rep2, "proposal", 2_000_000, "B", "website"),
         ("丙公司", rep, "lead", None, "C", "referral"),
     ]
     for i, (name, owner, stage, cents, level, source) in enumerate(rows):
-        c = await new_customer(
+        c = await make.customer(
             db,
+            via_form=True,
             name=name,
             phone=f"1380013800{i}",
             team=team,
@@ -88,8 +89,8 @@ async def test_a_rep_sees_only_their_own_deals(client, db):
 
 
 async def test_clerks_and_signed_out_users_do_not_get_the_board(client, db):
-    store = await make_team(db, "南京路门店", store=True)
-    clerk = await make_user(db, name="店员", role="clerk", team=store)
+    store = await make.team(db, "南京路门店", store=True)
+    clerk = await make.user(db, name="店员", role="clerk", team=store)
     response = await client.get("/pipeline", follow_redirects=False)
     assert response.status_code in (302, 303) and "/login" in response.headers["location"]
     await sign_in(client, db, clerk)

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event
 
 from db.types import utcnow
-from db.visits import recently_viewed_add
 from tests import factories as make
 from tests.support import html, texts
 
@@ -45,8 +44,8 @@ async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, 
     viewed = await make.customer(
         db, team=team, owner=rep, name="Looked At", next_follow_up_on=ago(-5)
     )
-    await recently_viewed_add(db, user_id=rep.id, customer_id=viewed.id)
-    await recently_viewed_add(db, user_id=rep.id, customer_id=late.id)  # listed above already
+    await make.viewed(db, user_id=rep.id, customer_id=viewed.id)
+    await make.viewed(db, user_id=rep.id, customer_id=late.id)  # listed above already
     await db.commit()
 
     tree = html(await client.get("/"))
@@ -118,7 +117,7 @@ async def test_today_needs_two_queries(app, client, db, signed_in):
     rep = await signed_in("rep", name="陈静")
     for i in range(30):
         c = await make.customer(db, team=team, owner=rep, next_follow_up_on=ago(i % 5))
-        await recently_viewed_add(db, user_id=rep.id, customer_id=c.id)
+        await make.viewed(db, user_id=rep.id, customer_id=c.id)
     await db.commit()
     statements: list[str] = []
 

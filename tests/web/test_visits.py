@@ -613,7 +613,7 @@ async def test_cancel_inline_edit_returns_the_item(client, db, world):
 
 async def test_follow_up_line_refreshes_itself_after_a_visit(client, db, world):
     page = html(await client.get(f"/customers/{world['cid']}"))
-    line = page.css_first("#next-follow-up")
+    line = page.css_first("#customer-follow-up")
     assert line.attributes["hx-trigger"] == "visitsChanged from:body"
     assert line.css_first("time") is None  # never visited: no follow-up yet
     url = line.attributes["hx-get"]
@@ -625,8 +625,8 @@ async def test_follow_up_line_refreshes_itself_after_a_visit(client, db, world):
     fragment = html(await client.get(url, headers=HX))
     due = (await customer_row(db, world["cid"])).next_follow_up_on
     assert due is not None
-    assert fragment.css_first("#next-follow-up time").attributes["datetime"] == due.isoformat()
-    assert fragment.css_first("#next-follow-up").attributes["hx-get"] == url  # keeps listening
+    assert fragment.css_first("#customer-follow-up time").attributes["datetime"] == due.isoformat()
+    assert fragment.css_first("#customer-follow-up").attributes["hx-get"] == url  # keeps listening
 
 
 async def test_follow_up_fragment_is_checked_and_plain_gets_go_to_the_page(client, db, world):

@@ -9,8 +9,8 @@ from db.users import user_set_locale
 from web.core.forms import Form, field
 from web.core.htmx import session_of
 from web.core.i18n import LOCALES
+from web.core.locale import LANG_COOKIE
 from web.core.redirects import safe_next
-from web.core.sessions import LANG_COOKIE
 
 
 @post("/language", name="language.set")

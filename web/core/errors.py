@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from web.core.htmx import VARY, is_fragment_request, render
 from web.core.i18n import N_, pick_locale, set_locale
 from web.core.i18n import gettext as _
-from web.core.sessions import LANG_COOKIE
+from web.core.locale import LANG_COOKIE
 
 log = logging.getLogger("kehu.errors")
 

@@ -1,23 +1,14 @@
 """The web's labels: form field names, and the translated display names of codes.
 
 The code tables themselves live in domain.labels (shared with the PDF); this module
-translates them. Templates receive it as `labels` (e.g. `labels.stage(c.stage)`,
-`labels.options(labels.LEVELS)`).
+translates them. Templates receive it as `labels` and domain.labels as the global `tables`
+(e.g. `labels.stage(c.stage)`, `labels.options(tables.LEVELS)`).
 """
 
 from collections.abc import Iterable
 
+from domain import labels as tables
 from domain.customers import CustomFieldDef
-from domain.labels import (
-    CONTACT_ROLES,
-    CUSTOM_KINDS,
-    KINDS,
-    LEVELS,
-    LOSS_REASONS,
-    SOURCES,
-    STAGES,
-    STATUSES,
-)
 from domain.phones import format_phone_display
 from web.core.i18n import N_, current_locale, fmt_money, gettext
 
@@ -70,7 +61,7 @@ def _pick(table: dict[str, str], value: object) -> str:
 
 def level(value: object) -> str:
     """Return a level's long name ("A (high intent)")."""
-    return _pick(LEVELS, value)
+    return _pick(tables.LEVELS, value)
 
 
 def level_badge(value: object) -> str:
@@ -80,37 +71,37 @@ def level_badge(value: object) -> str:
 
 def stage(value: object) -> str:
     """Return a stage's display name."""
-    return _pick(STAGES, value)
+    return _pick(tables.STAGES, value)
 
 
 def status(value: object) -> str:
     """Return a status's display name."""
-    return _pick(STATUSES, value)
+    return _pick(tables.STATUSES, value)
 
 
 def source(value: object) -> str:
     """Return a source's display name."""
-    return _pick(SOURCES, value)
+    return _pick(tables.SOURCES, value)
 
 
 def loss_reason(value: object) -> str:
     """Return a loss reason's display name."""
-    return _pick(LOSS_REASONS, value)
+    return _pick(tables.LOSS_REASONS, value)
 
 
 def kind(value: object) -> str:
     """Return company / person."""
-    return _pick(KINDS, value)
+    return _pick(tables.KINDS, value)
 
 
 def contact_role(value: object) -> str:
     """Return a contact's role in the decision chain."""
-    return _pick(CONTACT_ROLES, value)
+    return _pick(tables.CONTACT_ROLES, value)
 
 
 def custom_kind(value: object) -> str:
     """Return what kind of value a custom field holds."""
-    return _pick(CUSTOM_KINDS, value)
+    return _pick(tables.CUSTOM_KINDS, value)
 
 
 def field(name: str, definitions: Iterable[CustomFieldDef] = ()) -> str:

@@ -23,7 +23,6 @@ from db.types import utcnow
 from domain.enums import Role
 from domain.users import Actor
 from web.core.asgi import request_cookies
-from web.core.locale import LANG_COOKIE  # noqa: F401 (re-exported for older imports)
 from web.core.settings import Settings
 
 COOKIE = "kehu_session"

@@ -6,6 +6,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from markupsafe import Markup
 
+from domain import labels as code_tables
 from web.core import i18n
 from web.core.nav import nav_items
 from web.core.static_assets import PREFIX as STATIC_PREFIX
@@ -50,6 +51,8 @@ def make_environment(*, auto_reload: bool = False) -> Environment:
         current_locale=i18n.current_locale,
         nav_items=nav_items,
         csrf_field=csrf_field,
+        # The code tables (domain.labels) for selects: labels.options(tables.LEVELS).
+        tables=code_tables,
     )
     env.filters.update(
         datetime=i18n.fmt_datetime,

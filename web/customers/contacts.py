@@ -21,8 +21,8 @@ from web.core.i18n import gettext as _
 from web.customers.access import customer_or_404
 
 PAGE = "pages/customers/contact.html"
-LIST = "partials/customers/contact_list.html"
-FORM = "partials/customers/contact_form.html"
+LIST = "partials/contacts/list.html"
+FORM = "partials/contacts/form.html"
 
 
 def _contacts_url(request: Request, customer_id: int) -> str:

@@ -26,7 +26,7 @@ from db.customers import (
     input_values,
 )
 from db.models import Customer
-from domain.customers import CustomFieldDef, validate_customer
+from domain.customers import CustomerInput, CustomFieldDef, validate_customer
 from domain.duplicates import DuplicateNotice, duplicate_check_needed, duplicate_notice
 from domain.edits import EditPlan, plan_edit
 from domain.enums import Role
@@ -271,10 +271,7 @@ class CustomerFormController(Controller):
         owner_id, owner_error = await _owner_after_edit(db, actor, customer, form)
         if customer_input is None or errors or owner_error:
             return await page.again(422, values=form, errors={**errors, **owner_error})
-        submitted = input_values(customer_input, page.definitions, owner_id=owner_id)
-        current = customer_values(customer, page.definitions)
-        # Stage and status change only through the sales process (web/sales/stages.py).
-        submitted.update({k: current[k] for k in SALES_FIELDS})
+        submitted, current = _submitted_and_current(customer, customer_input, page, owner_id)
         plan = plan_edit(
             opened_version=_int_or_none(form.get("version", "")),
             current_version=customer.version,
@@ -295,6 +292,17 @@ class CustomerFormController(Controller):
         await db.commit()
         flash(request, _("Changes saved."))
         return see_other(request, _detail_url(request, customer.id))
+
+
+def _submitted_and_current(
+    customer: Customer, customer_input: CustomerInput, page: "_EditPage", owner_id: int | None
+) -> tuple[dict, dict]:
+    """The values the edit form asks for and the ones stored now, in the same shape."""
+    submitted = input_values(customer_input, page.definitions, owner_id=owner_id)
+    current = customer_values(customer, page.definitions)
+    # Stage and status change only through the sales process (web/sales/stages.py).
+    submitted.update({k: current[k] for k in SALES_FIELDS})
+    return submitted, current
 
 
 def _require_may_create(actor: Actor) -> None:

@@ -14,7 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.audit import audit_add
 from db.models import Team
 from db.outcomes import cadence_get
-from db.reports import report_customers, report_moves, report_reps, report_visits, team_list
+from db.reports import report_customers, report_moves, report_reps, report_visits
+from db.users import team_list
 from domain.enums import Level, Role
 from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
 from domain.report import (

@@ -7,6 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.models import ApprovalRequest
 from db.sales import AlreadyDecided, approval_decide, approval_get, approvals_pending_list
 from domain.enums import Role
 from domain.sales import MAX_COMMENT, MSG_DECIDED, decide_problem, may_decide
@@ -54,34 +55,14 @@ class ApprovalController(Controller):
         """Approve or reject with one tap; the slower of two deciders is told it is decided."""
         require_id(request_id)
         back = request.app.route_reverse(RETURN_TO.get(field(data, "back"), "approvals.list"))
-        found = await approval_get(db, actor=actor, request_id=request_id)
-        if found is None or not may_decide(
-            role=actor.role,
-            actor_id=actor.id,
-            actor_team_id=actor.team_id,
-            requester_id=found.requested_by,
-            team_id=found.team_id,
-        ):
-            # Another team's request, or one's own: as if it did not exist.
-            raise NotFoundException()
+        found = await _decidable(db, actor, request_id)
         decision = field(data, "decision")
         if decision not in ("approve", "reject"):
             flash(request, _("Choose Approve or Reject."), "error")
             return see_other(request, back)
         problem = decide_problem(found.state)
         if problem is None:
-            try:
-                await approval_decide(
-                    db,
-                    request=found,
-                    approve=decision == "approve",
-                    decided_by=actor.id,
-                    comment=field(data, "comment")[:MAX_COMMENT],
-                    now=now,
-                    ip=client_ip(request),
-                )
-            except AlreadyDecided:
-                problem = MSG_DECIDED
+            problem = await _decide(request, db, actor, found, data, now)
         if problem is not None:
             await db.rollback()
             flash(request, _(problem), "error")
@@ -89,6 +70,44 @@ class ApprovalController(Controller):
         await db.commit()
         flash(request, _("Approved.") if decision == "approve" else _("Rejected."))
         return see_other(request, back, trigger="salesChanged")
+
+
+async def _decidable(db: AsyncSession, actor: Actor, request_id: int) -> ApprovalRequest:
+    """The request the actor may decide, or 404: another team's or one's own does not exist."""
+    found = await approval_get(db, actor=actor, request_id=request_id)
+    if found is None or not may_decide(
+        role=actor.role,
+        actor_id=actor.id,
+        actor_team_id=actor.team_id,
+        requester_id=found.requested_by,
+        team_id=found.team_id,
+    ):
+        raise NotFoundException()
+    return found
+
+
+async def _decide(
+    request: Request,
+    db: AsyncSession,
+    actor: Actor,
+    found: ApprovalRequest,
+    data: Form,
+    now: datetime,
+) -> str | None:
+    """Record the form's decision; return why it could not be (a faster decider), or None."""
+    try:
+        await approval_decide(
+            db,
+            request=found,
+            approve=field(data, "decision") == "approve",
+            decided_by=actor.id,
+            comment=field(data, "comment")[:MAX_COMMENT],
+            now=now,
+            ip=client_ip(request),
+        )
+    except AlreadyDecided:
+        return MSG_DECIDED
+    return None
 
 
 class DecisionController(Controller):

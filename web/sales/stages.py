@@ -28,18 +28,16 @@ from db.sales import (
 from db.visibility import customer_get_visible
 from domain.enums import Role, Stage, Status
 from domain.sales import (
-    MAX_COMMENT,
-    MSG_CHOOSE_STAGE,
-    MSG_COMMENT_LONG,
     MSG_DECIDED,
     MSG_PENDING,
+    StatusChange,
     approval_for_status,
     criteria_input_name,
     criteria_missing,
     parse_criteria_fields,
     parse_stage,
     parse_status,
-    stage_move_problem,
+    stage_move_errors,
     status_change,
     withdraw_problem,
 )
@@ -92,15 +90,7 @@ class SalesController(Controller):
         errors: dict[str, str],
     ) -> dict[str, Any]:
         """What the stage confirm form shows: from → to, the missing fields, the comment."""
-        rules = await sales_rules_get(db)
-        missing: list[str] = []
-        if target is not None:
-            missing = criteria_missing(
-                rules.criteria,
-                current=Stage(customer.stage),
-                target=target,
-                values=customer.model_dump(),
-            )
+        missing = await _criteria_missing(db, customer, target) if target is not None else []
         return {
             "active": "customers",
             "c": customer,
@@ -128,17 +118,7 @@ class SalesController(Controller):
         """Confirm a stage move, asking inline for the fields the new stage requires."""
         customer = await self._customer(db, actor, customer_id)
         target = parse_stage(to)
-        errors: dict[str, str] = {}
-        if target is None:
-            errors["to"] = MSG_CHOOSE_STAGE
-        else:
-            problem = stage_move_problem(
-                current=Stage(customer.stage), status=Status(customer.status), target=target
-            )
-            if problem:
-                errors["to"] = problem
-        if await approval_pending_exists(db, customer_id=customer.id):
-            errors["to"] = MSG_PENDING
+        errors = await _stage_errors(db, customer, target, comment="")
         context = await self._stage_context(db, customer, target=target, values={}, errors=errors)
         return self._stage_form(request, context, 422 if errors else 200)
 
@@ -157,60 +137,37 @@ class SalesController(Controller):
         form = fields(data)
         target = parse_stage(field(data, "to"))
         comment = field(data, "comment")
-        errors: dict[str, str] = {}
-        if target is None:
-            errors["to"] = MSG_CHOOSE_STAGE
-        else:
-            problem = stage_move_problem(
-                current=Stage(customer.stage), status=Status(customer.status), target=target
-            )
-            if problem:
-                errors["to"] = problem
-        if len(comment) > MAX_COMMENT:
-            errors["comment"] = MSG_COMMENT_LONG
-        if await approval_pending_exists(db, customer_id=customer.id):
-            errors["to"] = MSG_PENDING
+        errors = await _stage_errors(db, customer, target, comment=comment)
         filled: dict[str, object] = {}
         if target is not None and not errors:
-            rules = await sales_rules_get(db)
-            missing = criteria_missing(
-                rules.criteria,
-                current=Stage(customer.stage),
-                target=target,
-                values=customer.model_dump(),
-            )
-            filled, field_errors = parse_criteria_fields(form, missing)
-            errors.update(field_errors)
+            missing = await _criteria_missing(db, customer, target)
+            filled, errors = parse_criteria_fields(form, missing)
         if errors:
-            context = await self._stage_context(
-                db, customer, target=target, values=form, errors=errors
-            )
-            return self._stage_form(request, context, 422)
+            return await self._stage_again(request, db, customer, target, form, errors, 422)
         assert target is not None
-        try:
-            saved = await stage_move(
-                db,
-                customer=customer,
-                to_stage=target,
-                fields=filled,
-                comment=comment,
-                user_id=actor.id,
-                now=now,
-                ip=client_ip(request),
-            )
-        except PendingApproval:
-            saved = None
-        if not saved:
+        moved = await _stage_apply(request, db, actor, customer, target, filled, comment, now)
+        if not moved:
             await db.rollback()
             fresh = await self._customer(db, actor, customer_id)
-            message = MSG_PENDING if saved is None else _("Someone changed this customer just now.")
-            context = await self._stage_context(
-                db, fresh, target=target, values=form, errors={"to": message}
-            )
-            return self._stage_form(request, context, 409)
+            errors = {"to": _refused_message(moved)}
+            return await self._stage_again(request, db, fresh, target, form, errors, 409)
         await db.commit()
         flash(request, _("Stage changed to %(stage)s.", stage=labels.stage(target)))
         return see_other(request, _customer_url(request, customer.id), trigger="salesChanged")
+
+    async def _stage_again(
+        self,
+        request: Request,
+        db: AsyncSession,
+        customer: Customer,
+        target: Stage | None,
+        form: dict[str, str],
+        errors: dict[str, str],
+        status_code: int,
+    ) -> Template:
+        """Show the stage form again with the input kept and the errors beside the fields."""
+        context = await self._stage_context(db, customer, target=target, values=form, errors=errors)
+        return self._stage_form(request, context, status_code)
 
     # --- status ----------------------------------------------------------------------------
 
@@ -280,59 +237,34 @@ class SalesController(Controller):
         customer = await self._customer(db, actor, customer_id)
         form = fields(data)
         target = field(data, "to")
-        rules = await sales_rules_get(db)
-        change, errors = status_change(
-            current_status=Status(customer.status),
-            current_stage=Stage(customer.stage),
-            target=target,
-            reason=field(data, "reason"),
-            comment=field(data, "comment"),
-            approval_kinds=rules.approval_kinds,
-        )
-        if await approval_pending_exists(db, customer_id=customer.id):
-            change, errors = None, {"to": MSG_PENDING}
+        change, errors = await _status_check(db, customer, form)
         if change is None:
-            context = await self._status_context(
-                db, customer, target=target, values=form, errors=errors
-            )
-            return self._status_form(request, context, 422)
-        try:
-            if change.approval is not None:
-                await approval_request_add(
-                    db,
-                    kind=change.approval,
-                    customer=customer,
-                    payload=status_payload(change),
-                    requested_by=actor.id,
-                    now=now,
-                    ip=client_ip(request),
-                )
-                saved = True
-            else:
-                saved = await status_set(
-                    db,
-                    customer=customer,
-                    change=change,
-                    user_id=actor.id,
-                    now=now,
-                    ip=client_ip(request),
-                )
-        except PendingApproval:
-            saved = None
+            return await self._status_again(request, db, customer, target, form, errors, 422)
+        saved = await _status_apply(request, db, actor, customer, change, now)
         if not saved:
             await db.rollback()
             fresh = await self._customer(db, actor, customer_id)
-            message = MSG_PENDING if saved is None else _("Someone changed this customer just now.")
-            context = await self._status_context(
-                db, fresh, target=target, values=form, errors={"to": message}
-            )
-            return self._status_form(request, context, 409)
+            errors = {"to": _refused_message(saved)}
+            return await self._status_again(request, db, fresh, target, form, errors, 409)
         await db.commit()
-        if change.approval is not None:
-            flash(request, _("Sent to a manager for approval."))
-        else:
-            flash(request, _("Status changed to %(status)s.", status=labels.status(target)))
+        flash(request, _status_done(change, target))
         return see_other(request, _customer_url(request, customer.id), trigger="salesChanged")
+
+    async def _status_again(
+        self,
+        request: Request,
+        db: AsyncSession,
+        customer: Customer,
+        target: str,
+        form: dict[str, str],
+        errors: dict[str, str],
+        status_code: int,
+    ) -> Template:
+        """Show the status form again with the input kept and the errors beside the fields."""
+        context = await self._status_context(
+            db, customer, target=target, values=form, errors=errors
+        )
+        return self._status_form(request, context, status_code)
 
     # --- withdrawing -----------------------------------------------------------------------
 
@@ -373,3 +305,114 @@ class SalesController(Controller):
         await db.commit()
         flash(request, _("Request withdrawn."))
         return see_other(request, _customer_url(request, customer_id), trigger="salesChanged")
+
+
+async def _criteria_missing(db: AsyncSession, customer: Customer, target: Stage) -> list[str]:
+    """The fields the entry criteria ask for before the customer may move to `target`."""
+    rules = await sales_rules_get(db)
+    return criteria_missing(
+        rules.criteria,
+        current=Stage(customer.stage),
+        target=target,
+        values=customer.model_dump(),
+    )
+
+
+async def _stage_errors(
+    db: AsyncSession, customer: Customer, target: Stage | None, *, comment: str
+) -> dict[str, str]:
+    """A stage move's errors by field before its criteria; a pending request blocks any move."""
+    errors = stage_move_errors(
+        current=Stage(customer.stage),
+        status=Status(customer.status),
+        target=target,
+        comment=comment,
+    )
+    if await approval_pending_exists(db, customer_id=customer.id):
+        errors["to"] = MSG_PENDING
+    return errors
+
+
+async def _status_check(
+    db: AsyncSession, customer: Customer, form: dict[str, str]
+) -> tuple[StatusChange | None, dict[str, str]]:
+    """The status change a form asks for, or (None, errors by field)."""
+    rules = await sales_rules_get(db)
+    change, errors = status_change(
+        current_status=Status(customer.status),
+        current_stage=Stage(customer.stage),
+        target=form.get("to", ""),
+        reason=form.get("reason", ""),
+        comment=form.get("comment", ""),
+        approval_kinds=rules.approval_kinds,
+    )
+    if await approval_pending_exists(db, customer_id=customer.id):
+        return None, {"to": MSG_PENDING}
+    return change, errors
+
+
+async def _status_apply(
+    request: Request,
+    db: AsyncSession,
+    actor: Actor,
+    customer: Customer,
+    change: StatusChange,
+    now: datetime,
+) -> bool | None:
+    """Store the change, or the request a manager decides; None when one is pending already."""
+    ip = client_ip(request)
+    try:
+        if change.approval is None:
+            return await status_set(
+                db, customer=customer, change=change, user_id=actor.id, now=now, ip=ip
+            )
+        await approval_request_add(
+            db,
+            kind=change.approval,
+            customer=customer,
+            payload=status_payload(change),
+            requested_by=actor.id,
+            now=now,
+            ip=ip,
+        )
+        return True
+    except PendingApproval:
+        return None
+
+
+async def _stage_apply(
+    request: Request,
+    db: AsyncSession,
+    actor: Actor,
+    customer: Customer,
+    target: Stage,
+    filled: dict[str, object],
+    comment: str,
+    now: datetime,
+) -> bool | None:
+    """Move the stage with the criteria fields; None when a request got there first."""
+    try:
+        return await stage_move(
+            db,
+            customer=customer,
+            to_stage=target,
+            fields=filled,
+            comment=comment,
+            user_id=actor.id,
+            now=now,
+            ip=client_ip(request),
+        )
+    except PendingApproval:
+        return None
+
+
+def _refused_message(saved: bool | None) -> str:
+    """Why a checked change was not stored: a request is pending, or someone else saved."""
+    return MSG_PENDING if saved is None else _("Someone changed this customer just now.")
+
+
+def _status_done(change: StatusChange, target: str) -> str:
+    """The flash after a status change: sent for approval, or changed."""
+    if change.approval is not None:
+        return _("Sent to a manager for approval.")
+    return _("Status changed to %(status)s.", status=labels.status(target))
