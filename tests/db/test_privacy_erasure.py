@@ -30,8 +30,8 @@ from db.privacy import (
 from db.search import customer_search
 from domain.customers import derived_fields
 from domain.privacy import ERASED, Channel, RequestInput, RequestKind
-from tests.support import make_team, make_user
-from tests.visits_support import actor_of, new_key
+from tests import factories as make
+from tests.factories import new_key
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NAME = "张伟龙井贸易"
@@ -151,18 +151,18 @@ def byte_forms(secret: str) -> list[bytes]:
 
 
 async def test_erasure_leaves_no_trace_in_any_table_or_the_file_bytes(db, settings):
-    team = await make_team(db)
-    rep = await make_user(db, name="陈静", team=team)
+    team = await make.team(db)
+    rep = await make.user(db, name="陈静", team=team)
     cid = await seed_person(db, team, rep)
-    rep_actor = actor_of(rep)
+    rep_actor = make.actor(rep)
     path = settings.database_url.split("///", 1)[1]
     assert scan_tables(path), "the scan must see the seeded person before erasure"
     assert any(PHONE.encode() in open(f, "rb").read() for f in (path, path + "-wal")), (  # noqa: SIM115
         "the byte scan must see the seeded person before erasure"
     )
     assert await customer_search(db, actor=rep_actor, q="龙井贸易")
-    admin = await make_user(db, name="王芳", role="admin")
-    admin_actor, admin_id = actor_of(admin), admin.id
+    admin = await make.user(db, name="王芳", role="admin")
+    admin_actor, admin_id = make.actor(admin), admin.id
 
     counts = await customer_erase(db, customer_id=cid, request_id=1, actor_id=admin_id, now=NOW)
     await db.commit()
@@ -201,8 +201,8 @@ async def test_erasure_leaves_no_trace_in_any_table_or_the_file_bytes(db, settin
 
 
 async def test_a_legal_hold_refuses_erasure_and_keeps_everything(db):
-    team = await make_team(db)
-    rep = await make_user(db, team=team)
+    team = await make.team(db)
+    rep = await make.user(db, team=team)
     cid = await seed_person(db, team, rep)
     await legal_hold_set(db, customer_id=cid, reason="合同未结清", actor_id=None, now=NOW)
     await db.commit()

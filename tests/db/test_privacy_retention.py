@@ -6,16 +6,16 @@ from sqlalchemy import select
 
 from db.models import Visit
 from db.privacy import privacy_retention_run, privacy_settings_set
-from tests.support import make_team, make_user
-from tests.visits_support import make_customer, new_key
+from tests import factories as make
+from tests.factories import new_key
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 async def test_old_locations_are_dropped_and_recent_ones_kept(db):
-    team = await make_team(db)
-    rep = await make_user(db, team=team)
-    customer = await make_customer(db, team=team, owner=rep)
+    team = await make.team(db)
+    rep = await make.user(db, team=team)
+    customer = await make.customer(db, team=team, owner=rep)
     for days in (200, 181, 179, 1):
         db.add(
             Visit(

@@ -10,8 +10,8 @@ from db.audit import audit_add
 from db.models import AuditEvent, Customer, PrivacyRequest
 from db.search import customer_search
 from domain.customers import derived_fields
-from tests.support import csrf_token, html, make_team, make_user, sign_in, texts
-from tests.visits_support import actor_of
+from tests import factories as make
+from tests.support import csrf_token, html, sign_in, texts
 
 HX = {"HX-Request": "true"}
 PHONE = "13912345678"
@@ -34,7 +34,7 @@ async def _customer(db, team, name="张伟龙井贸易", phone=PHONE) -> int:
 
 @pytest.fixture
 async def admin(client, db):
-    user = await make_user(db, name="王芳", role="admin", locale="en")
+    user = await make.user(db, name="王芳", role="admin", locale="en")
     await sign_in(client, db, user)
     return user
 
@@ -56,8 +56,8 @@ async def _request(client, token, **overrides) -> object:
 
 @pytest.mark.parametrize("role", ["rep", "clerk", "manager"])
 async def test_privacy_requests_are_for_admins_only(client, db, role):
-    team = await make_team(db, "南京西路门店", store=role == "clerk")
-    user = await make_user(db, name="某人", role=role, team=team, locale="en")
+    team = await make.team(db, "南京西路门店", store=role == "clerk")
+    user = await make.user(db, name="某人", role=role, team=team, locale="en")
     await sign_in(client, db, user)
     assert (await client.get("/admin/privacy")).status_code == 403
     token = await csrf_token(client, "/settings")
@@ -73,10 +73,10 @@ async def test_signed_out_is_sent_to_sign_in(client):
 
 
 async def test_manager_sees_only_their_teams_events(client, db):
-    mine, other = await make_team(db, "华东一组"), await make_team(db, "华南二组")
-    manager = await make_user(db, name="刘洋", role="manager", team=mine, locale="en")
-    rep = await make_user(db, name="陈静", team=mine)
-    stranger = await make_user(db, name="赵磊", team=other)
+    mine, other = await make.team(db, "华东一组"), await make.team(db, "华南二组")
+    manager = await make.user(db, name="刘洋", role="manager", team=mine, locale="en")
+    rep = await make.user(db, name="陈静", team=mine)
+    stranger = await make.user(db, name="赵磊", team=other)
     await audit_add(db, action="signed_in", actor_id=rep.id, detail={"n": "mine"})
     await audit_add(db, action="signed_in", actor_id=stranger.id, detail={"n": "theirs"})
     await db.commit()
@@ -147,7 +147,7 @@ async def test_register_a_request_without_javascript(client, db, admin):
 
 
 async def test_find_copy_and_erase_by_phone_in_another_format(client, db, admin):
-    team = await make_team(db)
+    team = await make.team(db)
     cid = await _customer(db, team)
     token = await csrf_token(client, "/admin/privacy")
     location = (await _request(client, token)).headers["location"]
@@ -162,20 +162,20 @@ async def test_find_copy_and_erase_by_phone_in_another_format(client, db, admin)
         f"/admin/privacy/{rid}/erase/{cid}", data={"_csrf_token": token}
     )
     assert unconfirmed.status_code == 422
-    assert await customer_search(db, actor=actor_of(admin), q="龙井贸易") != []
+    assert await customer_search(db, actor=make.actor(admin), q="龙井贸易") != []
     done = await client.post(
         f"/admin/privacy/{rid}/erase/{cid}",
         data={"_csrf_token": token, "confirm": "yes"},
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert await customer_search(db, actor=actor_of(admin), q="龙井贸易") == []
+    assert await customer_search(db, actor=make.actor(admin), q="龙井贸易") == []
     actions = set((await db.execute(select(AuditEvent.action))).scalars())
     assert {"privacy_copy_exported", "customer_erased", "privacy_request_created"} <= actions
 
 
 async def test_a_legal_hold_refuses_the_request_with_its_reason(client, db, admin):
-    team = await make_team(db)
+    team = await make.team(db)
     cid = await _customer(db, team)
     token = await csrf_token(client, "/admin/privacy")
     location = (await _request(client, token)).headers["location"]
@@ -197,7 +197,7 @@ async def test_a_legal_hold_refuses_the_request_with_its_reason(client, db, admi
 
 
 async def test_answer_needs_a_reason_and_basis_is_shown(client, db, admin):
-    team = await make_team(db)
+    team = await make.team(db)
     cid = await _customer(db, team)
     token = await csrf_token(client, "/admin/privacy")
     location = (await _request(client, token, kind="access")).headers["location"]
@@ -233,7 +233,7 @@ async def test_overdue_requests_show_on_the_admins_today(client, db, admin):
 
 
 async def test_the_copy_pdf_is_readable_in_the_persons_language(client, db, admin):
-    team = await make_team(db)
+    team = await make.team(db)
     cid = await _customer(db, team)
     token = await csrf_token(client, "/admin/privacy")
     location = (await _request(client, token)).headers["location"]
