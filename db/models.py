@@ -343,3 +343,13 @@ class ApprovalRule(SQLModel, table=True):
 
     kind: str = Field(primary_key=True, max_length=32)
     required: bool = True
+
+
+class TransferSetting(SQLModel, table=True):
+    """Admin-set per role: whether its users may export data and import customers."""
+
+    __tablename__ = "transfer_setting"
+
+    role: str = Field(primary_key=True, max_length=16)
+    may_export: bool = False
+    may_import: bool = False

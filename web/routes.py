@@ -13,6 +13,8 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
+    from web.imports.export import ExportController
+    from web.imports.settings import TransferSettingsController
     from web.reports.controller import TeamController, WeeklyReportController
     from web.sales.approvals import ApprovalController, DecisionController
     from web.sales.pipeline import PipelineController
@@ -44,5 +46,7 @@ def route_handlers() -> list:
         DecisionController,
         PipelineController,
         SalesSettingsController,
+        ExportController,
+        TransferSettingsController,
         not_found,
     ]

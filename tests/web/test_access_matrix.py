@@ -50,6 +50,13 @@ ROLE_RULES: dict[tuple[str, Role], str] = {
     ("counter.new", Role.ADMIN): FORBIDDEN,  # admins belong to no store
     ("counter.create", Role.MANAGER): FORBIDDEN,
     ("counter.create", Role.ADMIN): FORBIDDEN,
+    # Export is an admin setting per role; reps and clerks are off by default.
+    ("exports.page", Role.REP): FORBIDDEN,
+    ("exports.page", Role.CLERK): FORBIDDEN,
+    ("exports.customers", Role.REP): FORBIDDEN,
+    ("exports.customers", Role.CLERK): FORBIDDEN,
+    ("exports.visits", Role.REP): FORBIDDEN,
+    ("exports.visits", Role.CLERK): FORBIDDEN,
 }
 # How a route refuses another team's object (default: 404, the object does not exist for
 # the requester). Team pages name the team in the query: choosing another team is a 403.

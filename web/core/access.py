@@ -129,6 +129,12 @@ ROUTES: dict[str, Policy] = {
     "pipeline.stage": SALES,
     "approvals.list": MANAGERS,
     "approvals.decide": MANAGERS,
+    # export: signed in, then the admin's per-role setting decides (web/imports/export.py)
+    "exports.page": SIGNED_IN,
+    "exports.customers": SIGNED_IN,
+    "exports.visits": SIGNED_IN,
+    "admin.transfer": ADMIN,
+    "admin.transfer.save": ADMIN,
 }
 
 
