@@ -45,14 +45,17 @@ async def export_roles_get(session: AsyncSession) -> frozenset[Role]:
     return frozenset(Role(r.role) for r in rows if r.may_export and r.role in set(Role))
 
 
-async def export_roles_save(session: AsyncSession, *, roles: set[Role]) -> None:
-    """Store which roles may export (admins always may); flushes."""
+async def transfer_roles_save(
+    session: AsyncSession, *, export_roles: set[Role], import_roles: set[Role]
+) -> None:
+    """Store which roles may export and import (admins always may); flushes."""
     for role in Role:
         row = await session.get(TransferSetting, role.value)
         if row is None:
             row = TransferSetting(role=role.value)
             session.add(row)
-        row.may_export = role == Role.ADMIN or role in roles
+        row.may_export = role == Role.ADMIN or role in export_roles
+        row.may_import = role == Role.ADMIN or role in import_roles
     await session.flush()
 
 

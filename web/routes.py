@@ -13,6 +13,7 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
+    from web.imports.controller import ImportController
     from web.imports.export import ExportController
     from web.imports.settings import TransferSettingsController
     from web.reports.controller import TeamController, WeeklyReportController
@@ -47,6 +48,7 @@ def route_handlers() -> list:
         PipelineController,
         SalesSettingsController,
         ExportController,
+        ImportController,
         TransferSettingsController,
         not_found,
     ]

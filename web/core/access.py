@@ -133,6 +133,12 @@ ROUTES: dict[str, Policy] = {
     "exports.page": SIGNED_IN,
     "exports.customers": SIGNED_IN,
     "exports.visits": SIGNED_IN,
+    # import: signed in, then the admin's per-role setting; a job is its importer's (and admins')
+    "imports.new": SIGNED_IN,
+    "imports.upload": SIGNED_IN,
+    "imports.mapping": SIGNED_IN,
+    "imports.mapping_save": SIGNED_IN,
+    "imports.preview": SIGNED_IN,
     "admin.transfer": ADMIN,
     "admin.transfer.save": ADMIN,
 }
