@@ -3,22 +3,52 @@
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.customers import customer_owner_choices
-from db.models import Customer, ImportJob, ImportMapping, ImportRow, TransferSetting
+from db.audit import audit_add
+from db.customers import (
+    customer_create,
+    customer_owner_choices,
+    customer_update,
+    customer_values,
+    input_values,
+)
+from db.engine import write_gate
+from db.models import (
+    ApprovalRequest,
+    Contact,
+    Customer,
+    ImportJob,
+    ImportMapping,
+    ImportRow,
+    RecentlyViewed,
+    StageChange,
+    TransferSetting,
+    Visit,
+)
 from db.types import utcnow
 from domain.customers import CustomFieldDef
 from domain.enums import Role
 from domain.exports import DEFAULT_EXPORT_ROLES
-from domain.imports import Context, Verdict, check_row
+from domain.imports import (
+    MSG_OTHER_TEAM,
+    Context,
+    DuplicateMode,
+    Verdict,
+    check_row,
+    update_changes,
+)
 from domain.names import name_key
 from domain.users import Actor
 
 BATCH = 1000
 PREVIEW_PAGE = 100
+# Rows per committed transaction of a running import: short, so visits recorded by others
+# meanwhile wait for the write gate a few milliseconds at most per batch.
+RUN_BATCH = 200
 
 
 async def import_roles_get(session: AsyncSession) -> frozenset[Role]:
@@ -212,3 +242,182 @@ async def import_rows_page(
     stmt = stmt.order_by(ImportRow.line).limit(PREVIEW_PAGE + 1).offset((page - 1) * PREVIEW_PAGE)
     rows = list((await session.execute(stmt)).scalars())
     return rows[:PREVIEW_PAGE], len(rows) > PREVIEW_PAGE
+
+
+async def import_job_start(session: AsyncSession, *, job: ImportJob, now: datetime) -> None:
+    """Mark a checked job as running from its first row; flushes."""
+    job.state, job.done, job.started_at, job.error = "running", 0, now, ""
+    job.stopped_at_line = None
+    await session.flush()
+
+
+async def import_run_batch(
+    session: AsyncSession,
+    *,
+    job: ImportJob,
+    ctx: Context,
+    after_line: int,
+    today: date,
+    comment: str,
+    definitions: list[CustomFieldDef],
+) -> int | None:
+    """Import the next rows after `after_line`; return the last line done (None: all done).
+
+    Each row is checked again (the data may have changed since the preview); what it did
+    is recorded on the row (created / updated / skipped / failed, and the earlier values
+    of the fields it changed), which is what undo and the report read. Flushes.
+    """
+    stmt = (
+        select(ImportRow)
+        .where(ImportRow.job_id == job.id, ImportRow.line > after_line)
+        .order_by(ImportRow.line)
+        .limit(RUN_BATCH)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    if not rows:
+        return None
+    await write_gate(session)
+    mode = DuplicateMode(job.duplicate_mode)
+    for row in rows:
+        check = check_row(row.line, row.cells, job.mapping, ctx)
+        row.verdict, row.duplicate_of = check.verdict.value, check.duplicate_of
+        row.reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
+        if check.verdict == Verdict.NEW and check.customer is not None:
+            customer = await customer_create(
+                session, data=check.customer, team_id=job.team_id, owner_id=check.owner_id,
+                created_by=job.created_by, today=today, allow_duplicate=True,
+            )  # fmt: skip
+            await session.execute(
+                update(StageChange)
+                .where(StageChange.customer_id == customer.id)
+                .values(comment=comment)
+            )
+            row.action, row.customer_id = "created", customer.id
+        elif check.verdict == Verdict.DUPLICATE and check.customer is not None:
+            await _update_existing(session, job, row, check, mode, definitions)
+        else:
+            row.action = "failed" if check.verdict == Verdict.ERROR else "skipped"
+    job.done += len(rows)
+    await session.flush()
+    return rows[-1].line
+
+
+async def _update_existing(session, job, row, check, mode, definitions) -> None:
+    """Apply a duplicate row to the existing customer per the job's mode (own team only)."""
+    existing = await session.get(Customer, check.duplicate_of)
+    row.customer_id = check.duplicate_of
+    if existing is None or mode == DuplicateMode.SKIP:
+        row.action = "skipped"
+        return
+    if existing.team_id != job.team_id:
+        row.action, row.reason = "skipped", json.dumps({"": MSG_OTHER_TEAM})
+        return
+    current = customer_values(existing, definitions)
+    incoming = input_values(check.customer, definitions, owner_id=None)
+    changes = update_changes(current, incoming, job.mapping, mode)
+    if not changes:
+        row.action = "skipped"
+        return
+    await customer_update(session, customer=existing, changes=changes, user_id=job.created_by)
+    row.action = "updated"
+    row.before = {k: current[k] for k in changes}
+
+
+async def import_job_finish(
+    session: AsyncSession, *, job: ImportJob, now: datetime, stopped_at: int | None, error: str
+) -> None:
+    """Mark the job done, or stopped at a line with the reason; flushes."""
+    job.finished_at = now
+    if stopped_at is None:
+        job.state = "done"
+    else:
+        job.state, job.stopped_at_line, job.error = "stopped", stopped_at, error[:500]
+    await session.flush()
+
+
+async def import_first_undone_line(session: AsyncSession, *, job_id: int) -> int | None:
+    """The first line a job has not imported yet (where a stopped job stopped)."""
+    stmt = select(func.min(ImportRow.line)).where(
+        ImportRow.job_id == job_id, ImportRow.action == ""
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def import_jobs_running(session: AsyncSession) -> list[ImportJob]:
+    """Jobs marked as running (after a restart: none of them is really running)."""
+    stmt = select(ImportJob).where(ImportJob.state == "running")
+    return list((await session.execute(stmt)).scalars())
+
+
+async def import_summary(session: AsyncSession, *, job_id: int) -> dict[str, int]:
+    """How many rows were created, updated, skipped and failed."""
+    stmt = (
+        select(ImportRow.action, func.count())
+        .where(ImportRow.job_id == job_id)
+        .group_by(ImportRow.action)
+    )
+    counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
+    counts.update({a: n for a, n in await session.execute(stmt) if a})
+    return counts
+
+
+async def import_rows_not_imported(session: AsyncSession, *, job_id: int, after_line: int):
+    """The next batch of rows that were not imported (skipped or failed), by line."""
+    stmt = (
+        select(ImportRow)
+        .where(
+            ImportRow.job_id == job_id,
+            ImportRow.line > after_line,
+            ImportRow.action.in_(("skipped", "failed")),
+        )
+        .order_by(ImportRow.line)
+        .limit(BATCH)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def _created_ids(session: AsyncSession, job_id: int) -> list[int]:
+    """The customers a job created."""
+    stmt = select(ImportRow.customer_id).where(
+        ImportRow.job_id == job_id, ImportRow.action == "created"
+    )
+    return [cid for (cid,) in await session.execute(stmt) if cid is not None]
+
+
+async def import_undo_blockers(session: AsyncSession, *, job_id: int) -> list[tuple]:
+    """Customers the job created that have visits since: (id, number, name), at most 50."""
+    stmt = (
+        select(Customer.id, Customer.number, Customer.name)
+        .join(ImportRow, (ImportRow.customer_id == Customer.id) & (ImportRow.action == "created"))
+        .where(ImportRow.job_id == job_id)
+        .where(select(Visit.id).where(Visit.customer_id == Customer.id).exists())
+        .order_by(Customer.id)
+        .limit(50)
+    )
+    return [tuple(r) for r in await session.execute(stmt)]
+
+
+async def import_undo(session: AsyncSession, *, job: ImportJob, user_id: int, ip: str) -> None:
+    """Remove the customers the job created and restore the fields it changed; flushes.
+
+    The caller has checked import_undo_blockers: a created customer with visits is not
+    removed here silently.
+    """
+    await write_gate(session)
+    ids = await _created_ids(session, job.id)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for table in (StageChange, Contact, RecentlyViewed, ApprovalRequest):
+            await session.execute(delete(table).where(table.customer_id.in_(chunk)))
+        await session.execute(delete(Customer).where(Customer.id.in_(chunk)))
+    stmt = select(ImportRow).where(ImportRow.job_id == job.id, ImportRow.action == "updated")
+    for row in (await session.execute(stmt)).scalars():
+        customer = await session.get(Customer, row.customer_id)
+        if customer is not None and row.before:
+            await customer_update(session, customer=customer, changes=row.before, user_id=user_id)
+    job.state = "undone"
+    await audit_add(
+        session, action="import_undone", actor_id=user_id, entity="import_job", entity_id=job.id,
+        detail={"removed": len(ids)}, ip=ip,
+    )  # fmt: skip
+    await session.flush()

@@ -222,3 +222,44 @@ def check_row(line: int, cells: Sequence[str], mapping: Sequence[str], ctx: Cont
     if existing is not None:
         return RowCheck(Verdict.DUPLICATE, customer, owner_id, existing)
     return RowCheck(Verdict.NEW, customer, owner_id)
+
+
+# Fields an import never changes on an existing customer: who they are and who owns them.
+_KEPT_ON_UPDATE = frozenset({"name", "phone", "owner", "owner_id", "kind"})
+
+
+def _empty(value: object) -> bool:
+    """True for a value the customer page shows as not filled in."""
+    return value is None or value == "" or value == [] or value == {}
+
+
+def update_changes(
+    current: Mapping[str, object],
+    incoming: Mapping[str, object],
+    mapped: Iterable[str],
+    mode: DuplicateMode,
+) -> dict[str, object]:
+    """The fields a duplicate row changes on the existing customer (flat names).
+
+    Only mapped, non-empty cells count; "fill_empty" fills fields that are empty now,
+    "overwrite" replaces differing ones; "skip" changes nothing.
+    """
+    if mode == DuplicateMode.SKIP:
+        return {}
+    changes: dict[str, object] = {}
+    for name in mapped:
+        if not name or name in _KEPT_ON_UPDATE or name not in current:
+            continue
+        new = incoming.get(name)
+        if _empty(new) or new == current[name]:
+            continue
+        if mode == DuplicateMode.OVERWRITE or _empty(current[name]):
+            changes[name] = new
+    return changes
+
+
+UNDO_DAYS = 7
+MSG_UNDO_EXPIRED = "An import can be undone for 7 days only."
+MSG_UNDO_VISITED = "Customers this import created have visits since; undo would delete them."
+MSG_OTHER_TEAM = "This customer belongs to another team; it was left unchanged."
+MESSAGES = (*MESSAGES, MSG_UNDO_EXPIRED, MSG_UNDO_VISITED, MSG_OTHER_TEAM)

@@ -29,6 +29,7 @@ from web.core.settings import Settings
 from web.core.static_assets import PREFIX as STATIC_PREFIX
 from web.core.static_assets import StaticAssets
 from web.core.templating import STATIC_DIR, make_environment
+from web.imports import jobs as import_jobs
 from web.reports import pdf_worker
 from web.routes import route_handlers
 
@@ -77,6 +78,9 @@ def create_app(settings: Settings) -> Litestar:
 
     view_log = ViewLog(sessionmaker)
 
+    async def recover_imports() -> None:
+        await import_jobs.recover(sessionmaker)
+
     async def dispose_engine() -> None:
         pdf_worker.shutdown()
         await view_log.flush()
@@ -120,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_log": view_log,
             }
         ),
+        on_startup=[recover_imports],
         on_shutdown=[dispose_engine],
         openapi_config=None,
         logging_config=None,

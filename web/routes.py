@@ -13,7 +13,7 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
-    from web.imports.controller import ImportController
+    from web.imports.controller import ImportController, ImportRunController
     from web.imports.export import ExportController
     from web.imports.settings import TransferSettingsController
     from web.reports.controller import TeamController, WeeklyReportController
@@ -49,6 +49,7 @@ def route_handlers() -> list:
         SalesSettingsController,
         ExportController,
         ImportController,
+        ImportRunController,
         TransferSettingsController,
         not_found,
     ]

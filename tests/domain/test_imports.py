@@ -102,3 +102,20 @@ def test_errors_say_why():
         "owner": MSG_OWNER_NOT_FOUND
     }
     assert "name" in check_row(6, ["", "13900000005", "", ""], MAPPING, ctx).errors
+
+
+def test_a_duplicate_row_fills_empty_fields_or_overwrites_but_never_the_identity():
+    from domain.imports import DuplicateMode, update_changes
+
+    current = {"name": "甲", "phone": "1", "industry": "", "address": "旧地址", "level": "C"}
+    incoming = {"name": "乙", "phone": "2", "industry": "机械", "address": "新地址", "level": "C"}
+    mapped = ["name", "phone", "industry", "address", "level"]
+    assert update_changes(current, incoming, mapped, DuplicateMode.SKIP) == {}
+    assert update_changes(current, incoming, mapped, DuplicateMode.FILL_EMPTY) == {
+        "industry": "机械"
+    }
+    assert update_changes(current, incoming, mapped, DuplicateMode.OVERWRITE) == {
+        "industry": "机械",
+        "address": "新地址",
+    }
+    assert update_changes(current, {"address": ""}, ["address"], DuplicateMode.OVERWRITE) == {}

@@ -67,6 +67,10 @@ ROLE_RULES: dict[tuple[str, Role], str] = {
             "imports.mapping",
             "imports.mapping_save",
             "imports.preview",
+            "imports.run",
+            "imports.progress",
+            "imports.report",
+            "imports.undo",
         )
         for role in (Role.REP, Role.CLERK)
     },
@@ -88,6 +92,8 @@ CEREMONY = {"auth.verify", "enroll.verify", "settings.passkey_verify"}
 ALWAYS = {"notfound": NOT_FOUND}
 # Requests that change what later requests see run last, in this order.
 LAST = [
+    "imports.run",
+    "imports.undo",
     "sales.stage_change",
     "sales.status_change",
     "approvals.decide",
@@ -110,6 +116,7 @@ FORM_PAGES = {
     "admin.cadence.save": "admin.cadence",
     "rfm.save": "rfm.admin",
     "imports.mapping_save": "imports.mapping",
+    "admin.transfer.save": "admin.transfer",  # keeps the default roles for the routes after it
 }
 # POST routes that take a file (multipart): the file each sends.
 FILES = {"imports.upload": ("matrix.csv", "名称,手机\n矩阵导入,13900000000\n".encode(), "text/csv")}

@@ -1,8 +1,11 @@
 """Import on the web, without JavaScript: upload → mapping → preview, refusals, visibility."""
 
+import io
+
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from db.models import ImportJob, ImportRow
+from db.models import Customer, ImportJob, ImportRow
 from tests import factories as make
 from tests.imports_support import csv_bytes, xlsx_bytes
 from tests.support import csrf_token, html, texts
@@ -156,3 +159,136 @@ async def test_reps_may_not_import_and_nobody_sees_anothers_import(client, db, s
     await signed_in("rep", team=team, name="赵强", locale="en")
     assert (await client.get("/imports/new")).status_code == 403
     assert (await _upload(client, "客户.csv", csv_bytes(GBK_ROWS))).status_code == 403
+
+
+async def _run_to_end(client, preview_url: str):
+    """Press Run on the preview and follow the progress page until the job has finished."""
+    import asyncio
+
+    page = html(await client.get(preview_url))
+    form = page.css_first("#import-run")
+    token = form.css_first("input[name=_csrf_token]").attributes["value"]
+    started = await client.post(
+        form.attributes["action"], data={"_csrf_token": token}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    progress_url = started.headers["location"]
+    for _ in range(200):
+        tree = html(await client.get(progress_url))
+        if tree.css_first("#import-progress").attributes["data-state"] != "running":
+            return progress_url, tree
+        await asyncio.sleep(0.05)
+    raise AssertionError("the import did not finish")
+
+
+async def _imported(client, db, signed_in, rows=GBK_ROWS, **mapping):
+    team, boss = await _manager(db, signed_in)
+    uploaded = await _upload(client, "客户.csv", csv_bytes(rows, encoding="gbk"))
+    mapped = await _map(client, uploaded.headers["location"], **mapping)
+    progress_url, tree = await _run_to_end(client, mapped.headers["location"])
+    return team, boss, progress_url, tree
+
+
+async def test_running_an_import_creates_the_new_customers_and_sums_up(client, db, signed_in):
+    _team, _boss, _url, tree = await _imported(client, db, signed_in)
+    assert tree.css_first("#import-progress").attributes["data-state"] == "done"
+    counts = {d.attributes["data-count"]: d.text() for d in tree.css("#import-summary dd")}
+    assert counts == {"created": "1", "updated": "0", "skipped": "2", "failed": "2"}
+    found = (await db.execute(select(Customer).where(Customer.name == "杭州新客户"))).scalars()
+    [customer] = list(found)
+    assert customer.phone == "13912345678"
+    assert customer.needs == "老客户介绍"
+
+
+async def test_an_imported_customer_says_where_it_came_from_in_its_history(client, db, signed_in):
+    await _imported(client, db, signed_in)
+    customer = (
+        await db.execute(select(Customer).where(Customer.name == "杭州新客户"))
+    ).scalar_one()
+    tree = html(await client.get(f"/customers/{customer.id}"))
+    assert "Imported from 客户.csv" in tree.css_first("#sales-history").text()
+
+
+async def test_the_report_lists_the_rows_not_imported_with_the_reason_first(client, db, signed_in):
+    _team, _boss, _url, tree = await _imported(client, db, signed_in)
+    response = await client.get(tree.css_first("#import-report").attributes["href"])
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    rows = [tuple(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    assert rows[0][:3] == ("Reason", "Line", "客户名称")
+    assert [r[1] for r in rows[1:]] == [3, 4, 5, 6]
+    assert "lost digits" in rows[2][0]
+
+
+async def test_fill_empty_updates_the_existing_customer_and_undo_restores_it(client, db, signed_in):
+    rows = [["客户名称", "手机", "行业"], ["华东机械", "13800138000", "机械"]]
+    _team, _boss, _url, tree = await _imported(
+        client, db, signed_in, rows=rows, duplicate_mode="fill_empty"
+    )
+    assert tree.css_first("dd[data-count=updated]").text() == "1"
+    existing = (
+        await db.execute(select(Customer).where(Customer.phone == "13800138000"))
+    ).scalar_one()
+    await db.refresh(existing)
+    assert existing.industry == "机械"
+    token = tree.css_first("form input[name=_csrf_token]").attributes["value"]
+    undone = await client.post(
+        tree.css_first("#import-undo").parent.attributes["action"],
+        data={"_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert undone.status_code == 303
+    await db.refresh(existing)
+    assert existing.industry == ""
+
+
+async def test_undo_removes_the_created_customers(client, db, signed_in):
+    _team, _boss, url, tree = await _imported(client, db, signed_in)
+    token = tree.css_first("form input[name=_csrf_token]").attributes["value"]
+    await client.post(url.replace("/progress", "/undo"), data={"_csrf_token": token})
+    names = set((await db.execute(select(Customer.name))).scalars())
+    assert "杭州新客户" not in names
+    assert "华东机械" in names
+    page = html(await client.get(url))
+    assert page.css_first("#import-progress").attributes["data-state"] == "undone"
+
+
+async def test_undo_is_refused_when_a_created_customer_has_visits(client, db, signed_in):
+    _team, boss, url, tree = await _imported(client, db, signed_in)
+    customer = (
+        await db.execute(select(Customer).where(Customer.name == "杭州新客户"))
+    ).scalar_one()
+    await make.visit(db, customer=customer, user=boss)
+    page = html(await client.get(url))
+    assert page.css_first("#import-undo") is None
+    assert "杭州新客户" in page.css_first("#import-progress").text()
+    token = tree.css_first("form input[name=_csrf_token]").attributes["value"]
+    await client.post(url.replace("/progress", "/undo"), data={"_csrf_token": token})
+    assert (await db.execute(select(Customer.id).where(Customer.id == customer.id))).scalar_one()
+
+
+async def test_undo_is_refused_after_7_days(client, db, signed_in):
+    from datetime import timedelta
+
+    _team, _boss, url, _tree = await _imported(client, db, signed_in)
+    job = (await db.execute(select(ImportJob))).scalar_one()
+    job.finished_at = job.finished_at - timedelta(days=8)
+    await db.commit()
+    page = html(await client.get(url))
+    assert page.css_first("#import-undo") is None
+    assert "7 days only" in page.css_first("#import-progress").text()
+
+
+async def test_a_restart_marks_a_running_import_stopped_where_it_was(db, signed_in, client):
+    from web.imports import jobs
+
+    _team, _boss = await _manager(db, signed_in)
+    uploaded = await _upload(client, "客户.csv", csv_bytes(GBK_ROWS, encoding="gbk"))
+    mapped = await _map(client, uploaded.headers["location"])
+    job = (await db.execute(select(ImportJob))).scalar_one()
+    job.state = "running"  # as if the server died while it ran
+    await db.commit()
+    await jobs.recover(client.app.state.sessionmaker)
+    await db.refresh(job)
+    assert (job.state, job.stopped_at_line) == ("stopped", 2)
+    assert mapped.status_code == 303

@@ -139,6 +139,10 @@ ROUTES: dict[str, Policy] = {
     "imports.mapping": SIGNED_IN,
     "imports.mapping_save": SIGNED_IN,
     "imports.preview": SIGNED_IN,
+    "imports.run": SIGNED_IN,
+    "imports.progress": SIGNED_IN,
+    "imports.report": SIGNED_IN,
+    "imports.undo": SIGNED_IN,
     "admin.transfer": ADMIN,
     "admin.transfer.save": ADMIN,
 }

@@ -1,11 +1,13 @@
 """Import: upload a spreadsheet, map its columns, preview every row's verdict."""
 
 import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.custom_fields import custom_field_defs, custom_field_list
@@ -15,12 +17,17 @@ from db.imports import (
     import_job_create,
     import_job_get,
     import_job_replace_rows,
+    import_job_start,
     import_mapping_find,
     import_mapping_save,
     import_roles_get,
     import_rows_check,
+    import_rows_not_imported,
     import_rows_page,
+    import_summary,
     import_totals,
+    import_undo,
+    import_undo_blockers,
 )
 from db.models import ImportJob
 from domain.customers import CustomFieldDef
@@ -28,7 +35,10 @@ from domain.enums import Role
 from domain.exports import export_allowed
 from domain.imports import (
     MSG_NO_NAME_COLUMN,
+    MSG_UNDO_EXPIRED,
+    MSG_UNDO_VISITED,
     TARGETS,
+    UNDO_DAYS,
     DuplicateMode,
     Verdict,
     guess_mapping,
@@ -38,12 +48,16 @@ from domain.imports import (
 from domain.labels import SOURCES
 from domain.users import Actor
 from web.core import labels
+from web.core.client_ip import client_ip
 from web.core.forms import Form, field
 from web.core.guards import require_user
-from web.core.htmx import render, see_other
+from web.core.htmx import flash, render, see_other
 from web.core.i18n import N_, catalogue
 from web.core.i18n import gettext as _
+from web.core.settings import Settings
+from web.imports import jobs
 from web.imports.reader import MAX_BYTES, FileProblem, Table, read_table
+from web.imports.writers import MEDIA, xlsx_stream
 
 MSG_CHOOSE_FILE = N_("Choose a file to upload.")
 MSG_CHOOSE_TEAM = N_("Choose the team the customers join.")
@@ -293,3 +307,142 @@ def _reasons(stored: str, definitions: list[CustomFieldDef]) -> list[str]:
     except ValueError:
         return []
     return [f"{target_label(k, definitions)}: {_(v)}" for k, v in errors.items()]
+
+
+_ACTION_LABELS = {
+    "skipped": N_("Skipped"),
+    "failed": N_("Not imported"),
+}
+MSG_NOT_READY = N_("Preview the import before you run it.")
+MSG_UNDO_DONE = N_("The import was undone.")
+MSG_IMPORTED_FROM = N_("Imported from %(file)s, %(date)s")
+
+
+def _row_reason(row, definitions: list[CustomFieldDef]) -> str:
+    """Why a row was not imported, in the reader's language."""
+    if row.verdict == Verdict.DUPLICATE and not row.reason:
+        return _("Duplicate of a customer")
+    if row.verdict == Verdict.DUPLICATE_IN_FILE:
+        return _("Same as line %(line)s", line=row.duplicate_of)
+    parts = []
+    for k, v in (json.loads(row.reason) if row.reason else {}).items():
+        parts.append(f"{target_label(k, definitions)}: {_(v)}" if k else _(v))
+    return "; ".join(parts)
+
+
+async def _blockers(db: AsyncSession, job: ImportJob) -> list[tuple]:
+    """The created customers with visits since (what refuses the undo)."""
+    return [] if job.state == "undone" else await import_undo_blockers(db, job_id=job.id)
+
+
+def undo_refusal(job: ImportJob, now: datetime) -> str | None:
+    """Why this job cannot be undone now (None: it can, visits aside)."""
+    if job.state not in ("done", "stopped"):
+        return _(MSG_NOT_READY)
+    if job.finished_at is None or now - job.finished_at > timedelta(days=UNDO_DAYS):
+        return _(MSG_UNDO_EXPIRED)
+    return None
+
+
+class ImportRunController(Controller):
+    """Run an import in the background, follow its progress, get its report, undo it."""
+
+    path = "/imports"
+    guards = [require_user]
+
+    @post("/{job_id:int}/run", name="imports.run")
+    async def run(
+        self,
+        request: Request,
+        db: AsyncSession,
+        actor: Actor,
+        job_id: int,
+        now: datetime,
+        settings: Settings,
+    ) -> Redirect:
+        """Start the job (once); the progress page follows it."""
+        await _may_import(db, actor)
+        job = await _job_or_404(db, actor, job_id)
+        progress = request.app.route_reverse("imports.progress", job_id=job.id)
+        if job.state != "checked":
+            return see_other(request, progress)
+        local = now.astimezone(settings.tz).date()
+        comment = _(MSG_IMPORTED_FROM, file=job.filename, date=local.isoformat())
+        await import_job_start(db, job=job, now=now)
+        await db.commit()
+        jobs.start(
+            request.app.state.sessionmaker, job.id, today=local, comment=comment,
+            source_names=_source_names(),
+        )  # fmt: skip
+        return see_other(request, progress)
+
+    @get("/{job_id:int}/progress", name="imports.progress")
+    async def progress(
+        self, request: Request, db: AsyncSession, actor: Actor, job_id: int, now: datetime
+    ) -> Template:
+        """Rows done of the total and the time left, then the summary; HTMX polls the bar."""
+        await _may_import(db, actor)
+        job = await _job_or_404(db, actor, job_id)
+        left = None
+        if job.state == "running" and job.started_at and job.done:
+            elapsed = (now - job.started_at).total_seconds()
+            left = int(elapsed / job.done * (job.total - job.done)) + 1
+        context = {
+            "active": "customers", "job": job, "seconds_left": left,
+            "summary": await import_summary(db, job_id=job.id),
+            "undo_refusal": undo_refusal(job, now),
+            "blockers": await _blockers(db, job),
+            "error_text": _(job.error) if job.error else "",
+        }  # fmt: skip
+        return render(
+            request,
+            "pages/imports/progress.html",
+            context,
+            partial="partials/imports/progress.html",
+        )
+
+    @get("/{job_id:int}/report", name="imports.report")
+    async def report(
+        self, request: Request, db: AsyncSession, actor: Actor, job_id: int, settings: Settings
+    ) -> Stream:
+        """The rows not imported as XLSX, with the reason in the first column."""
+        await _may_import(db, actor)
+        job = await _job_or_404(db, actor, job_id)
+        definitions = await _definitions(db)
+        sessionmaker = request.app.state.sessionmaker
+        # The request's session ends with the handler: the stream reads with its own.
+        job_id, header = job.id, [_("Reason"), _("Line"), *job.headers]
+
+        async def batches() -> AsyncIterator[list[tuple]]:
+            async with sessionmaker() as session:
+                after = 0
+                while rows := await import_rows_not_imported(
+                    session, job_id=job_id, after_line=after
+                ):
+                    yield [(_row_reason(r, definitions), r.line, *r.cells) for r in rows]
+                    after = rows[-1].line
+
+        return Stream(
+            xlsx_stream(_("Not imported"), header, batches(), tuple, settings.tz),
+            media_type=MEDIA["xlsx"],
+            headers={"Content-Disposition": f'attachment; filename="import-{job_id}-report.xlsx"'},
+        )
+
+    @post("/{job_id:int}/undo", name="imports.undo")
+    async def undo(
+        self, request: Request, db: AsyncSession, actor: Actor, job_id: int, now: datetime
+    ) -> Template | Redirect:
+        """Remove what the import created and restore what it changed, unless refused."""
+        await _may_import(db, actor)
+        job = await _job_or_404(db, actor, job_id)
+        progress = request.app.route_reverse("imports.progress", job_id=job.id)
+        refusal = undo_refusal(job, now)
+        if refusal is None and await import_undo_blockers(db, job_id=job.id):
+            refusal = _(MSG_UNDO_VISITED)
+        if refusal is not None:
+            flash(request, refusal)
+            return see_other(request, progress)
+        await import_undo(db, job=job, user_id=actor.id, ip=client_ip(request))
+        await db.commit()
+        flash(request, _(MSG_UNDO_DONE))
+        return see_other(request, progress)
