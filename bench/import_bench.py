@@ -20,6 +20,7 @@ import asyncio
 import io
 import random
 import resource
+import sqlite3
 import statistics
 import time
 import uuid
@@ -54,6 +55,19 @@ def ensure_db(customers: int, rebuild: bool) -> Path:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     upgrade(url)
     seed_demo(url, customers=customers, visits=customers)
+    return path
+
+
+def fresh_copy(customers: int, rebuild: bool) -> Path:
+    """A copy of the built database to import into: the built one stays without imports."""
+    built = ensure_db(customers, rebuild)
+    path = built.with_suffix(".run.db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    base = sqlite3.connect(built)
+    with sqlite3.connect(path) as copy:
+        base.backup(copy)
+    base.close()
     return path
 
 
@@ -95,8 +109,8 @@ async def main(customers: int, rows: int, rebuild: bool) -> None:
     from web.imports.writers import csv_stream, xlsx_stream
 
     tz = ZoneInfo("Asia/Shanghai")
-    path = ensure_db(customers, rebuild)
-    engine = make_engine(f"sqlite:///{path}")
+    path = fresh_copy(customers, rebuild)
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
     factory = make_sessionmaker(engine)
     async with factory() as s:
         manager = (await s.execute(select(User).where(User.role == "manager"))).scalars().first()
