@@ -292,3 +292,16 @@ async def test_a_restart_marks_a_running_import_stopped_where_it_was(db, signed_
     await db.refresh(job)
     assert (job.state, job.stopped_at_line) == ("stopped", 2)
     assert mapped.status_code == 303
+
+
+async def test_a_file_over_the_app_wide_2_mb_body_limit_can_be_uploaded(client, db, signed_in):
+    await _manager(db, signed_in)
+    rows = [["客户名称", "手机", "备注"]] + [
+        [f"大文件客户{n}", f"139{n:08d}", "备" * 300] for n in range(4000)
+    ]
+    data = csv_bytes(rows)
+    assert len(data) > 3 * 1024 * 1024
+    response = await _upload(client, "大文件.csv", data)
+    assert response.status_code == 303
+    job = (await db.execute(select(ImportJob))).scalar_one()
+    assert job.total == 4000
