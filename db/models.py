@@ -396,3 +396,74 @@ class AuditRedactionGate(SQLModel, table=True):
     __tablename__ = "audit_redaction_gate"
 
     id: int = Field(primary_key=True)
+
+
+class TransferSetting(SQLModel, table=True):
+    """Admin-set per role: whether its users may export data and import customers."""
+
+    __tablename__ = "transfer_setting"
+
+    role: str = Field(primary_key=True, max_length=16)
+    may_export: bool = False
+    may_import: bool = False
+
+
+class ImportJob(SQLModel, table=True):
+    """One upload of a spreadsheet of customers: its file, mapping, progress and outcome."""
+
+    __tablename__ = "import_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = Field(foreign_key="user.id", index=True)
+    team_id: int = Field(foreign_key="team.id")
+    filename: str = Field(max_length=200)
+    file: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sheet: str = Field(default="", max_length=100)
+    sheets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    headers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mapping: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    duplicate_mode: str = Field(default="skip", max_length=16)
+    # draft -> checked -> running -> done | stopped; done -> undone
+    state: str = Field(default="draft", max_length=16)
+    total: int = 0
+    done: int = 0
+    stopped_at_line: int | None = None
+    error: str = ""
+    created_at: datetime = _dt(default_factory=utcnow)
+    started_at: datetime | None = _dt(default=None)
+    finished_at: datetime | None = _dt(default=None)
+
+
+class ImportRow(SQLModel, table=True):
+    """One line of an import's file: its cells, verdict and what importing it did."""
+
+    __tablename__ = "import_row"
+    __table_args__ = (
+        Index("ix_import_row_job_line", "job_id", "line"),
+        Index("ix_import_row_job_verdict", "job_id", "verdict", "line"),
+        Index("ix_import_row_customer", "customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="import_job.id")
+    line: int
+    cells: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    verdict: str = Field(default="", max_length=24)
+    reason: str = ""
+    duplicate_of: int | None = None
+    customer_id: int | None = None
+    # created | updated | skipped | failed, once the row is imported
+    action: str = Field(default="", max_length=16)
+    # The fields an update changed, with their earlier values (what undo restores).
+    before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ImportMapping(SQLModel, table=True):
+    """A saved column mapping, offered again for a file with the same headers."""
+
+    __tablename__ = "import_mapping"
+
+    signature: str = Field(primary_key=True, max_length=2000)
+    mapping: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    saved_by: int | None = Field(default=None, foreign_key="user.id")
+    saved_at: datetime = _dt(default_factory=utcnow)

@@ -29,6 +29,7 @@ from web.core.settings import Settings
 from web.core.static_assets import PREFIX as STATIC_PREFIX
 from web.core.static_assets import StaticAssets
 from web.core.templating import STATIC_DIR, make_environment
+from web.imports import jobs as import_jobs
 from web.privacy.retention import RetentionLoop
 from web.reports import pdf_worker
 from web.routes import route_handlers
@@ -79,6 +80,9 @@ def create_app(settings: Settings) -> Litestar:
     view_log = ViewLog(sessionmaker)
     retention = RetentionLoop(sessionmaker)
 
+    async def recover_imports() -> None:
+        await import_jobs.recover(sessionmaker)
+
     async def dispose_engine() -> None:
         await retention.stop()
         pdf_worker.shutdown()
@@ -123,7 +127,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_log": view_log,
             }
         ),
-        on_startup=[retention.start],
+        on_startup=[retention.start, recover_imports],
         on_shutdown=[dispose_engine],
         openapi_config=None,
         logging_config=None,

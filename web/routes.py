@@ -13,6 +13,9 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
+    from web.imports.controller import ImportController, ImportRunController
+    from web.imports.export import ExportController
+    from web.imports.settings import TransferSettingsController
     from web.privacy.audit import AuditLogController
     from web.privacy.requests import PrivacyRequestController
     from web.reports.controller import TeamController, WeeklyReportController
@@ -48,5 +51,9 @@ def route_handlers() -> list:
         SalesSettingsController,
         AuditLogController,
         PrivacyRequestController,
+        ExportController,
+        ImportController,
+        ImportRunController,
+        TransferSettingsController,
         not_found,
     ]

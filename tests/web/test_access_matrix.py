@@ -24,6 +24,7 @@ from sqlmodel import select
 from db.credentials import credential_add
 from db.customers import contact_add
 from db.enrolment import enrolment_create
+from db.imports import import_job_create
 from db.models import CustomFieldDefinition, PrivacyRequest, Team, User
 from db.sales import approval_request_add
 from db.sessions import session_save
@@ -49,6 +50,29 @@ ROLE_RULES: dict[tuple[str, Role], str] = {
     ("counter.new", Role.ADMIN): FORBIDDEN,  # admins belong to no store
     ("counter.create", Role.MANAGER): FORBIDDEN,
     ("counter.create", Role.ADMIN): FORBIDDEN,
+    # Export is an admin setting per role; reps and clerks are off by default.
+    ("exports.page", Role.REP): FORBIDDEN,
+    ("exports.page", Role.CLERK): FORBIDDEN,
+    ("exports.customers", Role.REP): FORBIDDEN,
+    ("exports.customers", Role.CLERK): FORBIDDEN,
+    ("exports.visits", Role.REP): FORBIDDEN,
+    ("exports.visits", Role.CLERK): FORBIDDEN,
+    # Import is an admin setting per role too (reps and clerks off by default).
+    **{
+        (name, role): FORBIDDEN
+        for name in (
+            "imports.new",
+            "imports.upload",
+            "imports.mapping",
+            "imports.mapping_save",
+            "imports.preview",
+            "imports.run",
+            "imports.progress",
+            "imports.report",
+            "imports.undo",
+        )
+        for role in (Role.REP, Role.CLERK)
+    },
 }
 # How a route refuses another team's object (default: 404, the object does not exist for
 # the requester). Team pages name the team in the query: choosing another team is a 403.
@@ -67,6 +91,8 @@ CEREMONY = {"auth.verify", "enroll.verify", "settings.passkey_verify"}
 ALWAYS = {"notfound": NOT_FOUND}
 # Requests that change what later requests see run last, in this order.
 LAST = [
+    "imports.run",
+    "imports.undo",
     "sales.stage_change",
     "sales.status_change",
     "approvals.decide",
@@ -89,9 +115,21 @@ FORM_PAGES = {
     "admin.outcomes.update": "admin.outcomes",
     "admin.cadence.save": "admin.cadence",
     "rfm.save": "rfm.admin",
+    "imports.mapping_save": "imports.mapping",
+    "admin.transfer.save": "admin.transfer",  # keeps the default roles for the routes after it
 }
+# POST routes that take a file (multipart): the file each sends.
+FILES = {"imports.upload": ("matrix.csv", "名称,手机\n矩阵导入,13900000000\n".encode(), "text/csv")}
 # Parameters whose objects belong to a team (or a person): "other" uses side B's object.
-SCOPED_PARAMS = {"customer_id", "contact_id", "visit_id", "credential_pk", "request_id", "team"}
+SCOPED_PARAMS = {
+    "customer_id",
+    "contact_id",
+    "visit_id",
+    "credential_pk",
+    "request_id",
+    "team",
+    "job_id",
+}
 
 
 @dataclass
@@ -108,6 +146,7 @@ class Side:
     credentials: dict[Role, int] = field(default_factory=dict)
     request_customer: int = 0  # the rep's customer with a change waiting for approval
     request_id: int = 0
+    job_id: int = 0  # an import started by the side's manager
 
 
 @dataclass
@@ -187,6 +226,12 @@ async def _side(db, tag: str) -> Side:
         requested_by=users[Role.REP].id,
     )
     side.request_customer, side.request_id = waiting.id, approval.id
+    job = await import_job_create(
+        db, user_id=users[Role.MANAGER].id, team_id=field_team.id, filename="matrix.csv",
+        data=b"x", sheets=[], sheet="", headers=["名称"], rows=[(2, [f"导入{tag}"])],
+        mapping=["name"],
+    )  # fmt: skip
+    side.job_id = job.id
     await db.commit()
     return side
 
@@ -236,11 +281,16 @@ class Requester:
         self.csrf = page.css_first("input[name=_csrf_token]").attributes["value"]
         self.cookies[None] = self.client.cookies.get(COOKIE)
 
-    async def request(self, method: str, url: str, data: dict | None = None, json=None):
+    async def request(self, method: str, url: str, data: dict | None = None, json=None, files=None):
         """Send one request; unsafe methods carry the CSRF token."""
         if method == "GET":
             return await self.client.get(url, follow_redirects=False)
         headers = {"x-csrftoken": self.csrf}
+        if files is not None:
+            return await self.client.request(
+                method, url, data={**(data or {}), "_csrf_token": self.csrf}, files=files,
+                headers=headers, follow_redirects=False,
+            )  # fmt: skip
         if json is not None:
             return await self.client.request(
                 method, url, json=json, headers=headers, follow_redirects=False
@@ -355,6 +405,7 @@ def url_for(app, world: World, handler, who: Role | None, scope: str) -> str:
         "cid": side.customers[Role.ADMIN],
         "token": world.enrol_token,
         "path": "no-such-page",
+        "job_id": side.job_id,
     }
     if handler.name == "sales.withdraw":  # the request belongs to its own customer
         values["customer_id"] = side.request_customer
@@ -425,6 +476,7 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
         "privacy.settings": {"due_days": "15", "retention_days": "180"},
         "privacy.erase": {"confirm": "yes"},
         "language.set": {"locale": "en", "next": "/"},
+        "imports.upload": {"team_id": team_id},
     }
     if name in CEREMONY or name.endswith("options"):
         return None
@@ -541,6 +593,8 @@ async def test_access_matrix_matches_the_declared_policy(matrix_settings):
                 data = {**scrape_form(page.text, url.split("?")[0]), **data}
             if method == "GET":
                 response = await req.request("GET", url)
+            elif name in FILES:
+                response = await req.request(method, url, data, files={"file": FILES[name]})
             elif data is None:
                 response = await req.request(method, url, json={})
             else:

@@ -35,6 +35,9 @@ def _msgids() -> set[str]:
         "domain.rfm",
         "domain.users",
         "domain.labels",
+        "domain.exports",
+        "domain.imports",
+        "web.imports.reader",
         "pdf.weekly",
     ):
         try:

@@ -144,6 +144,22 @@ ROUTES: dict[str, Policy] = {
     "privacy.request_close": ADMIN,
     "privacy.requests": ADMIN,
     "privacy.settings": ADMIN,
+    # export: signed in, then the admin's per-role setting decides (web/imports/export.py)
+    "exports.page": SIGNED_IN,
+    "exports.customers": SIGNED_IN,
+    "exports.visits": SIGNED_IN,
+    # import: signed in, then the admin's per-role setting; a job is its importer's (and admins')
+    "imports.new": SIGNED_IN,
+    "imports.upload": SIGNED_IN,
+    "imports.mapping": SIGNED_IN,
+    "imports.mapping_save": SIGNED_IN,
+    "imports.preview": SIGNED_IN,
+    "imports.run": SIGNED_IN,
+    "imports.progress": SIGNED_IN,
+    "imports.report": SIGNED_IN,
+    "imports.undo": SIGNED_IN,
+    "admin.transfer": ADMIN,
+    "admin.transfer.save": ADMIN,
 }
 
 

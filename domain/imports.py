@@ -1,0 +1,265 @@
+"""Import rules: guess columns from headers, detect damaged numbers, give each row a verdict.
+
+A row is checked by the same rules as the New customer form (domain.customers), and a
+duplicate is found by the same rule as the form's warning: the normalised phone or the
+normalised name (domain.names.name_key).
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from domain.customers import CustomerInput, CustomFieldDef, validate_customer
+from domain.enums import Level, Source
+from domain.names import name_key
+
+MSG_DAMAGED_NUMBER = (
+    "The phone number was stored as a number and lost digits (e.g. 1.39123E+10); "
+    "format the column as text and export again."
+)
+MSG_UNKNOWN_LEVEL = "Unknown level: use A, B or C."
+MSG_UNKNOWN_SOURCE = "Unknown source."
+MSG_OWNER_NOT_FOUND = "No user has this owner name."
+MSG_OWNER_AMBIGUOUS = "Several users have this owner name."
+MSG_NO_NAME_COLUMN = "No column is mapped to the customer name."
+MESSAGES = (
+    MSG_DAMAGED_NUMBER,
+    MSG_UNKNOWN_LEVEL,
+    MSG_UNKNOWN_SOURCE,
+    MSG_OWNER_NOT_FOUND,
+    MSG_OWNER_AMBIGUOUS,
+    MSG_NO_NAME_COLUMN,
+)
+
+# The Kehu fields a column can fill ("" ignores the column); custom fields are custom_<key>.
+TARGETS = (
+    "name",
+    "phone",
+    "contact_name",
+    "level",
+    "source",
+    "owner",
+    "industry",
+    "address",
+    "needs",
+    "email",
+    "tags",
+)
+# Header texts (compared by header_key) that name each field, in Chinese and English.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("客户名称", "公司名称", "客户名", "客户", "名称", "公司", "单位名称", "name",
+             "customer", "customername", "company", "companyname"),
+    "phone": ("手机", "手机号", "手机号码", "电话", "联系电话", "电话号码", "phone", "mobile",
+              "tel", "telephone", "phonenumber"),
+    "contact_name": ("联系人", "联系人姓名", "contact", "contactname", "contactperson"),
+    "level": ("级别", "客户级别", "等级", "level", "grade"),
+    "source": ("来源", "客户来源", "source", "leadsource"),
+    "owner": ("负责人", "销售", "业务员", "归属", "owner", "salesrep", "rep"),
+    "industry": ("行业", "所属行业", "industry"),
+    "address": ("地址", "公司地址", "详细地址", "address"),
+    "needs": ("备注", "需求", "说明", "notes", "note", "needs", "remarks", "comment"),
+    "email": ("邮箱", "电子邮箱", "email", "e-mail", "mail"),
+    "tags": ("标签", "tags", "tag"),
+}  # fmt: skip
+
+# "公司名称（必填）", "Phone [mobile]": a remark in brackets does not change the field.
+_HEADER_REMARK = re.compile(r"[(\[【].*?[)\]】]")
+_HEADER_NOISE = re.compile(r"[\s*:：()（）\[\]【】_\-]+")
+# A number a spreadsheet wrote in scientific notation: its last digits are gone.
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
+_LEVEL_SUFFIX = re.compile(r"(级|类|类客户|级客户)$")
+
+
+class Verdict(StrEnum):
+    """What importing a row would do."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"  # of a customer already in Kehu
+    DUPLICATE_IN_FILE = "duplicate_in_file"  # of an earlier row of the same file
+    ERROR = "error"
+
+
+class DuplicateMode(StrEnum):
+    """What an import does with a row that duplicates an existing customer."""
+
+    SKIP = "skip"
+    FILL_EMPTY = "fill_empty"
+    OVERWRITE = "overwrite"
+
+
+def header_key(text: object) -> str:
+    """A header compared loosely: width-folded, lower case, without spaces and punctuation."""
+    folded = unicodedata.normalize("NFKC", "" if text is None else str(text)).casefold()
+    return _HEADER_NOISE.sub("", _HEADER_REMARK.sub("", folded))
+
+
+def guess_mapping(headers: Sequence[object], custom_labels: Mapping[str, str] = {}) -> list[str]:
+    """The field each column fills, guessed from its header ("" when none; each field once).
+
+    `custom_labels` maps a custom field's labels (both languages) to its input name.
+    """
+    lookup = {header_key(a): t for t, aliases in ALIASES.items() for a in aliases}
+    lookup |= {header_key(label): name for label, name in custom_labels.items()}
+    used: set[str] = set()
+    guessed = []
+    for header in headers:
+        target = lookup.get(header_key(header), "")
+        if target in used:
+            target = ""
+        used.add(target)
+        guessed.append(target)
+    return guessed
+
+
+def headers_signature(headers: Sequence[object]) -> str:
+    """The key a saved mapping is offered again under: the file's headers, loosely compared."""
+    return "|".join(header_key(h) for h in headers)
+
+
+def is_damaged_number(text: str) -> bool:
+    """True when a cell holds a number in scientific notation (a phone that lost digits)."""
+    return bool(_SCIENTIFIC.fullmatch(text.strip()))
+
+
+def parse_level(text: str) -> str | None:
+    """A level code from "A", "a级", "B类" …; "" stays "" (the form's default); None if unknown."""
+    value = _LEVEL_SUFFIX.sub("", unicodedata.normalize("NFKC", text).strip()).upper()
+    if not value:
+        return ""
+    return value if value in set(Level) else None
+
+
+def parse_source(text: str, names: Mapping[str, str]) -> str | None:
+    """A source code from its code or a display name (`names`: name -> code); None if unknown."""
+    value = text.strip()
+    if not value:
+        return Source.OTHER.value
+    if value in set(Source):
+        return value
+    return names.get(header_key(value))
+
+
+def resolve_owner(text: str, owners: Mapping[str, Sequence[int]]) -> tuple[int | None, str]:
+    """The owner's user id from their name (`owners`: name_key -> user ids), or a message."""
+    name = text.strip()
+    if not name:
+        return None, ""
+    ids = owners.get(name_key(name)) or owners.get(name) or ()
+    if not ids:
+        return None, MSG_OWNER_NOT_FOUND
+    if len(ids) > 1:
+        return None, MSG_OWNER_AMBIGUOUS
+    return ids[0], ""
+
+
+@dataclass
+class RowCheck:
+    """One row's verdict, what it would store, and why not (field -> English message)."""
+
+    verdict: Verdict
+    customer: CustomerInput | None = None
+    owner_id: int | None = None
+    duplicate_of: int | None = None  # an existing customer's id, or an earlier row's line
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What checking rows needs to know about Kehu: users, sources, customers, custom fields."""
+
+    owners: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    source_names: Mapping[str, str] = field(default_factory=dict)
+    custom_fields: Iterable[CustomFieldDef] = ()
+    existing_phones: Mapping[str, int] = field(default_factory=dict)
+    existing_names: Mapping[str, int] = field(default_factory=dict)
+    # Filled while rows are checked in file order: phone / name key -> line first seen.
+    seen_phones: dict[str, int] = field(default_factory=dict)
+    seen_names: dict[str, int] = field(default_factory=dict)
+
+
+def row_form(cells: Sequence[str], mapping: Sequence[str]) -> dict[str, str]:
+    """The row as the entry form's fields (unmapped columns dropped)."""
+    form: dict[str, str] = {}
+    for target, value in zip(mapping, cells, strict=False):
+        if target:
+            form[target] = value
+    return form
+
+
+def check_row(line: int, cells: Sequence[str], mapping: Sequence[str], ctx: Context) -> RowCheck:
+    """Give one row its verdict; rows must be checked in file order (in-file duplicates)."""
+    form = row_form(cells, mapping)
+    errors: dict[str, str] = {}
+    if is_damaged_number(form.get("phone", "")):
+        errors["phone"] = MSG_DAMAGED_NUMBER
+    level = parse_level(form.get("level", ""))
+    if level is None:
+        errors["level"] = MSG_UNKNOWN_LEVEL
+    source = parse_source(form.get("source", ""), ctx.source_names)
+    if source is None:
+        errors["source"] = MSG_UNKNOWN_SOURCE
+    owner_id, owner_error = resolve_owner(form.get("owner", ""), ctx.owners)
+    if owner_error:
+        errors["owner"] = owner_error
+    form["level"] = level or Level.C.value
+    form["source"] = source or Source.OTHER.value
+    customer, form_errors = validate_customer(form, ctx.custom_fields)
+    errors = form_errors | errors
+    if errors or customer is None:
+        return RowCheck(Verdict.ERROR, errors=errors)
+    key = name_key(customer.name)
+    earlier = ctx.seen_phones.get(customer.phone) or (ctx.seen_names.get(key) if key else None)
+    ctx.seen_phones.setdefault(customer.phone, line)
+    if key:
+        ctx.seen_names.setdefault(key, line)
+    if earlier is not None:
+        return RowCheck(Verdict.DUPLICATE_IN_FILE, customer, owner_id, earlier)
+    existing = ctx.existing_phones.get(customer.phone) or (
+        ctx.existing_names.get(key) if key else None
+    )
+    if existing is not None:
+        return RowCheck(Verdict.DUPLICATE, customer, owner_id, existing)
+    return RowCheck(Verdict.NEW, customer, owner_id)
+
+
+# Fields an import never changes on an existing customer: who they are and who owns them.
+_KEPT_ON_UPDATE = frozenset({"name", "phone", "owner", "owner_id", "kind"})
+
+
+def _empty(value: object) -> bool:
+    """True for a value the customer page shows as not filled in."""
+    return value is None or value == "" or value == [] or value == {}
+
+
+def update_changes(
+    current: Mapping[str, object],
+    incoming: Mapping[str, object],
+    mapped: Iterable[str],
+    mode: DuplicateMode,
+) -> dict[str, object]:
+    """The fields a duplicate row changes on the existing customer (flat names).
+
+    Only mapped, non-empty cells count; "fill_empty" fills fields that are empty now,
+    "overwrite" replaces differing ones; "skip" changes nothing.
+    """
+    if mode == DuplicateMode.SKIP:
+        return {}
+    changes: dict[str, object] = {}
+    for name in mapped:
+        if not name or name in _KEPT_ON_UPDATE or name not in current:
+            continue
+        new = incoming.get(name)
+        if _empty(new) or new == current[name]:
+            continue
+        if mode == DuplicateMode.OVERWRITE or _empty(current[name]):
+            changes[name] = new
+    return changes
+
+
+UNDO_DAYS = 7
+MSG_UNDO_EXPIRED = "An import can be undone for 7 days only."
+MSG_UNDO_VISITED = "Customers this import created have visits since; undo would delete them."
+MSG_OTHER_TEAM = "This customer belongs to another team; it was left unchanged."
+MESSAGES = (*MESSAGES, MSG_UNDO_EXPIRED, MSG_UNDO_VISITED, MSG_OTHER_TEAM)
