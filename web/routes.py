@@ -13,6 +13,7 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
+    from web.pool.controller import PoolController
     from web.reports.controller import TeamController, WeeklyReportController
     from web.sales.approvals import ApprovalController, DecisionController
     from web.sales.pipeline import PipelineController
@@ -44,5 +45,6 @@ def route_handlers() -> list:
         DecisionController,
         PipelineController,
         SalesSettingsController,
+        PoolController,
         not_found,
     ]

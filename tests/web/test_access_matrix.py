@@ -401,6 +401,7 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
         "sales.stage_change": {"to": "first_contact"},
         "sales.status_change": {"to": "intent"},
         "approvals.decide": {"decision": "reject"},
+        "pool.release": {"reason": "矩阵测试"},
         "language.set": {"locale": "en", "next": "/"},
     }
     if name in CEREMONY or name.endswith("options"):

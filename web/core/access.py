@@ -129,6 +129,10 @@ ROUTES: dict[str, Policy] = {
     "pipeline.stage": SALES,
     "approvals.list": MANAGERS,
     "approvals.decide": MANAGERS,
+    # the public pool: reps claim and release their own, managers release any of the team
+    "pool.claim": SALES,
+    "pool.release_form": SALES,
+    "pool.release": SALES,
 }
 
 
