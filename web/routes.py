@@ -14,6 +14,7 @@ def route_handlers() -> list:
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
     from web.pool.controller import PoolController
+    from web.pool.handover import HandoverController, ReassignController
     from web.reports.controller import TeamController, WeeklyReportController
     from web.sales.approvals import ApprovalController, DecisionController
     from web.sales.pipeline import PipelineController
@@ -46,5 +47,7 @@ def route_handlers() -> list:
         PipelineController,
         SalesSettingsController,
         PoolController,
+        HandoverController,
+        ReassignController,
         not_found,
     ]

@@ -76,6 +76,8 @@ LAST = [
     "visits.undo",
     "settings.passkey_revoke",
     "custom_fields.retire",
+    "pool.release",
+    "pool.handover_confirm",
     "admin_users.deactivate",
     "auth.logout",
 ]
@@ -402,6 +404,8 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
         "sales.status_change": {"to": "intent"},
         "approvals.decide": {"decision": "reject"},
         "pool.release": {"reason": "矩阵测试"},
+        "pool.handover_confirm": {"mode": "pool"},
+        "pool.reassign_confirm": {"owner": "pool", "to": "pool"},  # the pool to the pool: no-op
         "language.set": {"locale": "en", "next": "/"},
     }
     if name in CEREMONY or name.endswith("options"):

@@ -62,5 +62,6 @@ async def list_context(
         "prev_url": url(page=filt.page - 1) if filt.page > 1 else None,
         "next_url": url(page=filt.page + 1) if result.more else None,
         "clear_url": base,
+        "reassign_query": urlencode(filter_query(filt, page=1)),
         "q": "",
     }
