@@ -13,7 +13,7 @@ def route_handlers() -> list:
     from web.auth.signin import AuthController
     from web.counter.controller import CounterController
     from web.customers.router import customers_router
-    from web.pool.controller import PoolController
+    from web.pool.controller import PoolController, PoolWarningController
     from web.pool.handover import HandoverController, ReassignController
     from web.reports.controller import TeamController, WeeklyReportController
     from web.sales.approvals import ApprovalController, DecisionController
@@ -47,6 +47,7 @@ def route_handlers() -> list:
         PipelineController,
         SalesSettingsController,
         PoolController,
+        PoolWarningController,
         HandoverController,
         ReassignController,
         not_found,

@@ -133,6 +133,7 @@ ROUTES: dict[str, Policy] = {
     "pool.claim": SALES,
     "pool.release_form": SALES,
     "pool.release": SALES,
+    "pool.warnings": SALES,
     "pool.reassign": MANAGERS,
     "pool.reassign_confirm": MANAGERS,
     "pool.handover": ADMIN,

@@ -8,11 +8,12 @@ from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer
-from db.pool import pool_claim, pool_release
+from db.pool import pool_claim, pool_release, pool_rules_get
+from db.pool_reclaim import pool_warnings
 from db.sales import PendingApproval, approval_request_add, sales_rules_get
 from db.visibility import customer_get_visible
 from domain.enums import Role
-from domain.pool import Refusal, may_release_directly
+from domain.pool import Refusal, may_release_directly, return_at, warned
 from domain.sales import MSG_PENDING, ApprovalKind, pool_release_needs_approval
 from domain.users import Actor
 from web.core.client_ip import client_ip
@@ -180,3 +181,30 @@ class PoolController(Controller):
         )
         url = request.app.route_reverse("customers.detail", customer_id=customer_id)
         return see_other(request, url)
+
+
+class PoolWarningController(Controller):
+    """Own customers that return to the pool soon: Today loads this list from its own URL."""
+
+    path = "/pool/warnings"
+    guards = [require_roles(*POOL_ROLES)]
+
+    @get("/", name="pool.warnings")
+    async def warnings(
+        self, request: Request, db: AsyncSession, actor: Actor, now: datetime
+    ) -> Template:
+        """The list with days left, so one visit keeps a customer (a page, or Today's fragment)."""
+        tz = request.app.state.settings.tz
+        rules = await pool_rules_get(db)
+        items = []
+        for w in await pool_warnings(db, user_id=actor.id, rules=rules, now=now):
+            at = return_at(level=w.level, status=w.status, since=w.since, rules=rules)
+            left = warned(at=at, now=now, tz=tz, warn_days=rules.warn_days)
+            if left is not None:
+                items.append((w, left))
+        return render(
+            request,
+            "pages/pool/warnings.html",
+            {"active": "today", "items": items},
+            partial="partials/pool/warnings.html",
+        )

@@ -64,6 +64,25 @@ def _counts(plan: dict[int, int | None], allowed: dict[int, str]) -> list[tuple[
     ]
 
 
+async def reassign_in_batches(
+    db: AsyncSession, *, ids: list[int], target: int | None, by_id: int | None, now: datetime
+) -> int:
+    """Move customers to `target` (None: the pool), committing one batch at a time.
+
+    A visit recorded meanwhile waits for one batch, not for the whole move.
+    """
+    moved = 0
+    kind = PoolEventKind.ASSIGN if target is not None else PoolEventKind.RELEASE
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        moves = dict.fromkeys(chunk, target)
+        moved += await pool_assign(
+            db, moves=moves, kind=kind, by_id=by_id, now=now, reason="reassign"
+        )
+        await db.commit()
+    return moved
+
+
 class HandoverController(Controller):
     """Deactivating a user who owns customers: choose where they go, preview, confirm."""
 
@@ -238,18 +257,7 @@ class ReassignController(Controller):
         # An owner only gets customers of their own team (an admin's list spans teams).
         team_id = targets[target][1] if target is not None else None
         filt, ids = await self._ids(request, db, actor, form, now, team_id)
-        moved = 0
-        for start in range(0, len(ids), BATCH):
-            chunk = ids[start : start + BATCH]
-            moved += await pool_assign(
-                db,
-                moves=dict.fromkeys(chunk, target),
-                kind=PoolEventKind.ASSIGN if target else PoolEventKind.RELEASE,
-                by_id=actor.id,
-                now=now,
-                reason="reassign",
-            )
-            await db.commit()
+        moved = await reassign_in_batches(db, ids=ids, target=target, by_id=actor.id, now=now)
         flash(request, _("%(n)s customers reassigned.", n=moved))
         query = urlencode(filter_query(filt, page=1))
         url = request.app.route_reverse("customers.list")
