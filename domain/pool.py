@@ -155,3 +155,57 @@ def spread(customer_ids: Sequence[int], colleague_ids: Sequence[int]) -> dict[in
     if not colleague_ids:
         return {}
     return {c: colleague_ids[i % len(colleague_ids)] for i, c in enumerate(customer_ids)}
+
+
+MSG_WHOLE = "Enter a whole number this setting allows (hours 0–23, days up to 3650)."
+MESSAGES = (*MESSAGES, MSG_WHOLE)
+
+# Form field -> (lowest, highest) of the admin's pool settings.
+RULE_BOUNDS: Mapping[str, tuple[int, int]] = {
+    "claims_per_day": (0, 1000),
+    "max_owned": (0, 100_000),
+    "cooling_days": (0, 365),
+    "return_A": (0, 3650),
+    "return_B": (0, 3650),
+    "return_C": (0, 3650),
+    "warn_days": (0, 60),
+    "run_hour": (0, 23),
+}
+
+
+def rules_parse(raw: Mapping[str, str]) -> tuple[PoolRules | None, dict[str, str]]:
+    """Read the admin's pool settings form; errors by field (0 days switches a level off)."""
+    values: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name, (low, high) in RULE_BOUNDS.items():
+        text = str(raw.get(name) or "").strip()
+        if text.isdigit() and len(text) <= 6 and low <= int(text) <= high:
+            values[name] = int(text)
+        else:
+            errors[name] = MSG_WHOLE
+    if errors:
+        return None, errors
+    rules = PoolRules(
+        claims_per_day=values["claims_per_day"],
+        max_owned=values["max_owned"],
+        cooling_days=values["cooling_days"],
+        return_days={level: values[f"return_{level}"] for level in Level},
+        won_exempt=bool(raw.get("won_exempt")),
+        warn_days=values["warn_days"],
+        run_hour=values["run_hour"],
+    )
+    return rules, {}
+
+
+def rules_values(rules: PoolRules) -> dict[str, str]:
+    """The settings form's values for stored rules."""
+    out = {
+        "claims_per_day": str(rules.claims_per_day),
+        "max_owned": str(rules.max_owned),
+        "cooling_days": str(rules.cooling_days),
+        "warn_days": str(rules.warn_days),
+        "run_hour": str(rules.run_hour),
+        "won_exempt": "1" if rules.won_exempt else "",
+    }
+    out.update({f"return_{lv}": str(rules.return_days.get(lv, 0)) for lv in Level})
+    return out

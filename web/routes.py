@@ -15,6 +15,7 @@ def route_handlers() -> list:
     from web.customers.router import customers_router
     from web.pool.controller import PoolController, PoolWarningController
     from web.pool.handover import HandoverController, ReassignController
+    from web.pool.settings import PoolSettingsController
     from web.reports.controller import TeamController, WeeklyReportController
     from web.sales.approvals import ApprovalController, DecisionController
     from web.sales.pipeline import PipelineController
@@ -50,5 +51,6 @@ def route_handlers() -> list:
         PoolWarningController,
         HandoverController,
         ReassignController,
+        PoolSettingsController,
         not_found,
     ]

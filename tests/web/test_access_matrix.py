@@ -91,6 +91,7 @@ FORM_PAGES = {
     "admin.outcomes.update": "admin.outcomes",
     "admin.cadence.save": "admin.cadence",
     "rfm.save": "rfm.admin",
+    "pool.settings_save": "pool.settings",
 }
 # Parameters whose objects belong to a team (or a person): "other" uses side B's object.
 SCOPED_PARAMS = {"customer_id", "contact_id", "visit_id", "credential_pk", "request_id", "team"}

@@ -138,6 +138,8 @@ ROUTES: dict[str, Policy] = {
     "pool.reassign_confirm": MANAGERS,
     "pool.handover": ADMIN,
     "pool.handover_confirm": ADMIN,
+    "pool.settings": ADMIN,
+    "pool.settings_save": ADMIN,
 }
 
 
