@@ -21,7 +21,7 @@ SORT_CREATED = "created"
 SORTS = (SORT_NEXT, SORT_LAST_VISIT, SORT_NAME, SORT_CREATED)
 
 MAX_DAYS = 3650  # "no visit in N days" beyond ten years is every customer anyway
-MAX_PAGE = 10**6
+MAX_PAGE = 2**62  # a page past the end is empty; the db bounds OFFSET further
 MAX_TAG = 40
 
 MESSAGES = (
@@ -108,7 +108,7 @@ def filter_parse(params: Mapping[str, str]) -> tuple[CustomerFilter, dict[str, s
     if start and end and start > end:
         errors["created_to"], end = MESSAGES[3], None
     page_raw = get["page"]
-    page = int(page_raw) if page_raw.isdigit() and len(page_raw) < 8 else 1
+    page = int(page_raw) if page_raw.isdigit() and len(page_raw) <= 19 else 1
     filt = CustomerFilter(
         owner=owner,
         level=_choice(get["level"], tuple(Level), "level", errors),

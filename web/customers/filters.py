@@ -1,5 +1,6 @@
 """The customer list's filter sheet: the filter from the URL, its choices, and the page."""
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -10,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.customer_filter import customer_list_filtered
 from db.customers import customer_owner_choices
 from domain.customer_filter import KEYS as FILTER_KEYS
-from domain.customer_filter import filter_parse, filter_query
+from domain.customer_filter import MAX_PAGE, filter_parse, filter_query
 from domain.enums import Role
 from domain.users import Actor
 from web.core.i18n import N_, gettext
@@ -26,10 +27,14 @@ SORT_LABELS = {
 
 
 async def list_context(
-    request: Request, db: AsyncSession, actor: Actor, *, today: date, now: datetime
+    request: Request, db: AsyncSession, actor: Actor, *, today: date, now: datetime, page: int = 1
 ) -> dict[str, Any]:
-    """Everything the filtered list needs: rows, count, pager and the sheet's choices."""
+    """Everything the filtered list needs: rows, count, pager and the sheet's choices.
+
+    `page` is the handler's checked integer (a number beyond 64 bits is a 400 before this).
+    """
     filt, errors = filter_parse(request.query_params)
+    filt = replace(filt, page=min(max(1, page), MAX_PAGE))
     result = await customer_list_filtered(
         db,
         actor=actor,
@@ -64,4 +69,5 @@ async def list_context(
         "clear_url": base,
         "reassign_query": urlencode(filter_query(filt, page=1)),
         "q": "",
+        "viewer": actor,
     }

@@ -38,12 +38,13 @@ class CustomerListController(Controller):
         today: date,
         now: datetime,
         q: str | None = None,
+        page: int = 1,
     ) -> Template:
         """The customer list with the filters of the URL; with ?q= the search results."""
         query = (q or "").strip()
         if q is not None and (query or is_fragment_request(request)):
             return await self._results(request, db, actor, query)
-        context = await list_context(request, db, actor, today=today, now=now)
+        context = await list_context(request, db, actor, today=today, now=now, page=page)
         return render(
             request,
             "pages/customers/list.html",
