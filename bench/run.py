@@ -550,6 +550,18 @@ def main() -> None:
                     "two aggregate queries over the team",
                 ),
                 Cell(
+                    "filtered list (manager)",
+                    load(
+                        srv.origin,
+                        [f"/customers?owner={cast.rep}&level=A&due=overdue"],
+                        concurrency=conc,
+                        seconds=secs,
+                        cookies=manager,
+                    ),
+                    floor,
+                    "owner + level + overdue, with the count",
+                ),
+                Cell(
                     "counter lookup (clerk, 4 digits)",
                     load(
                         srv.origin,

@@ -467,3 +467,61 @@ class ImportMapping(SQLModel, table=True):
     mapping: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     saved_by: int | None = Field(default=None, foreign_key="user.id")
     saved_at: datetime = _dt(default_factory=utcnow)
+
+
+class PoolSetting(SQLModel, table=True):
+    """Admin-set pool limits and the automatic return rule (one row, id 1); added by 0007."""
+
+    __tablename__ = "pool_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    claims_per_day: int = 10
+    max_owned: int = 300
+    cooling_days: int = 7
+    return_a_days: int = 30
+    return_b_days: int = 60
+    return_c_days: int = 90
+    won_exempt: bool = True
+    warn_days: int = 3
+    run_hour: int = 2
+
+
+class PoolClaimCount(SQLModel, table=True):
+    """How many customers a user claimed on a local day, counted in the database."""
+
+    __tablename__ = "pool_claim_count"
+
+    user_id: int = Field(primary_key=True, foreign_key="user.id")
+    day: date = Field(primary_key=True)
+    claims: int = 0
+
+
+class PoolEvent(SQLModel, table=True):
+    """One ownership change through the pool: claim, release, return, assign (history, counts)."""
+
+    __tablename__ = "pool_event"
+    __table_args__ = (
+        Index("ix_pool_event_customer_at", "customer_id", "at"),
+        Index("ix_pool_event_team_at", "team_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    team_id: int = Field(foreign_key="team.id")
+    kind: str = Field(max_length=16)
+    from_user_id: int | None = Field(default=None, foreign_key="user.id")
+    to_user_id: int | None = Field(default=None, foreign_key="user.id")
+    by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = _dt(default_factory=utcnow)
+    reason: str = ""
+
+
+class PoolLease(SQLModel, table=True):
+    """Who runs a once-a-day job until when: of several server processes only one runs it."""
+
+    __tablename__ = "pool_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(default="", max_length=64)
+    until: datetime = _dt(default_factory=utcnow)
+    last_day: date | None = None

@@ -16,6 +16,9 @@ def route_handlers() -> list:
     from web.imports.controller import ImportController, ImportRunController
     from web.imports.export import ExportController
     from web.imports.settings import TransferSettingsController
+    from web.pool.controller import PoolController, PoolWarningController
+    from web.pool.handover import HandoverController, ReassignController
+    from web.pool.settings import PoolSettingsController
     from web.privacy.audit import AuditLogController
     from web.privacy.requests import PrivacyRequestController
     from web.reports.controller import TeamController, WeeklyReportController
@@ -55,5 +58,10 @@ def route_handlers() -> list:
         ImportController,
         ImportRunController,
         TransferSettingsController,
+        PoolController,
+        PoolWarningController,
+        HandoverController,
+        ReassignController,
+        PoolSettingsController,
         not_found,
     ]

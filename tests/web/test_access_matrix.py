@@ -102,6 +102,8 @@ LAST = [
     "visits.undo",
     "settings.passkey_revoke",
     "custom_fields.retire",
+    "pool.release",
+    "pool.handover_confirm",
     "admin_users.deactivate",
     "auth.logout",
 ]
@@ -117,6 +119,7 @@ FORM_PAGES = {
     "rfm.save": "rfm.admin",
     "imports.mapping_save": "imports.mapping",
     "admin.transfer.save": "admin.transfer",  # keeps the default roles for the routes after it
+    "pool.settings_save": "pool.settings",
 }
 # POST routes that take a file (multipart): the file each sends.
 FILES = {"imports.upload": ("matrix.csv", "名称,手机\n矩阵导入,13900000000\n".encode(), "text/csv")}
@@ -475,6 +478,9 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
         "privacy.request_close": {"status": "answered", "reason": "已答复"},
         "privacy.settings": {"due_days": "15", "retention_days": "180"},
         "privacy.erase": {"confirm": "yes"},
+        "pool.release": {"reason": "矩阵测试"},
+        "pool.handover_confirm": {"mode": "pool"},
+        "pool.reassign_confirm": {"owner": "pool", "to": "pool"},  # the pool to the pool: no-op
         "language.set": {"locale": "en", "next": "/"},
         "imports.upload": {"team_id": team_id},
     }

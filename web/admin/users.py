@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.audit import audit_add
 from db.enrolment import enrolment_create
 from db.models import Team, User
+from db.pool import pool_owned_count
 from db.sessions import session_delete_for_user
 from db.users import (
     team_get_or_create,
@@ -236,6 +237,9 @@ class AdminUsersController(Controller):
         if user_id == actor.id:
             flash(request, _("You cannot deactivate yourself."), "error")
             return _to_list(request)
+        if user.active and await pool_owned_count(db, user_id=user_id):
+            # Their customers must go somewhere first: the handover page asks where.
+            return see_other(request, request.app.route_reverse("pool.handover", user_id=user_id))
         if await user_set_active(db, user_id=user_id, active=False):
             ended = await session_delete_for_user(db, user_id=user_id)
             await _audit(request, db, actor, "user_deactivated", user_id, {"sessions_ended": ended})

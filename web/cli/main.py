@@ -85,6 +85,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
         print_demo_links(settings)
     app = create_app(settings)
+    from web.pool.reclaim import install_reclaim_schedule
+
+    install_reclaim_schedule(app)
     print(f"Kehu is serving on http://{args.host}:{args.port} (origin {settings.origin})")
     uvicorn.run(
         app,
@@ -126,6 +129,15 @@ def cmd_backup(args: argparse.Namespace) -> None:
     print(f"backup written to {args.file}")
 
 
+def cmd_pool_reclaim(args: argparse.Namespace) -> None:
+    """Return customers nobody visited to their team's pool (for cron); --dry-run counts."""
+    from web.pool.cli import reclaim
+
+    settings = _settings()
+    _upgrade(settings)
+    print(reclaim(settings, dry_run=args.dry_run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe the command line."""
     parser = argparse.ArgumentParser(prog="kehu", description="Kehu CRM")
@@ -159,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="consistent online copy of the database")
     backup.add_argument("file")
     backup.set_defaults(func=cmd_backup)
+
+    pool = sub.add_parser("pool", help="public pool commands")
+    pool_sub = pool.add_subparsers(dest="pool_command", required=True)
+    reclaim = pool_sub.add_parser("reclaim", help="return unvisited customers to the pool")
+    reclaim.add_argument("--dry-run", action="store_true", help="only count them")
+    reclaim.set_defaults(func=cmd_pool_reclaim)
     return parser
 
 

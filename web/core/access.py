@@ -160,6 +160,17 @@ ROUTES: dict[str, Policy] = {
     "imports.undo": SIGNED_IN,
     "admin.transfer": ADMIN,
     "admin.transfer.save": ADMIN,
+    # the public pool: reps claim and release their own, managers release any of the team
+    "pool.claim": SALES,
+    "pool.release_form": SALES,
+    "pool.release": SALES,
+    "pool.warnings": SALES,
+    "pool.reassign": MANAGERS,
+    "pool.reassign_confirm": MANAGERS,
+    "pool.handover": ADMIN,
+    "pool.handover_confirm": ADMIN,
+    "pool.settings": ADMIN,
+    "pool.settings_save": ADMIN,
 }
 
 

@@ -1,5 +1,6 @@
 """Customers: the list, search (as you type and without JavaScript), the customer page."""
 
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
@@ -7,7 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.customers import customer_list, customer_page
+from db.customers import customer_page
 from db.search import customer_search
 from domain.customers import completeness, missing_recommended
 from domain.phones import format_phone_display, phone_digits_query
@@ -16,11 +17,10 @@ from web.core import labels
 from web.core.guards import require_user
 from web.core.htmx import fragment_or_redirect, is_fragment_request, render
 from web.customers.access import customer_or_404
+from web.customers.filters import list_context
 from web.customers.form import input_name
 from web.sales.context import sales_panel_context
 from web.visits.panel import note_view, visit_panel_context
-
-PER_PAGE = 50
 
 
 class CustomerListController(Controller):
@@ -35,20 +35,22 @@ class CustomerListController(Controller):
         request: Request,
         db: AsyncSession,
         actor: Actor,
+        today: date,
+        now: datetime,
         q: str | None = None,
         page: int = 1,
     ) -> Template:
-        """The customer list; with ?q= the search results (a fragment for the header box)."""
+        """The customer list with the filters of the URL; with ?q= the search results."""
         query = (q or "").strip()
         if q is not None and (query or is_fragment_request(request)):
             return await self._results(request, db, actor, query)
-        rows, more = await customer_list(db, actor=actor, page=page, per_page=PER_PAGE)
-        context = {"items": rows, "page": max(1, page), "more": more, "q": ""}
+        context = await list_context(request, db, actor, today=today, now=now, page=page)
         return render(
             request,
             "pages/customers/list.html",
             {"active": "customers", "labels": labels, **context},
             partial="partials/customers/list.html",
+            status_code=422 if context["filter_errors"] else 200,
         )
 
     async def _results(self, request: Request, db: AsyncSession, actor: Actor, q: str) -> Template:

@@ -50,6 +50,7 @@ from web.core.guards import require_roles
 from web.core.htmx import render
 from web.core.i18n import current_locale, gettext
 from web.core.settings import Settings
+from web.pool.weekly import pool_weekly_context
 from web.reports import pdf_worker
 from web.reports.pdf_worker import PdfRenderFailed, render_weekly_pdf_in_child
 
@@ -310,6 +311,7 @@ class WeeklyReportController(Controller):
             "week": report.week_label,
             "labels": LABELS,
             "max_day": max((d.visits for d in report.visits_per_day), default=0),
+            **await pool_weekly_context(db, team_id=chosen.id, report=report),
         }
         return render(request, "pages/reports/weekly.html", context)
 
