@@ -71,6 +71,13 @@ CUSTOM_KINDS: dict[str, str] = {
     CustomFieldKind.CHOICE: "Single choice",
 }
 # The weekly report's headline numbers, by the key of WeeklyReport.headline.
+# Why the company holds a customer's data (PIPL Art. 13); "" when nobody recorded it.
+DATA_BASES: dict[str, str] = {
+    "": "Not recorded",
+    "contract": "Contract",
+    "consent": "Consent",
+    "legitimate": "Legitimate business interest",
+}
 HEADLINES: dict[str, str] = {
     "visits": "Visits",
     "customers_touched": "Customers touched",
@@ -95,6 +102,7 @@ MSGIDS: tuple[str, ...] = tuple(
             KINDS,
             CONTACT_ROLES,
             CUSTOM_KINDS,
+            DATA_BASES,
             HEADLINES,
         )
         for msgid in table.values()

@@ -1,8 +1,11 @@
 """The readable copy of a person's data (PIPL Art. 45) as an A4 PDF: data in, bytes out."""
 
+import json
 from collections.abc import Callable
 
 import jinja2
+
+from domain import labels
 
 Translate = Callable[[str], str]
 FONT_STACK = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
@@ -68,12 +71,12 @@ padding: 1mm 1.5mm; text-align: left; vertical-align: top; } th { background: #e
 {% for rec in records %}
 <h2>{{ _("Customer record") }} {{ rec.customer.number }}</h2>
 <table>{% for k, v in rec.customer.items() %}
-<tr><th>{{ label(k) }}</th><td>{{ show(v) }}</td></tr>{% endfor %}</table>
+<tr><th>{{ label(k) }}</th><td>{{ show(k, v) }}</td></tr>{% endfor %}</table>
 {% for key, title in sections %}
 <h2>{{ _(title) }}</h2>
 {% if rec[key] %}
 <table><tr>{% for k in rec[key][0].keys() %}<th>{{ label(k) }}</th>{% endfor %}</tr>
-{% for row in rec[key] %}<tr>{% for v in row.values() %}<td>{{ show(v) }}</td>{% endfor %}</tr>
+{% for row in rec[key] %}<tr>{% for k, v in row.items() %}<td>{{ show(k, v) }}</td>{% endfor %}</tr>
 {% endfor %}
 </table>
 {% else %}<p class="muted">{{ _("None.") }}</p>{% endif %}
@@ -92,12 +95,33 @@ SECTIONS = (
 )
 
 
-def _show(value: object) -> str:
-    """A JSON-ready value as readable text."""
-    import json
+# Columns that hold a code: the copy shows the code's name in the person's language.
+CODE_TABLES: dict[str, dict[str, str]] = {
+    "kind": labels.KINDS,
+    "level": labels.LEVELS,
+    "stage": labels.STAGES,
+    "from_stage": labels.STAGES,
+    "to_stage": labels.STAGES,
+    "status": labels.STATUSES,
+    "from_status": labels.STATUSES,
+    "to_status": labels.STATUSES,
+    "source": labels.SOURCES,
+    "loss_reason": labels.LOSS_REASONS,
+    "method": labels.METHODS,
+    "role": labels.CONTACT_ROLES,
+    "data_basis": labels.DATA_BASES,
+}
 
-    if value is None:
+
+def _show(key: str, value: object, _: Translate) -> str:
+    """A JSON-ready value as readable text: codes by name, empty lists and maps as nothing."""
+    if value is None or value in ([], {}):
         return ""
+    table = CODE_TABLES.get(key)
+    if table is not None and str(value) in table:
+        return _(table[str(value)])
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "、".join(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -115,7 +139,7 @@ def render_html(
         font_stack=FONT_STACK,
         sections=SECTIONS,
         label=lambda k: _(FIELD_LABELS.get(k, k)),
-        show=_show,
+        show=lambda key, value: _show(key, value, _),
         _=_,
     )
 

@@ -252,3 +252,21 @@ async def test_the_copy_pdf_is_readable_in_the_persons_language(client, db, admi
     events = (await db.execute(select(AuditEvent.detail).where(
         AuditEvent.action == "privacy_copy_exported"))).scalars()  # fmt: skip
     assert [e["format"] for e in events] == ["pdf"]
+
+
+def test_the_copy_names_codes_in_the_persons_language():
+    from pdf.privacy_copy import render_html
+    from web.core.i18n import catalogue
+
+    zh = catalogue("zh_CN")
+    customer = {"number": "C1", "name": "张伟", "kind": "person", "stage": "lead",
+                "status": "potential", "data_basis": "consent",
+                "tags": [], "custom": {}}  # fmt: skip
+    history = [{"at": "2026-11-30", "from_stage": "lead", "to_stage": "proposal"}]
+    records = [{"customer": customer, "contacts": [], "visits": [], "history": history,
+                "events": []}]  # fmt: skip
+    text = render_html(records, request_id=1, when="x", locale="zh_CN", _=lambda m: zh.get(m, m))
+    for shown in ("个人", "潜在客户", "方案提交", "潜在", "同意"):
+        assert f">{shown}<" in text, shown
+    for code in ("person", "lead", "potential", "consent", "[]", "{}"):
+        assert f">{code}<" not in text, code

@@ -30,6 +30,7 @@ from db.privacy import (
     privacy_settings_get,
     privacy_settings_set,
 )
+from domain.labels import DATA_BASES
 from domain.privacy import (
     MAX_DUE_DAYS,
     MAX_RETENTION_DAYS,
@@ -64,12 +65,7 @@ CHANNEL_LABELS = {
     "other": N_("Other"),
 }
 STATUS_LABELS = {"open": N_("Open"), "answered": N_("Answered"), "refused": N_("Refused")}
-BASIS_LABELS = {
-    "": N_("Not recorded"),
-    "contract": N_("Contract"),
-    "consent": N_("Consent"),
-    "legitimate": N_("Legitimate business interest"),
-}
+BASIS_LABELS = DATA_BASES
 # Messages of domain.privacy's validation, listed for translation.
 MESSAGES = (
     N_("Enter who asked."),
