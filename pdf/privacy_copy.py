@@ -1,7 +1,9 @@
 """The readable copy of a person's data (PIPL Art. 45) as an A4 PDF: data in, bytes out."""
 
+import contextlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import jinja2
 
@@ -31,6 +33,7 @@ FIELD_LABELS: dict[str, str] = {
     "data_basis_on": "Consent given on",
     "created_at": "Created at",
     "role": "Role",
+    "comment": "Comment",
     "note": "Note",
     "at": "When",
     "outcome": "Outcome",
@@ -117,6 +120,10 @@ def _show(key: str, value: object, _: Translate) -> str:
     """A JSON-ready value as readable text: codes by name, empty lists and maps as nothing."""
     if value is None or value in ([], {}):
         return ""
+    if isinstance(value, str) and (key == "at" or key.endswith("_at")):
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(value).astimezone(UTC)
+            return moment.strftime("%Y-%m-%d %H:%M UTC")
     table = CODE_TABLES.get(key)
     if table is not None and str(value) in table:
         return _(table[str(value)])
