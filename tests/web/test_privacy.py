@@ -252,3 +252,28 @@ async def test_the_copy_pdf_is_readable_in_the_persons_language(client, db, admi
     events = (await db.execute(select(AuditEvent.detail).where(
         AuditEvent.action == "privacy_copy_exported"))).scalars()  # fmt: skip
     assert [e["format"] for e in events] == ["pdf"]
+
+
+async def test_admin_settings_show_the_privacy_periods_with_a_link_to_change_them(
+    client, db, admin
+):
+    token = await csrf_token(client, "/admin/privacy")
+    data = {"_csrf_token": token, "due_days": "20", "retention_days": "45"}
+    resp = await client.post("/admin/privacy/settings", data=data, follow_redirects=False)
+    assert resp.status_code == 303
+    doc = html(await client.get("/settings"))
+    assert doc.css_first("#settings-retention-days").text() == "45 days"
+    assert doc.css_first("#settings-due-days").text() == "20 days"
+    hrefs = [a.attributes.get("href", "") for a in doc.css("a")]
+    assert any(h.startswith("/admin/privacy") for h in hrefs)
+
+
+async def test_a_manager_reaches_the_audit_log_from_settings(client, db):
+    team = await make.team(db, "华东一组")
+    manager = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    await sign_in(client, db, manager)
+    doc = html(await client.get("/settings"))
+    assert doc.css_first("#settings-retention-days") is None
+    links = [a.attributes.get("href") for a in doc.css("a") if a.text() == "Audit log"]
+    assert len(links) == 1
+    assert (await client.get(links[0])).status_code == 200
