@@ -277,3 +277,57 @@ async def test_a_manager_reaches_the_audit_log_from_settings(client, db):
     links = [a.attributes.get("href") for a in doc.css("a") if a.text() == "Audit log"]
     assert len(links) == 1
     assert (await client.get(links[0])).status_code == 200
+
+
+async def _set_privacy(client, user_id: int, allowed: bool):
+    token = await csrf_token(client, "/admin/users")
+    data = {"_csrf_token": token, **({"may_handle_privacy": "yes"} if allowed else {})}
+    return await client.post(f"/admin/users/{user_id}/privacy", data=data, follow_redirects=False)
+
+
+async def test_an_admin_grants_and_revokes_the_privacy_permission(client, db, admin):
+    team = await make.team(db, "华东一组")
+    rep = await make.user(db, name="赵销售", role="rep", team=team, locale="en")
+    assert (await _set_privacy(client, rep.id, True)).status_code == 303
+    box = html(await client.get("/admin/users")).css_first(f"#user-privacy-{rep.id}")
+    assert "checked" in box.attributes
+
+    await sign_in(client, db, rep)
+    assert (await client.get("/admin/privacy")).status_code == 200
+    token = await csrf_token(client, "/admin/privacy")
+    assert (await _request(client, token)).status_code == 303
+    assert (await client.get("/admin/audit")).status_code == 403  # only the requests
+    links = [a.text() for a in html(await client.get("/settings")).css("a")]
+    assert "Privacy requests" in links
+
+    await sign_in(client, db, admin)
+    assert (await _set_privacy(client, rep.id, False)).status_code == 303
+    box = html(await client.get("/admin/users")).css_first(f"#user-privacy-{rep.id}")
+    assert "checked" not in box.attributes
+    actions = (
+        (
+            await db.execute(
+                select(AuditEvent.action)
+                .where(AuditEvent.entity == "user", AuditEvent.entity_id == rep.id)
+                .order_by(AuditEvent.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert actions[-2:] == ["privacy_permission_granted", "privacy_permission_revoked"]
+
+    await sign_in(client, db, rep)
+    assert (await client.get("/admin/privacy")).status_code == 403
+
+
+async def test_only_admins_change_the_privacy_permission(client, db):
+    team = await make.team(db, "华东一组")
+    manager = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    await sign_in(client, db, manager)
+    token = await csrf_token(client, "/settings")
+    data = {"_csrf_token": token, "may_handle_privacy": "yes"}
+    response = await client.post(f"/admin/users/{manager.id}/privacy", data=data)
+    assert response.status_code == 403
+    await db.refresh(manager)
+    assert not manager.may_handle_privacy

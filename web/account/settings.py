@@ -12,6 +12,7 @@ from db.credentials import credential_list, credential_rename, credential_revoke
 from db.privacy import privacy_settings_get
 from domain.enums import Role
 from domain.passkeys import passkey_name_clean
+from domain.privacy import can_handle_requests
 from domain.users import Actor
 from web.auth.passkeys import (
     CeremonyError,
@@ -59,6 +60,7 @@ async def _page(
             "is_admin": is_admin,
             "is_manager": actor.role == Role.MANAGER,
             "privacy_periods": periods,
+            "privacy_handler": not is_admin and can_handle_requests(actor),
         },
         status_code=status_code,
     )
