@@ -12,6 +12,7 @@ from db.search import customer_search
 from domain.customers import derived_fields
 from tests import factories as make
 from tests.support import csrf_token, html, sign_in, texts
+from tests.web.test_access_matrix import scrape_form
 
 HX = {"HX-Request": "true"}
 PHONE = "13912345678"
@@ -331,3 +332,62 @@ async def test_only_admins_change_the_privacy_permission(client, db):
     assert response.status_code == 403
     await db.refresh(manager)
     assert not manager.may_handle_privacy
+
+
+async def test_a_correction_is_audited_with_the_request_and_listed_on_it(client, db, admin):
+    team = await make.team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    await _request(client, token, kind="correction")
+    rid = (await db.execute(select(PrivacyRequest.id))).scalar_one()
+    page = html(await client.get(f"/admin/privacy/{rid}"))
+    assert "No corrections made for this request yet." in page.text()
+    correct = [a for a in page.css("a") if a.text() == "Correct"]
+    assert len(correct) == 1
+    form_page = await client.get(correct[0].attributes["href"])
+    assert form_page.status_code == 200
+    action = f"/customers/{cid}/edit"
+    data = scrape_form(form_page.text, action)
+    assert data["privacy_request_id"] == str(rid)
+    data["name"] = "张伟龙井茶叶贸易"
+    saved = await client.post(action, data=data, follow_redirects=False)
+    assert saved.status_code == 303
+
+    event = (
+        await db.execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "customer_updated", AuditEvent.entity_id == cid
+            )
+        )
+    ).scalar_one()
+    assert event.detail["privacy_request_id"] == rid and "name" in event.detail["fields"]
+    rows = html(await client.get(f"/admin/privacy/{rid}")).css(".privacy-corrections li")
+    assert len(rows) == 1 and "王芳" in rows[0].text() and "name" in rows[0].text()
+
+
+async def test_an_edit_without_the_request_or_the_permission_names_no_request(client, db):
+    team = await make.team(db)
+    cid = await _customer(db, team)
+    manager = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    req = PrivacyRequest(
+        requester="张先生",
+        channel="phone",
+        kind="correction",
+        subject=PHONE,
+        received_on=date(2026, 11, 20),
+        due_on=date(2026, 12, 5),
+        created_by=manager.id,
+    )
+    db.add(req)
+    await db.commit()
+    await sign_in(client, db, manager)
+    action = f"/customers/{cid}/edit"
+    form_page = await client.get(f"{action}?privacy_request={req.id}")
+    data = scrape_form(form_page.text, action)
+    assert "privacy_request_id" not in data
+    data.update(name="张伟龙井茶叶贸易", privacy_request_id=str(req.id))
+    assert (await client.post(action, data=data, follow_redirects=False)).status_code == 303
+    event = (
+        await db.execute(select(AuditEvent).where(AuditEvent.action == "customer_updated"))
+    ).scalar_one()
+    assert "privacy_request_id" not in event.detail
