@@ -257,12 +257,14 @@ async def customer_update(
     user_id: int | None,
     now: datetime | None = None,
     ip: str = "",
+    privacy_request_id: int | None = None,
 ) -> bool:
     """Apply changed fields (flat names, as customer_values) if nobody saved in between.
 
     Returns False, changing nothing, when the stored version is no longer the
     customer's version (a concurrent save won). Records stage/status history and the
-    "customer_updated" / "customer_owner_changed" audit events.
+    "customer_updated" / "customer_owner_changed" audit events; a correction asked for
+    in a privacy request names it (`privacy_request_id`).
     """
     if not changes:
         return True
@@ -318,7 +320,11 @@ async def customer_update(
         entity="customer",
         entity_id=customer.id,
         # Names only: the audit log is append-only, personal data must stay erasable.
-        detail={"fields": sorted(changes), "version": customer.version + 1},
+        detail={
+            "fields": sorted(changes),
+            "version": customer.version + 1,
+            **({"privacy_request_id": privacy_request_id} if privacy_request_id else {}),
+        },
         ip=ip,
     )
     if "owner_id" in changes and changes["owner_id"] != customer.owner_id:

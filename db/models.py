@@ -31,6 +31,8 @@ class User(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     locale: str | None = Field(default=None, max_length=8)
     active: bool = True
+    # Granted by an admin: may handle privacy requests whatever the role.
+    may_handle_privacy: bool = False
     # Random bytes sent as the WebAuthn user handle: never the row id.
     webauthn_handle: bytes = Field(sa_column=Column(LargeBinary, unique=True, nullable=False))
     created_at: datetime = _dt(default_factory=utcnow)

@@ -198,6 +198,42 @@ async def privacy_request_get(session: AsyncSession, *, request_id: int) -> Priv
     return await session.get(PrivacyRequest, request_id)
 
 
+@dataclass(frozen=True)
+class Correction:
+    """One customer edit made for a privacy request (from its audit event)."""
+
+    at: datetime
+    actor_name: str | None
+    customer_id: int | None
+    customer_number: str | None
+    fields: list[str]
+
+
+async def privacy_corrections(session: AsyncSession, *, request_id: int) -> list[Correction]:
+    """The customer edits whose audit event names this request, oldest first."""
+    stmt = (
+        select(AuditEvent, User.name, Customer.number)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .outerjoin(Customer, Customer.id == AuditEvent.entity_id)
+        .where(
+            AuditEvent.action == "customer_updated",
+            AuditEvent.entity == "customer",
+            AuditEvent.detail["privacy_request_id"].as_integer() == request_id,
+        )
+        .order_by(AuditEvent.id)
+    )
+    return [
+        Correction(
+            at=event.at,
+            actor_name=actor_name,
+            customer_id=event.entity_id,
+            customer_number=number,
+            fields=[str(f) for f in event.detail.get("fields", [])],
+        )
+        for event, actor_name, number in (await session.execute(stmt)).all()
+    ]
+
+
 async def privacy_requests_overdue(session: AsyncSession, *, today: date) -> list[PrivacyRequest]:
     """Open requests past their due day, oldest due first."""
     stmt = (

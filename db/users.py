@@ -23,6 +23,7 @@ class UserRow:
     active: bool
     passkeys: int
     last_sign_in: datetime | None
+    may_handle_privacy: bool = False
 
 
 async def team_get_or_create(session: AsyncSession, *, name: str, is_store: bool = False) -> Team:
@@ -102,6 +103,7 @@ async def user_overview(session: AsyncSession) -> list[UserRow]:
             active=user.active,
             passkeys=passkeys or 0,
             last_sign_in=last_used,
+            may_handle_privacy=user.may_handle_privacy,
         )
         for user, team, passkeys, last_used in (await session.execute(stmt)).all()
     ]
@@ -111,6 +113,16 @@ async def user_set_active(session: AsyncSession, *, user_id: int, active: bool) 
     """Deactivate or reactivate a user; False when nothing changed."""
     result = await session.execute(
         update(User).where(User.id == user_id, User.active != active).values(active=active)
+    )
+    return (result.rowcount or 0) == 1
+
+
+async def user_set_privacy(session: AsyncSession, *, user_id: int, allowed: bool) -> bool:
+    """Grant or revoke the privacy permission; False when nothing changed."""
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id, User.may_handle_privacy != allowed)
+        .values(may_handle_privacy=allowed)
     )
     return (result.rowcount or 0) == 1
 

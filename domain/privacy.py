@@ -56,8 +56,8 @@ class DataBasis(StrEnum):
 
 
 def can_handle_requests(actor: Actor) -> bool:
-    """Privacy requests are handled by admins (the privacy officer's role)."""
-    return actor.role == Role.ADMIN
+    """Privacy requests are handled by admins and by users an admin gave the permission."""
+    return actor.role == Role.ADMIN or actor.may_handle_privacy
 
 
 def can_read_audit(actor: Actor) -> bool:

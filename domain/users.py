@@ -35,6 +35,7 @@ class Actor:
     team_id: int | None
     locale: str | None = None
     team_is_store: bool = False
+    may_handle_privacy: bool = False
 
 
 def can_view(actor: Actor, *, owner_id: int | None, team_id: int | None) -> bool:

@@ -33,6 +33,13 @@ def test_who_may():
     assert not can_read_audit(_actor(Role.REP)) and not can_read_audit(_actor(Role.CLERK))
 
 
+def test_the_privacy_permission_lets_any_role_handle_requests():
+    for role in (Role.REP, Role.CLERK, Role.MANAGER):
+        granted = Actor(id=1, name="x", role=role, team_id=1, may_handle_privacy=True)
+        assert can_handle_requests(granted)
+        assert not can_read_audit(granted) or role == Role.MANAGER
+
+
 def test_due_and_overdue():
     assert due_on(TODAY, 15) == date(2026, 12, 5)
     assert is_overdue(date(2026, 11, 19), "open", TODAY)

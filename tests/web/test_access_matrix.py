@@ -73,6 +73,26 @@ ROLE_RULES: dict[tuple[str, Role], str] = {
         )
         for role in (Role.REP, Role.CLERK)
     },
+    # Privacy requests: the table lets every signed-in user through; the controller's
+    # guard admits admins and users with the privacy permission (none in the matrix).
+    **{
+        (name, role): FORBIDDEN
+        for name in (
+            "privacy.basis",
+            "privacy.copy_json",
+            "privacy.copy_pdf",
+            "privacy.erase",
+            "privacy.erase_confirm",
+            "privacy.hold",
+            "privacy.overdue",
+            "privacy.request",
+            "privacy.request_add",
+            "privacy.request_close",
+            "privacy.requests",
+            "privacy.settings",
+        )
+        for role in (Role.REP, Role.CLERK, Role.MANAGER)
+    },
 }
 # How a route refuses another team's object (default: 404, the object does not exist for
 # the requester). Team pages name the team in the query: choosing another team is a 403.

@@ -12,6 +12,7 @@ from db.search import customer_search
 from domain.customers import derived_fields
 from tests import factories as make
 from tests.support import csrf_token, html, sign_in, texts
+from tests.web.test_access_matrix import scrape_form
 
 HX = {"HX-Request": "true"}
 PHONE = "13912345678"
@@ -270,3 +271,141 @@ def test_the_copy_names_codes_in_the_persons_language():
         assert f">{shown}<" in text, shown
     for code in ("person", "lead", "potential", "consent", "[]", "{}"):
         assert f">{code}<" not in text, code
+
+
+async def test_admin_settings_show_the_privacy_periods_with_a_link_to_change_them(
+    client, db, admin
+):
+    token = await csrf_token(client, "/admin/privacy")
+    data = {"_csrf_token": token, "due_days": "20", "retention_days": "45"}
+    resp = await client.post("/admin/privacy/settings", data=data, follow_redirects=False)
+    assert resp.status_code == 303
+    doc = html(await client.get("/settings"))
+    assert doc.css_first("#settings-retention-days").text() == "45 days"
+    assert doc.css_first("#settings-due-days").text() == "20 days"
+    hrefs = [a.attributes.get("href", "") for a in doc.css("a")]
+    assert any(h.startswith("/admin/privacy") for h in hrefs)
+
+
+async def test_a_manager_reaches_the_audit_log_from_settings(client, db):
+    team = await make.team(db, "华东一组")
+    manager = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    await sign_in(client, db, manager)
+    doc = html(await client.get("/settings"))
+    assert doc.css_first("#settings-retention-days") is None
+    links = [a.attributes.get("href") for a in doc.css("a") if a.text() == "Audit log"]
+    assert len(links) == 1
+    assert (await client.get(links[0])).status_code == 200
+
+
+async def _set_privacy(client, user_id: int, allowed: bool):
+    token = await csrf_token(client, "/admin/users")
+    data = {"_csrf_token": token, **({"may_handle_privacy": "yes"} if allowed else {})}
+    return await client.post(f"/admin/users/{user_id}/privacy", data=data, follow_redirects=False)
+
+
+async def test_an_admin_grants_and_revokes_the_privacy_permission(client, db, admin):
+    team = await make.team(db, "华东一组")
+    rep = await make.user(db, name="赵销售", role="rep", team=team, locale="en")
+    assert (await _set_privacy(client, rep.id, True)).status_code == 303
+    box = html(await client.get("/admin/users")).css_first(f"#user-privacy-{rep.id}")
+    assert "checked" in box.attributes
+
+    await sign_in(client, db, rep)
+    assert (await client.get("/admin/privacy")).status_code == 200
+    token = await csrf_token(client, "/admin/privacy")
+    assert (await _request(client, token)).status_code == 303
+    assert (await client.get("/admin/audit")).status_code == 403  # only the requests
+    links = [a.text() for a in html(await client.get("/settings")).css("a")]
+    assert "Privacy requests" in links
+
+    await sign_in(client, db, admin)
+    assert (await _set_privacy(client, rep.id, False)).status_code == 303
+    box = html(await client.get("/admin/users")).css_first(f"#user-privacy-{rep.id}")
+    assert "checked" not in box.attributes
+    actions = (
+        (
+            await db.execute(
+                select(AuditEvent.action)
+                .where(AuditEvent.entity == "user", AuditEvent.entity_id == rep.id)
+                .order_by(AuditEvent.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert actions[-2:] == ["privacy_permission_granted", "privacy_permission_revoked"]
+
+    await sign_in(client, db, rep)
+    assert (await client.get("/admin/privacy")).status_code == 403
+
+
+async def test_only_admins_change_the_privacy_permission(client, db):
+    team = await make.team(db, "华东一组")
+    manager = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    await sign_in(client, db, manager)
+    token = await csrf_token(client, "/settings")
+    data = {"_csrf_token": token, "may_handle_privacy": "yes"}
+    response = await client.post(f"/admin/users/{manager.id}/privacy", data=data)
+    assert response.status_code == 403
+    await db.refresh(manager)
+    assert not manager.may_handle_privacy
+
+
+async def test_a_correction_is_audited_with_the_request_and_listed_on_it(client, db, admin):
+    team = await make.team(db)
+    cid = await _customer(db, team)
+    token = await csrf_token(client, "/admin/privacy")
+    await _request(client, token, kind="correction")
+    rid = (await db.execute(select(PrivacyRequest.id))).scalar_one()
+    page = html(await client.get(f"/admin/privacy/{rid}"))
+    assert "No corrections made for this request yet." in page.text()
+    correct = [a for a in page.css("a") if a.text() == "Correct"]
+    assert len(correct) == 1
+    form_page = await client.get(correct[0].attributes["href"])
+    assert form_page.status_code == 200
+    action = f"/customers/{cid}/edit"
+    data = scrape_form(form_page.text, action)
+    assert data["privacy_request_id"] == str(rid)
+    data["name"] = "张伟龙井茶叶贸易"
+    saved = await client.post(action, data=data, follow_redirects=False)
+    assert saved.status_code == 303
+
+    event = (
+        await db.execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "customer_updated", AuditEvent.entity_id == cid
+            )
+        )
+    ).scalar_one()
+    assert event.detail["privacy_request_id"] == rid and "name" in event.detail["fields"]
+    rows = html(await client.get(f"/admin/privacy/{rid}")).css(".privacy-corrections li")
+    assert len(rows) == 1 and "王芳" in rows[0].text() and "name" in rows[0].text()
+
+
+async def test_an_edit_without_the_request_or_the_permission_names_no_request(client, db):
+    team = await make.team(db)
+    cid = await _customer(db, team)
+    manager = await make.user(db, name="李经理", role="manager", team=team, locale="en")
+    req = PrivacyRequest(
+        requester="张先生",
+        channel="phone",
+        kind="correction",
+        subject=PHONE,
+        received_on=date(2026, 11, 20),
+        due_on=date(2026, 12, 5),
+        created_by=manager.id,
+    )
+    db.add(req)
+    await db.commit()
+    await sign_in(client, db, manager)
+    action = f"/customers/{cid}/edit"
+    form_page = await client.get(f"{action}?privacy_request={req.id}")
+    data = scrape_form(form_page.text, action)
+    assert "privacy_request_id" not in data
+    data.update(name="张伟龙井茶叶贸易", privacy_request_id=str(req.id))
+    assert (await client.post(action, data=data, follow_redirects=False)).status_code == 303
+    event = (
+        await db.execute(select(AuditEvent).where(AuditEvent.action == "customer_updated"))
+    ).scalar_one()
+    assert "privacy_request_id" not in event.detail

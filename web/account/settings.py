@@ -9,8 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
 from db.credentials import credential_list, credential_rename, credential_revoke
+from db.privacy import privacy_settings_get
 from domain.enums import Role
 from domain.passkeys import passkey_name_clean
+from domain.privacy import can_handle_requests
 from domain.users import Actor
 from web.auth.passkeys import (
     CeremonyError,
@@ -44,6 +46,10 @@ async def _page(
 ) -> Template:
     """Render the settings page."""
     passkeys = await credential_list(db, user_id=actor.id)
+    is_admin = actor.role == Role.ADMIN
+    # Admins see the privacy periods here (the issue: "the retention is shown on the
+    # settings page"); the form that changes them stays on the Privacy requests page.
+    periods = await privacy_settings_get(db) if is_admin else None
     return render(
         request,
         "pages/account/settings.html",
@@ -51,7 +57,10 @@ async def _page(
             "active": "settings",
             "passkeys": passkeys,
             "passkey_error": error,
-            "is_admin": actor.role == Role.ADMIN,
+            "is_admin": is_admin,
+            "is_manager": actor.role == Role.MANAGER,
+            "privacy_periods": periods,
+            "privacy_handler": not is_admin and can_handle_requests(actor),
         },
         status_code=status_code,
     )

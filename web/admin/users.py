@@ -24,12 +24,13 @@ from db.users import (
     user_get,
     user_overview,
     user_set_active,
+    user_set_privacy,
 )
 from domain.enums import Role
 from domain.users import Actor, UserForm, user_form_validate
 from web.auth.enrol import enrol_url
 from web.core.client_ip import client_ip
-from web.core.forms import Form, fields
+from web.core.forms import Form, field, fields
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other, session_of
 from web.core.i18n import N_
@@ -257,4 +258,21 @@ class AdminUsersController(Controller):
             await _audit(request, db, actor, "user_reactivated", user_id)
             await db.commit()
         flash(request, _("%(name)s can sign in again.", name=user.name))
+        return _to_list(request)
+
+    @post("/{user_id:int}/privacy", name="admin_users.privacy")
+    async def privacy(
+        self, request: Request, db: AsyncSession, actor: Actor, user_id: int, data: Form
+    ) -> Redirect | Response:
+        """Grant (box ticked) or revoke the permission to handle privacy requests."""
+        user = await _user_or_404(db, user_id)
+        allowed = field(data, "may_handle_privacy") == "yes"
+        if await user_set_privacy(db, user_id=user_id, allowed=allowed):
+            action = "privacy_permission_granted" if allowed else "privacy_permission_revoked"
+            await _audit(request, db, actor, action, user_id, {"name": user.name})
+            await db.commit()
+        if allowed:
+            flash(request, _("%(name)s may handle privacy requests.", name=user.name))
+        else:
+            flash(request, _("%(name)s no longer handles privacy requests.", name=user.name))
         return _to_list(request)

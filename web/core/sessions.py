@@ -73,6 +73,7 @@ class SessionState:
             team_id=self.user.team_id,
             locale=self.user.locale,
             team_is_store=bool(self.team and self.team.is_store),
+            may_handle_privacy=bool(self.user.may_handle_privacy),
         )
 
     def set(self, key: str, value: object) -> None:

@@ -26,6 +26,7 @@ from db.customers import (
     input_values,
 )
 from db.models import Customer
+from db.privacy import privacy_request_get
 from domain.customers import CustomerInput, CustomFieldDef, validate_customer
 from domain.duplicates import DuplicateNotice, duplicate_check_needed, duplicate_notice
 from domain.edits import EditPlan, plan_edit
@@ -40,6 +41,7 @@ from domain.ownership import (
     reassignment,
 )
 from domain.phones import format_phone_display
+from domain.privacy import can_handle_requests
 from domain.users import Actor
 from web.core import labels
 from web.core.client_ip import client_ip
@@ -123,6 +125,7 @@ async def _form_context(
     stale: bool = False,
     version: int | None = None,
     original: str = "",
+    privacy_request_id: int | None = None,
 ) -> dict:
     """Everything partials/customers/form.html needs (new form without `customer`)."""
     offer = owner_field(actor, new=customer is None)
@@ -156,6 +159,7 @@ async def _form_context(
         "stale": stale or bool(conflicts),
         "version": version,
         "original": original,
+        "privacy_request_id": privacy_request_id,
     }
 
 
@@ -284,9 +288,9 @@ class CustomerFormController(Controller):
         check = duplicate_check_needed(plan.changes, confirmed=_confirmed(form))
         if check and (notice := await _duplicates(db, actor, customer, submitted)):
             return await page.again(422, values=form, duplicates=notice)
-        changes, ip = plan.changes, client_ip(request)
+        audit = await _audit_context(request, db, actor, form)
         if not await customer_update(
-            db, customer=customer, changes=changes, user_id=actor.id, now=now, ip=ip
+            db, customer=customer, changes=plan.changes, user_id=actor.id, now=now, **audit
         ):
             return await page.stale()
         await db.commit()
@@ -303,6 +307,28 @@ def _submitted_and_current(
     # Stage and status change only through the sales process (web/sales/stages.py).
     submitted.update({k: current[k] for k in SALES_FIELDS})
     return submitted, current
+
+
+def _carried_request_id(request: Request, form: dict[str, str]) -> int | None:
+    """The privacy request an edit corrects for: hidden field, or ?privacy_request= on opening."""
+    raw = form.get("privacy_request_id") or request.query_params.get("privacy_request") or ""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+async def _audit_context(
+    request: Request, db: AsyncSession, actor: Actor, form: dict[str, str]
+) -> dict[str, Any]:
+    """Where the edit came from, for its audit event: the address and the privacy request.
+
+    Only someone who handles privacy requests links an edit to one, and only to a request
+    that exists, so a crafted field cannot attach corrections to a request.
+    """
+    audit: dict[str, Any] = {"ip": client_ip(request)}
+    rid = _carried_request_id(request, form)
+    known = rid is not None and await privacy_request_get(db, request_id=rid) is not None
+    if known and can_handle_requests(actor):
+        audit["privacy_request_id"] = rid
+    return audit
 
 
 def _require_may_create(actor: Actor) -> None:
@@ -354,6 +380,8 @@ class _EditPage:
         """Render the form (the page, or the fragment for HTMX) with the given context."""
         context.setdefault("version", _int_or_none(self.form.get("version", "")))
         context.setdefault("original", self.form.get("original", ""))
+        if can_handle_requests(self.actor):
+            context.setdefault("privacy_request_id", _carried_request_id(self.request, self.form))
         full = await _form_context(
             self.db, self.actor, customer=self.customer, definitions=self.definitions, **context
         )
