@@ -146,7 +146,7 @@ ROUTES: dict[str, Policy] = {
     "privacy.request_add": SIGNED_IN,
     "privacy.request_close": SIGNED_IN,
     "privacy.requests": SIGNED_IN,
-    "privacy.settings": SIGNED_IN,
+    "privacy.settings": ADMIN,
     # export: signed in, then the admin's per-role setting decides (web/imports/export.py)
     "exports.page": SIGNED_IN,
     "exports.customers": SIGNED_IN,
