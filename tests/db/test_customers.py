@@ -15,6 +15,7 @@ from db.customers import (
     customer_duplicates,
     customer_list,
     customer_number_next,
+    customer_numbers_reserve,
     customer_page,
     customer_update,
     customer_values,
@@ -50,6 +51,20 @@ async def test_numbers_count_up_per_month_and_restart_next_month(db):
     await db.commit()
     rows = (await db.execute(select(CustomerNumberCounter))).scalars().all()
     assert {(r.period, r.last) for r in rows} == {("202611", 2), ("202612", 1)}
+
+
+async def test_a_reserved_block_follows_on_and_a_rollback_gives_it_back(db):
+    assert await customer_number_next(db, year=2026, month=11) == "C202611001"
+    block = await customer_numbers_reserve(db, year=2026, month=11, count=3)
+    assert block == ["C202611002", "C202611003", "C202611004"]
+    await db.commit()
+    assert await customer_numbers_reserve(db, year=2026, month=11, count=2) == [
+        "C202611005",
+        "C202611006",
+    ]
+    await db.rollback()
+    assert await customer_number_next(db, year=2026, month=11) == "C202611005"
+    assert await customer_numbers_reserve(db, year=2026, month=12, count=1) == ["C202612001"]
 
 
 async def test_number_grows_past_999(db):

@@ -25,12 +25,12 @@ def _xlsx_rows(response) -> list[tuple]:
 
 
 async def _two_teams(db):
-    """A team with a rep's customer and a pool customer; another team with its own customer."""
+    """A team with a rep's customer and a pool customer (both level A); another team's customer."""
     team = await make.team(db)
     rep = await make.user(db, role="rep", team=team, name="陈静", locale="en")
     other = await make.team(db, "华南二组")
-    mine = await make.customer(db, owner=rep, name="华东机械", phone="13800138000")
-    await make.customer(db, team=team, name="=HYPERLINK(1)", phone="13900139000")
+    mine = await make.customer(db, owner=rep, name="华东机械", phone="13800138000", level="A")
+    await make.customer(db, team=team, name="=HYPERLINK(1)", phone="13900139000", level="A")
     far = await make.customer(db, team=other, name="华南贸易", phone="13700137000")
     return team, rep, other, mine, far
 
@@ -133,3 +133,57 @@ async def test_the_list_links_to_the_export_with_its_filter(client, db, signed_i
         for i in page.css("#export-customers input[type=hidden]")
     }
     assert hidden == {"level": "A"}
+
+
+async def test_a_filtered_export_holds_exactly_the_rows_the_list_shows(client, db, signed_in):
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team, name="陈静")
+    await make.customer(db, owner=rep, name="甲级一", level="A", phone="13800138001")
+    await make.customer(db, team=team, name="甲级池", level="A", phone="13800138002")
+    await make.customer(db, owner=rep, name="乙级", level="B", phone="13800138003")
+    far = await make.team(db, "华南二组")
+    await make.customer(db, team=far, name="别组甲级", level="A", phone="13800138004")
+    boss = await signed_in("manager", team=team, name="王经理", locale="en")
+    query = f"level=A&owner={rep.id}"
+    shown = {
+        a.text(strip=True)
+        for a in html(await client.get(f"/customers/?{query}")).css("#customer-list a")
+    }
+    response = await client.get(f"/exports/customers?format=csv&{query}")
+    names = {r[1] for r in _csv_rows(response)[1:]}
+    assert names == {"甲级一"}
+    assert names <= shown
+    event = (
+        await db.execute(select(AuditEvent).where(AuditEvent.action == "export.customers"))
+    ).scalar_one()
+    assert event.actor_id == boss.id
+    assert event.detail["filter"] == {"owner": str(rep.id), "level": "A"}
+    assert event.detail["rows"] == 1
+
+
+async def test_a_reps_export_never_holds_another_reps_customers(client, db, signed_in):
+    team = await make.team(db)
+    rep = await make.user(db, role="rep", team=team, name="陈静", locale="en")
+    other = await make.user(db, role="rep", team=team, name="李伟")
+    await make.customer(db, owner=rep, name="我的客户", level="A", phone="13800138011")
+    await make.customer(db, owner=other, name="同事客户", level="A", phone="13800138012")
+    await signed_in("admin", name="管理员", locale="en")
+    token = await csrf_token(client, "/admin/transfer/")
+    await client.post("/admin/transfer/", data={"_csrf_token": token, "export": "rep"})
+    await signed_in(rep)
+    for query in ("", "level=A", f"owner={other.id}", f"owner={other.id}&level=A"):
+        response = await client.get(f"/exports/customers?format=csv&{query}")
+        assert response.status_code == 200
+        assert "同事客户" not in {r[1] for r in _csv_rows(response)[1:]}, query
+
+
+async def test_the_export_link_on_a_filtered_list_carries_the_filter(client, db, signed_in):
+    await signed_in("manager", name="王经理", locale="en")
+    tree = html(await client.get("/customers/?level=A&due=overdue&page=1"))
+    link = {a.text(strip=True): a for a in tree.css("#import-links a")}["Export"]
+    page = html(await client.get(link.attributes["href"]))
+    hidden = {
+        i.attributes["name"]: i.attributes["value"]
+        for i in page.css("#export-customers input[type=hidden]")
+    }
+    assert hidden == {"level": "A", "due": "overdue"}

@@ -305,3 +305,41 @@ async def test_a_file_over_the_app_wide_2_mb_body_limit_can_be_uploaded(client, 
     assert response.status_code == 303
     job = (await db.execute(select(ImportJob))).scalar_one()
     assert job.total == 4000
+
+
+async def test_new_customers_across_batches_get_consecutive_numbers_history_and_audit(
+    client, db, signed_in, monkeypatch
+):
+    import db.imports as imports_db
+    from db.models import AuditEvent, StageChange
+    from domain.customers import derived_fields
+
+    monkeypatch.setattr(imports_db, "RUN_BATCH", 3)  # 7 new rows: three batches
+    rows = [["客户名称", "手机", "级别"]]
+    rows += [[f"上海华东{i}号公司", f"1391234560{i}", "A"] for i in range(7)]
+    await _imported(client, db, signed_in, rows=rows)
+    found = (await db.execute(select(Customer).order_by(Customer.id))).scalars().all()
+    created = [c for c in found if c.name.startswith("上海华东")]
+    assert [c.name for c in created] == [f"上海华东{i}号公司" for i in range(7)]
+    seqs = [int(c.number[7:]) for c in created]
+    assert seqs == list(range(seqs[0], seqs[0] + 7))
+    for c in created:
+        derived = derived_fields(c.name, c.phone)
+        assert {k: getattr(c, k) for k in derived} == derived
+        assert c.next_follow_up_on is not None
+    ids = [c.id for c in created]
+    history = (
+        (await db.execute(select(StageChange).where(StageChange.customer_id.in_(ids))))
+        .scalars()
+        .all()
+    )
+    assert sorted(h.customer_id for h in history) == ids
+    assert all(h.comment.startswith("Imported from 客户.csv") for h in history)
+    events = (
+        (await db.execute(select(AuditEvent).where(AuditEvent.action == "customer_created")))
+        .scalars()
+        .all()
+    )
+    assert {e.entity_id: e.detail["number"] for e in events if e.entity_id in ids} == {
+        c.id: c.number for c in created
+    }

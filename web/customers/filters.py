@@ -68,6 +68,7 @@ async def list_context(
         "next_url": url(page=filt.page + 1) if result.more else None,
         "clear_url": base,
         "reassign_query": urlencode(filter_query(filt, page=1)),
+        "export_query": urlencode(filter_query(filt, page=1)),
         "q": "",
         "viewer": actor,
     }

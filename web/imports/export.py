@@ -1,7 +1,7 @@
 """Export: the customers of the current list filter and the visits of a date range, as files."""
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from litestar import Controller, Request, get
 from litestar.exceptions import PermissionDeniedException
@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
+from db.customer_filter import filter_where
 from db.exports import (
     customer_export_batches,
     customer_export_count,
@@ -17,6 +18,7 @@ from db.exports import (
     visit_export_batches,
     visit_export_count,
 )
+from domain.customer_filter import filter_parse, filter_query
 from domain.exports import FORMATS, export_allowed, parse_range
 from domain.users import Actor
 from web.core import labels
@@ -27,22 +29,23 @@ from web.core.i18n import gettext as _
 from web.core.settings import Settings
 from web.imports.writers import MEDIA, csv_stream, xlsx_stream
 
-# Query parameters that are not the list's filter.
-_NOT_FILTER = {"format", "page", "start", "end"}
 
+def list_filter(
+    params: Mapping[str, str], *, actor: Actor, today: date, now: datetime, tz: tzinfo
+) -> tuple[ColumnElement[bool], dict[str, str]]:
+    """The customer list's WHERE clause for these query parameters, and the filter as a query.
 
-def list_filter(params: Mapping[str, str]) -> ColumnElement[bool] | None:
-    """The customer list's filter for these query parameters (None: every visible customer).
-
-    The list filters live in web/customers/list_search.py; this is the one place an export
-    asks for them, so the export always matches what the list shows.
+    It is the list's own parse (domain/customer_filter.py) and query (db/customer_filter.py),
+    visibility included, so an export always holds exactly what the list shows.
     """
-    return None
+    filt, _errors = filter_parse(params)
+    return filter_where(actor, filt, today=today, now=now, tz=tz), filter_query(filt, page=1)
 
 
-def _filter_params(request: Request) -> dict[str, str]:
-    """The list's filter as given in the query string (for the audit and the page's links)."""
-    return {k: v for k, v in request.query_params.items() if k not in _NOT_FILTER and v}
+def _filter_params(params: Mapping[str, str]) -> dict[str, str]:
+    """The list's filter as the list itself writes it (for the audit and the page's form)."""
+    filt, _errors = filter_parse(params)
+    return filter_query(filt, page=1)
 
 
 def _customer_header() -> list[str]:
@@ -94,7 +97,7 @@ class ExportController(Controller):
         """The export page: customers of the list filter, visits of a date range."""
         context = {
             "active": "customers",
-            "filters": _filter_params(request),
+            "filters": _filter_params(request.query_params),
             "formats": FORMATS,
             "values": {"start": (today - timedelta(days=29)).isoformat(), "end": today.isoformat()}
             | values,
@@ -110,14 +113,22 @@ class ExportController(Controller):
 
     @get("/customers", name="exports.customers")
     async def customers(
-        self, request: Request, db: AsyncSession, actor: Actor, settings: Settings
+        self,
+        request: Request,
+        db: AsyncSession,
+        actor: Actor,
+        settings: Settings,
+        today: date,
+        now: datetime,
     ) -> Stream:
         """The visible customers of the list filter as XLSX or CSV; audited with the count."""
         await self._check(db, actor)
         fmt = _format(request)
-        extra = list_filter(request.query_params)
+        extra, shown = list_filter(
+            request.query_params, actor=actor, today=today, now=now, tz=settings.tz
+        )
         count = await customer_export_count(db, actor=actor, extra=extra)
-        await _audit(request, db, actor, "export.customers", fmt, count, _filter_params(request))
+        await _audit(request, db, actor, "export.customers", fmt, count, shown)
 
         async def batches(session: AsyncSession) -> AsyncIterator[list[tuple]]:
             async for batch in customer_export_batches(session, actor=actor, extra=extra):
