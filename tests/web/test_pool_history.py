@@ -47,10 +47,13 @@ async def test_reassign_shows_from_and_to_in_history_in_chinese(client, db, sign
     b = await make.user(db, team=team, name="赵强")
     c = await make.customer(db, owner=a)
     manager = await signed_in("manager", team=team, name="李伟", locale="zh_CN")
-    await pool_assign(db, moves={c.id: b.id}, kind=PoolEventKind.ASSIGN, by_id=manager.id)
+    await pool_assign(
+        db, moves={c.id: b.id}, kind=PoolEventKind.ASSIGN, by_id=manager.id, reason="reassign"
+    )
     await db.commit()
     lines = owner_lines(html(await client.get(f"/customers/{c.id}")))
     assert lines and "已转移" in lines[0] and "王芳 → 赵强" in lines[0]
+    assert "reassign" not in lines[0]  # the stored code is not shown as a reason
 
 
 async def test_an_approved_release_is_a_pool_event_in_history_counts_and_cooling_off(
