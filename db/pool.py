@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
 from db.engine import write_gate
-from db.models import ApprovalRequest, Customer, PoolClaimCount, PoolEvent, PoolSetting, User
+from db.models import Customer, PoolClaimCount, PoolEvent, PoolSetting, User
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.enums import Level
@@ -22,7 +22,6 @@ from domain.pool import (
     claim_refusal,
     local_day,
 )
-from domain.sales import ApprovalKind, ApprovalState
 from domain.users import Actor
 
 
@@ -72,22 +71,13 @@ class ClaimResult:
 
 
 async def _left_at(session: AsyncSession, *, customer_id: int, user_id: int) -> datetime | None:
-    """When the customer last went from this user to the pool (release, return, approval)."""
+    """When the customer last left this user for the pool (a release, approved or not, a return)."""
     event = select(func.max(PoolEvent.at)).where(
         PoolEvent.customer_id == customer_id,
         PoolEvent.from_user_id == user_id,
         PoolEvent.kind.in_([PoolEventKind.RELEASE, PoolEventKind.RETURN]),
     )
-    # An approved "Release to pool" request clears the owner in db/sales.py; it counts too.
-    approved = select(func.max(ApprovalRequest.decided_at)).where(
-        ApprovalRequest.customer_id == customer_id,
-        ApprovalRequest.requested_by == user_id,
-        ApprovalRequest.kind == ApprovalKind.POOL_RELEASE,
-        ApprovalRequest.state == ApprovalState.APPROVED,
-    )
-    times = [(await session.execute(q)).scalar_one_or_none() for q in (event, approved)]
-    times = [t for t in times if t is not None]
-    return max(times) if times else None
+    return (await session.execute(event)).scalar_one_or_none()
 
 
 async def pool_claims_today(
@@ -184,6 +174,32 @@ async def _event(
     reason: str = "",
 ) -> None:
     """Keep one ownership change."""
+    await pool_event_add(
+        session,
+        customer_id=customer_id,
+        team_id=team_id,
+        kind=kind,
+        from_id=from_id,
+        to_id=to_id,
+        by_id=by_id,
+        at=at,
+        reason=reason,
+    )
+
+
+async def pool_event_add(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    team_id: int,
+    kind: PoolEventKind,
+    from_id: int | None,
+    by_id: int | None,
+    at: datetime,
+    to_id: int | None = None,
+    reason: str = "",
+) -> None:
+    """Keep one ownership change (also called by an approved release in db/sales.py)."""
     session.add(
         PoolEvent(
             customer_id=customer_id,
@@ -365,18 +381,4 @@ async def pool_counts_by_user(
             continue
         counts = out.setdefault(user, {"claim": 0, "release": 0, "return": 0})
         counts[kind] += n
-    approved = (
-        select(ApprovalRequest.requested_by, func.count())
-        .where(
-            ApprovalRequest.team_id == team_id,
-            ApprovalRequest.kind == ApprovalKind.POOL_RELEASE,
-            ApprovalRequest.state == ApprovalState.APPROVED,
-            ApprovalRequest.decided_at >= start,
-            ApprovalRequest.decided_at < end,
-        )
-        .group_by(ApprovalRequest.requested_by)
-    )
-    for user, n in (await session.execute(approved)).all():
-        if user is not None:
-            out.setdefault(user, {"claim": 0, "release": 0, "return": 0})["release"] += n
     return out

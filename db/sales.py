@@ -21,9 +21,11 @@ from db.models import (
     User,
     Visit,
 )
+from db.pool import pool_event_add, pool_history
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.enums import STAGE_ORDER, Role, Stage, Status
+from domain.pool import PoolEventKind
 from domain.sales import (
     CRITERIA_FIELDS,
     DEFAULT_APPROVAL_KINDS,
@@ -372,6 +374,18 @@ async def approval_decide(
             applied = await _customer_write(
                 session, customer=customer, values={"owner_id": None}, now=now
             )
+            if applied:
+                # One source for History, cooling-off and the weekly counts: the pool event.
+                await pool_event_add(
+                    session,
+                    customer_id=customer.id,
+                    team_id=customer.team_id,
+                    kind=PoolEventKind.RELEASE,
+                    from_id=customer.owner_id,
+                    by_id=decided_by,
+                    at=now,
+                    reason=str(request.payload.get("comment") or ""),
+                )
         else:
             applied = await _status_write(
                 session,
@@ -576,10 +590,10 @@ async def approvals_decided_for(
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One line of a customer's History: a stage or status change, or an approval event."""
+    """One line of a customer's History: a stage or status change, an approval or owner event."""
 
     at: datetime
-    event: str  # "stage", "status", "requested", "approved", "rejected", "withdrawn"
+    event: str  # "stage", "status", "requested", "approved", "rejected", "withdrawn", "owner"
     user_name: str
     from_stage: str | None = None
     to_stage: str | None = None
@@ -589,12 +603,14 @@ class HistoryEntry:
     comment: str = ""
     kind: str | None = None
     payload: dict = field(default_factory=dict)
+    from_owner: str | None = None
+    to_owner: str | None = None
 
 
 async def history_list(
     session: AsyncSession, *, customer_id: int, limit: int = 50
 ) -> list[HistoryEntry]:
-    """Return the customer's stage/status changes and approval events, newest first (2 queries)."""
+    """The customer's stage/status changes, approvals, owner changes, newest first (3 queries)."""
     moves = (
         await session.execute(
             select(StageChange, User.name)
@@ -651,8 +667,28 @@ async def history_list(
                     payload=r.payload,
                 )
             )
+    for p in (await pool_history(session, customer_id=customer_id))[:limit]:
+        entries.append(
+            HistoryEntry(
+                at=p.at,
+                event="owner",
+                user_name=p.by_name or "",
+                reason=p.reason,
+                kind=p.kind,
+                from_owner=p.from_name,
+                to_owner=p.to_name,
+            )
+        )
     # Same instant (an approval applies its change): the decision reads before the change.
-    order = {"stage": 0, "status": 0, "approved": 1, "rejected": 1, "withdrawn": 1, "requested": 2}
+    order = {
+        "stage": 0,
+        "status": 0,
+        "owner": 0,
+        "approved": 1,
+        "rejected": 1,
+        "withdrawn": 1,
+        "requested": 2,
+    }
     entries.sort(key=lambda e: (e.at, -order[e.event]), reverse=True)
     return entries[:limit]
 

@@ -380,6 +380,16 @@ class SilentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolRow:
+    """One rep's public pool moves in the week: claims, releases and returns."""
+
+    rep_name: str
+    claims: int
+    releases: int
+    returns: int
+
+
+@dataclass(frozen=True, slots=True)
 class WeeklyReport:
     """Everything the weekly report shows, ready to render as HTML or PDF."""
 
@@ -401,6 +411,7 @@ class WeeklyReport:
     lost: tuple[LostRow, ...]
     lost_reasons: tuple[ReasonCount, ...]
     silent: tuple[SilentRow, ...]
+    pool: tuple[PoolRow, ...] = ()  # filled from the pool events (db), one row per rep
 
     @property
     def week_label(self) -> str:

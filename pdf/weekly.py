@@ -53,6 +53,10 @@ TEXT_MSGIDS: tuple[str, ...] = (
     "None this week.",
     "None.",
     "Showing {shown} of {total}; the full list is in Kehu.",
+    "Public pool",
+    "Claims",
+    "Releases",
+    "Returns",
 )
 MSGIDS: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -188,6 +192,26 @@ table + .note { margin-top: 1.5mm; }
 </table>
 {% else %}<p class="empty">{{ _("None.") }}</p>{% endif %}
 
+<h2>{{ _("Public pool") }}</h2>
+{% if r.pool %}
+<table class="pool">
+  {{ cols([40, 20, 20, 20]) }}
+  <thead>
+    <tr>
+      <th>{{ _("Rep") }}</th><th class="num">{{ _("Claims") }}</th>
+      <th class="num">{{ _("Releases") }}</th><th class="num">{{ _("Returns") }}</th>
+    </tr>
+  </thead>
+  <tbody>
+  {% for p in r.pool %}
+    <tr>
+      <td>{{ p.rep_name }}</td><td class="num">{{ p.claims }}</td>
+      <td class="num">{{ p.releases }}</td><td class="num">{{ p.returns }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+{% else %}<p class="empty">{{ _("None.") }}</p>{% endif %}
 <h2>{{ _("Visits per day") }}</h2>
 <svg class="chart" xmlns="http://www.w3.org/2000/svg"
      width="{{ chart.width }}" height="{{ chart.height }}"

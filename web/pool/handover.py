@@ -20,6 +20,7 @@ from db.models import Customer, User
 from db.pool import BATCH, pool_assign
 from db.sessions import session_delete_for_user
 from db.users import user_set_active
+from db.visibility import visible_customers
 from domain.customer_filter import filter_parse, filter_query
 from domain.enums import Role
 from domain.pool import PoolEventKind, spread
@@ -32,6 +33,18 @@ from web.core.i18n import gettext as _
 
 MAX_ID = 2**63 - 1
 MODES = ("one", "spread", "pool")
+MAX_SELECTED = 1000  # ticked rows per Reassign; a list page shows far fewer
+
+
+def _selected(values: list[str], selecting: bool = False) -> list[int] | None:
+    """The ids ticked on the list (None: no selection, the filter decides); non-ids dropped.
+
+    `selecting` (Reassign selected sent with nothing ticked) means an empty choice, not all.
+    """
+    if not values and not selecting:
+        return None
+    ids = {int(v) for v in values if v.isdigit() and len(v) < 20 and 0 < int(v) <= MAX_ID}
+    return sorted(ids)[:MAX_SELECTED]
 
 
 def _plan(
@@ -205,30 +218,37 @@ class ReassignController(Controller):
     guards = [require_roles(Role.MANAGER, Role.ADMIN)]
 
     async def _ids(
-        self, request: Request, db: AsyncSession, actor: Actor, params, now, team_id=None
+        self, request: Request, db: AsyncSession, actor: Actor, params, chosen, now, team_id=None
     ):
-        """The ids the filter selects, within what the manager sees (and one team, if given)."""
+        """The ids ticked on the list, else those the filter selects; always within what the
+        manager sees (and one team, if given). Ticked ids left out are counted as `ignored`."""
         filt, _errors = filter_parse(params)
         tz = request.app.state.settings.tz
-        where = filter_where(actor, filt, today=now.astimezone(tz).date(), now=now, tz=tz)
+        if chosen is not None:
+            where = visible_customers(actor) & Customer.id.in_(chosen)
+        else:
+            where = filter_where(actor, filt, today=now.astimezone(tz).date(), now=now, tz=tz)
         if team_id is not None:
             where = where & (Customer.team_id == team_id)
         ids = list(
             (await db.execute(select(Customer.id).where(where).order_by(Customer.id))).scalars()
         )
-        return filt, ids
+        return filt, ids, len(chosen) - len(ids) if chosen else 0
 
     async def _targets(self, db: AsyncSession, actor: Actor) -> dict[int, tuple[str, int | None]]:
         """Whom the manager may give customers to: the active owners of their team."""
         team = None if actor.role == Role.ADMIN else actor.team_id
         return {o.id: (o.name, o.team_id) for o in await customer_owner_choices(db, team_id=team)}
 
-    def _page(self, request, filt, ids, targets, values, errors, status_code=200):
-        """The Reassign page: how many customers, to whom."""
+    def _page(self, request, picked, targets, values, errors, status_code=200):
+        """The Reassign page: how many customers (and ticked ones left out), to whom."""
+        filt, ids, ignored, chosen = picked
         context = {
             "active": "customers",
             "count": len(ids),
-            "filter_fields": filter_query(filt, page=1),
+            "ignored": ignored,
+            "chosen": chosen,
+            "filter_fields": {} if chosen is not None else filter_query(filt, page=1),
             "targets": sorted(((k, v[0]) for k, v in targets.items()), key=lambda kv: kv[1]),
             "values": values,
             "errors": errors,
@@ -246,29 +266,34 @@ class ReassignController(Controller):
     async def preview(
         self, request: Request, db: AsyncSession, actor: Actor, now: datetime
     ) -> Template:
-        """How many customers the current list filter would move."""
-        filt, ids = await self._ids(request, db, actor, request.query_params, now)
+        """How many customers the ticked rows, else the current list filter, would move."""
+        chosen = _selected(
+            request.query_params.getall("ids", []), "selected" in request.query_params
+        )
+        picked = await self._ids(request, db, actor, request.query_params, chosen, now)
         targets = await self._targets(db, actor)
-        return self._page(request, filt, ids, targets, {}, {})
+        return self._page(request, (*picked, chosen), targets, {}, {})
 
     @post("/", name="pool.reassign_confirm")
     async def confirm(
         self, request: Request, db: AsyncSession, actor: Actor, data: Form, now: datetime
     ) -> Template | Redirect:
         """Move them, one batch per transaction so visits recorded meanwhile wait little."""
-        form = fields(data)
+        form, chosen = fields(data), _selected(field_list(data, "ids"), "selected" in data)
         targets = await self._targets(db, actor)
         to = field(data, "to")
         target = None if to == "pool" else int(to) if to.isdigit() and len(to) < 12 else -1
         if target is not None and target not in targets:
-            filt, ids = await self._ids(request, db, actor, form, now)
+            picked = await self._ids(request, db, actor, form, chosen, now)
             errors = {"to": _("Choose who takes the customers over.")}
-            return self._page(request, filt, ids, targets, form, errors, 422)
+            return self._page(request, (*picked, chosen), targets, form, errors, 422)
         # An owner only gets customers of their own team (an admin's list spans teams).
         team_id = targets[target][1] if target is not None else None
-        filt, ids = await self._ids(request, db, actor, form, now, team_id)
+        filt, ids, ignored = await self._ids(request, db, actor, form, chosen, now, team_id)
         moved = await reassign_in_batches(db, ids=ids, target=target, by_id=actor.id, now=now)
         flash(request, _("%(n)s customers reassigned.", n=moved))
+        if ignored:
+            flash(request, _("%(n)s selected customers were left out.", n=ignored))
         query = urlencode(filter_query(filt, page=1))
         url = request.app.route_reverse("customers.list")
         return see_other(request, f"{url}?{query}" if query else url)

@@ -50,7 +50,7 @@ from web.core.guards import require_roles
 from web.core.htmx import render
 from web.core.i18n import current_locale, gettext
 from web.core.settings import Settings
-from web.pool.weekly import pool_weekly_context
+from web.pool.weekly import pool_weekly_context, report_with_pool
 from web.reports import pdf_worker
 from web.reports.pdf_worker import PdfRenderFailed, render_weekly_pdf_in_child
 
@@ -279,6 +279,8 @@ async def _requested_report(
     report = await build_weekly_report(
         db, team=chosen, iso_year=y, iso_week=w, settings=settings, by=actor.name, now=now
     )
+    # The public pool table (page and PDF) comes from the pool events.
+    report = await report_with_pool(db, team_id=chosen.id, report=report)
     return chosen, teams, report
 
 
