@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import ColumnElement, and_, column, exists, func, nulls_last, or_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.customers import CustomerRow, customer_row_select, customer_rows
@@ -34,9 +36,27 @@ class CustomerPageOfRows:
     total: int
 
 
+class json_items(FunctionElement):
+    """The items of a JSON array as rows with a `value` column, in either dialect."""
+
+    inherit_cache = True
+
+
+@compiles(json_items, "sqlite")
+def _json_items_sqlite(element, compiler, **kw) -> str:
+    """SQLite: json_each(array)."""
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_items, "postgresql")
+def _json_items_postgresql(element, compiler, **kw) -> str:
+    """PostgreSQL: json_array_elements_text(array) (the column is json)."""
+    return f"json_array_elements_text({compiler.process(element.clauses, **kw)})"
+
+
 def _has_tag(tag: str) -> ColumnElement[bool]:
-    """The customer's JSON tag list holds the tag (SQLite's json_each)."""
-    each = func.json_each(Customer.tags).table_valued("value").alias("t")
+    """The customer's JSON tag list holds the tag."""
+    each = json_items(Customer.tags).table_valued("value").alias("t")
     return exists(select(1).select_from(each).where(column("value", _selectable=each) == tag))
 
 

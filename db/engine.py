@@ -158,3 +158,11 @@ def _release_gate(session, transaction) -> None:
     gate = session.info.pop(_HELD, None)
     if gate is not None:
         gate.release()
+
+
+def upsert(session: AsyncSession, table):
+    """An INSERT that can take ON CONFLICT clauses, in the session's own SQL dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)

@@ -4,11 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
-from db.engine import write_gate
+from db.engine import upsert, write_gate
 from db.models import Customer, PoolClaimCount, PoolEvent, PoolSetting, User
 from db.types import utcnow
 from db.visibility import visible_customers
@@ -143,7 +142,7 @@ async def pool_claim(
         return ClaimResult(False, row[0], Refusal(Limit.ROLE, MSG_TAKEN))
     day = local_day(now, tz)
     await session.execute(
-        sqlite_insert(PoolClaimCount)
+        upsert(session, PoolClaimCount)
         .values(user_id=actor.id, day=day, claims=1)
         .on_conflict_do_update(
             index_elements=["user_id", "day"], set_={"claims": PoolClaimCount.claims + 1}

@@ -4,11 +4,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_insert
-from db.engine import write_gate
+from db.engine import upsert, write_gate
 from db.models import Customer, PoolEvent, PoolLease
 from domain.enums import Status
 from domain.pool import PoolEventKind, PoolRules
@@ -173,7 +172,7 @@ async def pool_lease_take(
     """
     await write_gate(session)
     await session.execute(
-        sqlite_insert(PoolLease)
+        upsert(session, PoolLease)
         .values(name=LEASE, holder="", until=now - timedelta(seconds=1), last_day=None)
         .on_conflict_do_nothing()
     )

@@ -3,10 +3,9 @@
 from collections.abc import Sequence
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.engine import upsert
 from db.models import RateLimitHit
 
 WINDOW_SECONDS = 60
@@ -18,9 +17,9 @@ async def rate_hits_add(
     """Count one hit for each key in a window; return each key's count including this hit."""
     if not keys:
         return {}
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(RateLimitHit).values([{"key": k, "window": window, "hits": 1} for k in keys])
+    stmt = upsert(session, RateLimitHit).values(
+        [{"key": k, "window": window, "hits": 1} for k in keys]
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["key", "window"], set_={"hits": RateLimitHit.hits + 1}
     ).returning(RateLimitHit.key, RateLimitHit.hits)
