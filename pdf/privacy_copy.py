@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import jinja2
 
 from domain import labels
+from pdf.fonts import FONT_STACK, write_pdf
 
 Translate = Callable[[str], str]
-FONT_STACK = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
 
 FIELD_LABELS: dict[str, str] = {
     "number": "Customer number",
@@ -155,7 +155,5 @@ def render_copy_pdf(
     records: list[dict], *, request_id: int, when: str, locale: str, _: Translate
 ) -> bytes:
     """The copy as A4 PDF bytes (CPU-bound: call it in a worker thread)."""
-    from weasyprint import HTML  # imported here: the web server itself never loads it
-
     html = render_html(records, request_id=request_id, when=when, locale=locale, _=_)
-    return HTML(string=html).write_pdf()
+    return write_pdf(html)

@@ -8,6 +8,7 @@ import jinja2
 from domain.enums import Level
 from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
 from domain.report import METHOD_ORDER, RepRow, StageMove, WeeklyReport
+from pdf.fonts import FONT_STACK, write_pdf
 
 Translate = Callable[[str], str]
 
@@ -74,8 +75,6 @@ MSGIDS: tuple[str, ...] = tuple(
 
 # WeasyPrint spends ~5 ms per table row, so long lists are cut to keep a report near 1 s.
 MAX_ROWS = 50
-
-FONT_STACK = '"Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
 
 _CHART_W, _CHART_H = 640, 190
 _CHART_TOP, _CHART_BOTTOM, _CHART_SIDE = 22, 38, 8
@@ -489,7 +488,5 @@ def render_weekly_pdf(
     The moves, lost and silent lists print at most `max_rows` rows each (silent ones most
     urgent first) with a "showing N of M" note; the HTML report carries the full lists.
     """
-    from weasyprint import HTML  # imported here: the web server itself never loads it
-
     html = render_html(report, locale=locale, _=_, max_rows=max_rows)
-    return HTML(string=html).write_pdf()
+    return write_pdf(html)

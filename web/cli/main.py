@@ -67,6 +67,54 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc: nothing to tune
 
 
+def _check_tls_files(args: argparse.Namespace, settings: Settings) -> None:
+    """Exit with one line unless --tls-cert and --tls-key are both absent or load as a pair."""
+    import ssl
+
+    if not args.tls_cert and not args.tls_key:
+        return
+    if not args.tls_cert or not args.tls_key:
+        _fail("--tls-cert and --tls-key go together: give both files or neither")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            args.tls_cert, args.tls_key
+        )
+    except (OSError, ssl.SSLError) as exc:
+        _fail(f"cannot use --tls-cert {args.tls_cert} with --tls-key {args.tls_key}: {exc}")
+    if not settings.is_https:
+        # Passkeys are bound to the origin: an http KEHU_ORIGIN fails every sign-in.
+        print(
+            f"kehu: WARNING: serving https but KEHU_ORIGIN is {settings.origin}; "
+            f"set KEHU_ORIGIN=https://<host>:{args.port} or passkey sign-in fails",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _tls_and_proxy_options(args: argparse.Namespace, settings: Settings) -> dict:
+    """uvicorn's TLS files, and proxy headers believed from KEHU_TRUSTED_PROXIES only.
+
+    Behind a trusted proxy uvicorn takes the client address from X-Forwarded-For and the
+    scheme from X-Forwarded-Proto, right to left as web/core/client_ip.py reads the chain;
+    without trusted proxies those headers are ignored, since any client could send them.
+    """
+    return {
+        "ssl_certfile": args.tls_cert,
+        "ssl_keyfile": args.tls_key,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": list(settings.trusted_proxies) or None,
+    }
+
+
+def _warn_if_no_cjk_font() -> None:
+    """Say loudly at start-up when the PDFs would print Chinese as empty boxes."""
+    from pdf.fonts import cjk_font_problem
+
+    problem = cjk_font_problem()
+    if problem:
+        print(f"kehu: WARNING: {problem}", file=sys.stderr, flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     """Upgrade the database, optionally seed demo data, and serve."""
     import uvicorn
@@ -76,6 +124,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     _limit_malloc_arenas()
     settings = _settings()
+    _check_tls_files(args, settings)
+    _warn_if_no_cjk_font()
     _upgrade(settings)
     if args.demo and database_is_empty(settings.database_url):
         print("Seeding demo data into the empty database…", flush=True)
@@ -88,14 +138,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from web.pool.reclaim import install_reclaim_schedule
 
     install_reclaim_schedule(app)
-    print(f"Kehu is serving on http://{args.host}:{args.port} (origin {settings.origin})")
+    scheme = "https" if args.tls_cert else "http"
+    print(f"Kehu is serving on {scheme}://{args.host}:{args.port} (origin {settings.origin})")
     uvicorn.run(
         app,
         host=args.host,
         port=args.port,
         log_level="warning",
         access_log=False,
-        proxy_headers=False,
+        **_tls_and_proxy_options(args, settings),
     )
 
 
@@ -147,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve https with this PEM certificate")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's PEM private key")
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database commands")

@@ -1,12 +1,19 @@
-"""Health check for load balancers and the process supervisor."""
+"""Health check for load balancers and the process supervisor: the database and the PDF font."""
 
-from litestar import get
+from litestar import Response, get
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pdf.fonts import cjk_font_problem
+from web.core.settings import Settings
+
 
 @get("/healthz", name="health", exclude_from_csrf=True, cache=False)
-async def health(db: AsyncSession) -> dict[str, str]:
-    """Answer ok when the database answers."""
+async def health(db: AsyncSession, settings: Settings) -> Response[dict[str, str]]:
+    """Answer ok when the database answers and the PDFs have a CJK font; else 503 and why."""
     await db.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    # Tests replace the font check through settings.extra["cjk_font_problem"].
+    problem = settings.extra.get("cjk_font_problem", cjk_font_problem)()
+    if problem:
+        return Response({"status": "fail", "cjk_font": problem}, status_code=503)
+    return Response({"status": "ok"})
