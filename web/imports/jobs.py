@@ -218,7 +218,10 @@ class JobLease:
 
     async def start(self) -> None:
         """Start-up hook: mark the jobs of dead processes stopped, then keep watching."""
-        await recover(self.sessionmaker)
+        gone = await recover(self.sessionmaker)
+        log.info(
+            "import job lease of %s started (%d jobs of gone processes stopped)", owner_name(), gone
+        )
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
