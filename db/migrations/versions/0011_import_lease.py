@@ -19,7 +19,9 @@ def upgrade() -> None:
     """Add the job's owner (host:pid) and heartbeat."""
     with op.batch_alter_table("import_job") as batch:
         batch.add_column(sa.Column("owner", sa.String(64), nullable=False, server_default=""))
-        batch.add_column(sa.Column("heartbeat_at", db.types.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("heartbeat_at", db.types.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
