@@ -234,7 +234,7 @@ class RssWatch:
     def sample(self) -> None:
         """Read every worker's VmHWM now."""
         for pid in self.server.worker_pids():
-            hwm, _rss = rss_mb(pid)
+            hwm, _now = rss_mb(pid)
             if hwm:
                 self.peaks[pid] = max(self.peaks.get(pid, 0.0), hwm)
 
@@ -318,8 +318,9 @@ def sql(url: str, query: str, **params) -> list[tuple]:
     """Run one SQL query on either backend; the rows (`"user"` is quoted for PostgreSQL)."""
     from sqlalchemy import text
 
-    with sync_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(text(query), params)]
+    with sync_engine(url).begin() as conn:
+        result = conn.execute(text(query), params)
+        return [tuple(r) for r in result] if result.returns_rows else []
 
 
 def count_idempotency_keys(url: str, keys: list[str]) -> tuple[int, int]:

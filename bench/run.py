@@ -47,6 +47,7 @@ from bench.common import (
     Server,
     count_idempotency_keys,
     machine,
+    rss_mb,
     sql,
     summarise,
 )
@@ -531,6 +532,7 @@ class Run:
     cells: dict[str, Cell]
     visits: VisitTally
     rss: dict[int, float]
+    rss_start: dict[int, float]
 
 
 def measure(backend: str, url: str, cast: Cast, *, workers: int, seconds: float) -> Run:
@@ -539,6 +541,7 @@ def measure(backend: str, url: str, cast: Cast, *, workers: int, seconds: float)
     srv = Server(path, url=None if path else url, workers=workers)
     print(f"{backend}, {workers} worker(s):", flush=True)
     with srv, RssWatch(srv) as rss:
+        started = {pid: rss_mb(pid)[1] for pid in srv.worker_pids()}  # before any request
         rep, clerk = srv.sign_in(cast.rep), srv.sign_in(cast.clerk)
         step = max(1, len(cast.rep_customers) // 200)
         pages = [f"/customers/{i}" for i in cast.rep_customers[::step]]
@@ -573,7 +576,7 @@ def measure(backend: str, url: str, cast: Cast, *, workers: int, seconds: float)
         )  # fmt: skip
         show(cells[VISITS])
     print(f"  peak RSS per worker (MB): {_rss_text(rss.peaks)}", flush=True)
-    return Run(backend, workers, floor, cells, tally, dict(rss.peaks))
+    return Run(backend, workers, floor, cells, tally, dict(rss.peaks), started)
 
 
 def show(cell: Cell) -> None:
@@ -622,7 +625,7 @@ def targets(run: Run) -> list[str]:
     )
     worst = max(run.rss.values(), default=0.0)
     lines.append(
-        f"- each worker's peak RSS: at most {worst:.0f} MB (target < {TARGET_RSS_MB:g} MB) — "
+        f"- each worker's peak RSS: at most {worst:.1f} MB (target < {TARGET_RSS_MB:g} MB) — "
         + _verdict(0 < worst < TARGET_RSS_MB)
     )
     return lines
@@ -648,9 +651,14 @@ def before_after(before: Run | None, after: Run) -> list[str]:
         note = after.cells[name].note if name in after.cells else ""
         lines.append(f"| {name} | {cells(before, name)} | {cells(after, name)} | {note} |")
     rss_before = max(before.rss.values(), default=0.0) if before else 0.0
+    start_before = max(before.rss_start.values(), default=0.0) if before else 0.0
     lines.append(
         f"| peak RSS, worst worker | {rss_before:.0f} MB | | "
         f"{max(after.rss.values(), default=0.0):.0f} MB | | per worker: {_rss_text(after.rss)} |"
+    )
+    lines.append(
+        f"| RSS of a worker just started | {start_before:.0f} MB | | "
+        f"{max(after.rss_start.values(), default=0.0):.0f} MB | | before any request |"
     )
     return lines
 
