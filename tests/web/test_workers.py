@@ -387,3 +387,25 @@ def test_the_daily_pool_return_runs_once_with_two_workers(tmp_path):
     assert all(n == 1 for _cid, n in returns)
     [(day,)] = _query(path, "SELECT last_day FROM pool_lease")
     assert day is not None
+
+
+def test_serve_runs_the_given_number_of_worker_processes(server):
+    assert "2 worker processes" in server.log()
+    assert len(_children(server.proc.pid)) == 2
+
+
+def test_serve_defaults_to_one_worker_per_cpu_and_refuses_a_bad_count(tmp_path):
+    from web.cli.main import build_parser, default_workers
+
+    assert build_parser().parse_args(["serve"]).workers is None  # None: default_workers()
+    assert default_workers() == len(os.sched_getaffinity(0))
+    assert build_parser().parse_args(["serve", "--workers", "3"]).workers == 3
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "kehu"), "serve", "--workers", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--workers: must be between 1 and 64, got 0" in result.stderr
