@@ -1,7 +1,8 @@
-"""Durability: visits acknowledged before a SIGKILL of the server are all there, none twice.
+"""Durability: visits acknowledged before a SIGKILL (of the server or a worker) are all there.
 
     .venv/bin/python -m bench.durability [--customers 2000] [--seconds 12] [--clients 16]
-                                         [--replays 0.2] [--docs]
+                                         [--replays 0.2] [--workers N] [--kill server|worker]
+                                         [--postgres] [--docs]
 
 1. Builds a fresh small database (`kehu demo`'s loader, `db.demo.seed_demo`) in out/bench/.
 2. Starts one real `kehu serve` on 127.0.0.1 and signs in the reps of one team.
@@ -10,7 +11,10 @@
    acknowledged, as an offline queue replay would; a post that got no answer is retried
    with the same key until it is acknowledged, like the real client.
 4. Part-way through, the server is killed with SIGKILL (no shutdown, no checkpoint) and
-   started again on the same port and database; the phones keep going.
+   started again on the same port and database; the phones keep going. With
+   `--workers N --kill worker`, one worker process is killed instead and uvicorn starts a
+   new one while the other workers keep answering. `--postgres` runs it all on a fresh
+   database of the bench's own PostgreSQL cluster (bench/data/pg/).
 5. Counts in the database: acknowledged keys with no row (lost), keys with more than one
    row (doubled), and replays answered with another visit than the first answer. All must
    be 0. Prints the SQLite `synchronous` setting the server's connections use and what a
@@ -23,7 +27,6 @@ import random
 import re
 import shlex
 import signal
-import sqlite3
 import sys
 import time
 import uuid
@@ -33,10 +36,19 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, Server, machine, sign_in
+from bench.common import (
+    ROOT,
+    PgCluster,
+    Server,
+    count_idempotency_keys,
+    machine,
+    sign_in_url,
+    sql,
+)
 
 OUT = ROOT / "out" / "bench"
 SECTION = "## Durability (SIGKILL mid-run)"
+SECTION_WORKER = "## Durability with several workers (one SIGKILLed mid-run)"
 CSRF_RE = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 VISIT_ID_RE = re.compile(r'<li id="visit-(\d+)"')
 HX = {"HX-Request": "true"}
@@ -44,45 +56,51 @@ OUTCOMES = ["met_interested", "met_not_now", "not_met", "called", "message"]
 SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
-def fresh_db(customers: int) -> Path:
-    """A new migrated and seeded database file (removed first if it exists)."""
+def fresh_db(customers: int, cluster: PgCluster | None = None) -> str:
+    """A new migrated and seeded database (removed first if it exists); its URL."""
     from db.demo import seed_demo
     from db.migrate import upgrade
 
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"durability-{customers}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
+    if cluster is not None:
+        name = f"durability_{customers}"
+        cluster.dropdb(name)
+        cluster.createdb(name)
+        url = cluster.url(name)
+    else:
+        path = OUT / f"durability-{customers}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
     upgrade(url)
     seed_demo(url, customers=customers, visits=customers * 2)
-    return path
+    return url
 
 
-def phones_of_a_team(path: Path, limit: int) -> list[tuple[dict[str, str], list[int]]]:
+def phones_of_a_team(url: str, limit: int) -> list[tuple[dict[str, str], list[int]]]:
     """Signed-in reps of the team with the most reps, with customers they own."""
-    con = sqlite3.connect(path)
-    try:
-        team = con.execute(
-            "SELECT team_id FROM user WHERE role = 'rep' AND active GROUP BY team_id"
-            " ORDER BY count(*) DESC LIMIT 1"
-        ).fetchone()[0]
-        reps = []
-        for (uid,) in con.execute(
-            "SELECT id FROM user WHERE role = 'rep' AND active AND team_id = ? ORDER BY id LIMIT ?",
-            (team, limit),
-        ).fetchall():
-            own = [
-                r[0]
-                for r in con.execute(
-                    "SELECT id FROM customer WHERE owner_id = ? ORDER BY id LIMIT 200", (uid,)
-                )
-            ]
-            if own:
-                reps.append((sign_in(path, uid), own))
-        return reps
-    finally:
-        con.close()
+    [(team,)] = sql(
+        url,
+        "SELECT team_id FROM \"user\" WHERE role = 'rep' AND active GROUP BY team_id"
+        " ORDER BY count(*) DESC, team_id LIMIT 1",
+    )
+    reps = []
+    for (uid,) in sql(
+        url,
+        "SELECT id FROM \"user\" WHERE role = 'rep' AND active AND team_id = :t"
+        " ORDER BY id LIMIT :n",
+        t=team,
+        n=limit,
+    ):
+        own = [
+            r[0]
+            for r in sql(
+                url, "SELECT id FROM customer WHERE owner_id = :u ORDER BY id LIMIT 200", u=uid
+            )
+        ]
+        if own:
+            reps.append((sign_in_url(url, uid), own))
+    return reps
 
 
 def server_synchronous(path: Path) -> int:
@@ -223,27 +241,20 @@ async def run_phones(
     return tally, downtime
 
 
-def count_in_db(path: Path, keys: list[str]) -> tuple[int, int, int]:
+def count_in_db(url: str, keys: list[str]) -> tuple[int, int, int]:
     """(acknowledged keys with no row, keys with more than one row, rows for these keys)."""
-    con = sqlite3.connect(path)
-    try:
-        con.execute("CREATE TEMP TABLE k (key TEXT PRIMARY KEY)")
-        con.executemany("INSERT OR IGNORE INTO k VALUES (?)", [(k,) for k in keys])
-        missing = con.execute(
-            "SELECT count(*) FROM k WHERE NOT EXISTS"
-            " (SELECT 1 FROM visit v WHERE v.idempotency_key = k.key)"
-        ).fetchone()[0]
-        doubled = con.execute(
-            "SELECT count(*) FROM (SELECT idempotency_key FROM visit"
-            " WHERE idempotency_key IN (SELECT key FROM k)"
-            " GROUP BY idempotency_key HAVING count(*) > 1)"
-        ).fetchone()[0]
-        rows = con.execute(
-            "SELECT count(*) FROM visit WHERE idempotency_key IN (SELECT key FROM k)"
-        ).fetchone()[0]
-        return missing, doubled, rows
-    finally:
-        con.close()
+    missing, doubled = count_idempotency_keys(url, keys)
+    rows = 0
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+        [(n,)] = sql(
+            url,
+            f"SELECT count(*) FROM visit WHERE idempotency_key IN ({marks})",
+            **{f"k{i}": k for i, k in enumerate(chunk)},
+        )
+        rows += n
+    return missing, doubled, rows
 
 
 def main() -> list[str]:
@@ -253,8 +264,13 @@ def main() -> list[str]:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--replays", type=float, default=0.2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--kill", choices=["server", "worker"], default="server")
+    parser.add_argument("--postgres", action="store_true", help="on the bench's PostgreSQL")
     parser.add_argument("--docs", action="store_true", help="write docs/BENCHMARKS.md")
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+    if args.kill == "worker" and args.workers < 2:
+        parser.error("--kill worker needs --workers 2 or more")
     return run(
         customers=args.customers,
         seconds=args.seconds,
@@ -262,24 +278,62 @@ def main() -> list[str]:
         replays=args.replays,
         docs=args.docs,
         command="python -m bench.durability " + shlex.join(sys.argv[1:]),
+        workers=args.workers,
+        kill=args.kill,
+        postgres=args.postgres,
     )
 
 
 def run(
-    *, customers: int, seconds: float, clients: int, replays: float, docs: bool, command: str
+    *,
+    customers: int,
+    seconds: float,
+    clients: int,
+    replays: float,
+    docs: bool,
+    command: str,
+    workers: int = 1,
+    kill: str = "server",
+    postgres: bool = False,
 ) -> list[str]:
-    """Build, load, kill, restart, count; return the report lines."""
+    """Build, load, kill (the server or one worker), restart, count; return the report lines."""
     print(f"machine: {machine()}", flush=True)
-    path = fresh_db(customers)
-    reps = phones_of_a_team(path, clients)
-    synchronous = server_synchronous(path)
-    srv = Server(path)
+    cluster = None
+    if postgres:
+        why = PgCluster.unavailable()
+        if why:
+            print(f"durability on PostgreSQL skipped: {why}")
+            return [f"- PostgreSQL skipped: {why}"]
+        cluster = PgCluster(ROOT / "bench" / "data" / "pg").start()
+    try:
+        return _run(
+            customers=customers, seconds=seconds, clients=clients, replays=replays, docs=docs,
+            command=command, workers=workers, kill=kill, cluster=cluster,
+        )  # fmt: skip
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _run(
+    *, customers, seconds, clients, replays, docs, command, workers, kill, cluster
+) -> list[str]:
+    """The durability run itself (see run())."""
+    url = fresh_db(customers, cluster)
+    reps = phones_of_a_team(url, clients)
+    synchronous = server_synchronous(Path(url.split(":///", 1)[1])) if cluster is None else None
+    path = Path(url.split(":///", 1)[1]) if cluster is None else None
+    srv = Server(path, url=None if path else url, workers=workers)
     srv.__enter__()
     kills = 0
 
     def restart() -> None:
         nonlocal kills
         assert srv.proc is not None
+        if kill == "worker":
+            srv.kill_worker()  # uvicorn's supervisor starts a new worker; the others serve on
+            kills += 1
+            return
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait()
         kills += 1
@@ -301,7 +355,7 @@ def run(
         )
     finally:
         srv.__exit__(None, None, None)
-    missing, doubled, rows = count_in_db(path, list(tally.acked))
+    missing, doubled, rows = count_in_db(url, list(tally.acked))
     ok = (
         missing == 0
         and doubled == 0
@@ -309,36 +363,47 @@ def run(
         and tally.rejected == 0
         and kills == 1
     )
-    mode = SYNCHRONOUS.get(synchronous, str(synchronous))
+    backend = "PostgreSQL" if cluster is not None else "SQLite"
+    what = (
+        f"one of the {workers} workers is killed with SIGKILL at {seconds * 0.4:g} s (uvicorn "
+        f"started a new one; {downtime:.1f} s for the kill itself)"
+        if kill == "worker"
+        else f"the server is killed with SIGKILL at {seconds * 0.4:g} s and started again "
+        f"({downtime:.1f} s until /healthz answered)"
+    )
     lines = [
         f"- Command: `{command}` (also run by `make bench`)",
         f"- Machine: {machine()}",
-        f"- Data: a fresh `kehu demo --customers {customers}` database; one `kehu serve` on "
-        f"127.0.0.1; {clients} phones (httpx, keep-alive) post visits for {seconds:g} s, "
-        f"{replays:.0%} of posts replaying an acknowledged key; the server is killed with "
-        f"SIGKILL at {seconds * 0.4:g} s and started again ({downtime:.1f} s until /healthz "
-        "answered); a post without an answer is retried with its key.",
+        f"- Data: a fresh `kehu demo --customers {customers}` database on {backend}; "
+        f"`kehu serve --workers {workers}` on 127.0.0.1; {clients} phones (httpx, "
+        f"keep-alive) post visits for {seconds:g} s, {replays:.0%} of posts replaying an "
+        f"acknowledged key; {what}; a post without an answer is retried with its key.",
         f"- Posts: {tally.posts} ({tally.replays} replays of acknowledged keys, "
-        f"{tally.failed} without an answer while the server was down, "
+        f"{tally.failed} without an answer, "
         f"{tally.retried_acked} of those acknowledged on retry, {tally.rejected} refused); "
         f"{len(tally.acked)} distinct visits acknowledged, {rows} rows for their keys.",
         f"- **Acknowledged but missing: {missing}. Duplicated: {doubled}.** Replays answered "
         f"with another visit: {tally.replay_other_visit}. " + ("All 0: met." if ok else "NOT MET."),
-        f"- SQLite `PRAGMA synchronous` on the server's connections: {synchronous} ({mode}), "
-        "with `journal_mode=WAL`. A commit is in the WAL file (the OS page cache) when the "
-        "visit is acknowledged, so a process crash or SIGKILL loses nothing, as measured "
-        "here. With NORMAL the WAL is fsynced only at checkpoints, so a power loss or kernel "
-        "crash can lose the last transactions committed since the last checkpoint (up to "
-        "about 1000 pages of WAL, i.e. seconds of visits) though never corrupt the "
-        "database; `synchronous=FULL` would fsync every commit and make acknowledged "
-        "visits survive power loss too, at the cost of one fsync per visit.",
     ]
+    if synchronous is not None:
+        mode = SYNCHRONOUS.get(synchronous, str(synchronous))
+        lines.append(
+            f"- SQLite `PRAGMA synchronous` on the server's connections: {synchronous} ({mode}), "
+            "with `journal_mode=WAL`. A commit is in the WAL file (the OS page cache) when the "
+            "visit is acknowledged, so a process crash or SIGKILL loses nothing, as measured "
+            "here. With NORMAL the WAL is fsynced only at checkpoints, so a power loss or kernel "
+            "crash can lose the last transactions committed since the last checkpoint (up to "
+            "about 1000 pages of WAL, i.e. seconds of visits) though never corrupt the "
+            "database; `synchronous=FULL` would fsync every commit and make acknowledged "
+            "visits survive power loss too, at the cost of one fsync per visit."
+        )
     print("\n" + "\n".join(lines), flush=True)
     if docs:
         from bench.visit_bench import write_docs
 
-        write_docs(SECTION, lines)
-        print(f"wrote the '{SECTION}' section of docs/BENCHMARKS.md")
+        section = SECTION if kill == "server" else f"{SECTION_WORKER} on {backend}"
+        write_docs(section, lines)
+        print(f"wrote the '{section}' section of docs/BENCHMARKS.md")
     if not ok:
         raise SystemExit("durability check failed")
     return lines

@@ -475,7 +475,9 @@ def _after_customers(conn: Connection, numbers: list[str], today: date) -> None:
         conn.execute(
             text(
                 "INSERT INTO customer_number_counter (period, last) VALUES (:p, :s) "
-                "ON CONFLICT (period) DO UPDATE SET last = MAX(last, excluded.last)"
+                "ON CONFLICT (period) DO UPDATE SET last = CASE WHEN excluded.last > "
+                "customer_number_counter.last THEN excluded.last ELSE customer_number_counter.last "
+                "END"  # the larger of the two, in SQL both SQLite and PostgreSQL speak
             ),
             {"p": period, "s": seq},
         )

@@ -402,6 +402,36 @@ async def import_jobs_running(session: AsyncSession) -> list[ImportJob]:
     return list((await session.execute(stmt)).scalars())
 
 
+async def import_job_claim(
+    session: AsyncSession, *, job_id: int, owner: str, now: datetime
+) -> bool:
+    """Record that `owner` (a server process) runs this running job; flushes."""
+    await write_gate(session)
+    stmt = (
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.state == "running")
+        .values(owner=owner, heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(stmt)).rowcount == 1
+
+
+async def import_jobs_heartbeat(
+    session: AsyncSession, *, job_ids: Sequence[int], owner: str, now: datetime
+) -> None:
+    """The owner says it still runs these jobs; flushes."""
+    if not job_ids:
+        return
+    await write_gate(session)
+    await session.execute(
+        update(ImportJob)
+        .where(ImportJob.id.in_(list(job_ids)), ImportJob.owner == owner)
+        .where(ImportJob.state == "running")
+        .values(heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def import_summary(session: AsyncSession, *, job_id: int) -> dict[str, int]:
     """How many rows were created, updated, skipped and failed."""
     stmt = (

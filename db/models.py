@@ -434,6 +434,10 @@ class ImportJob(SQLModel, table=True):
     created_at: datetime = _dt(default_factory=utcnow)
     started_at: datetime | None = _dt(default=None)
     finished_at: datetime | None = _dt(default=None)
+    # The server process running the job ("host:pid") and when it last said it still does:
+    # with several workers, only a job whose process died is marked stopped.
+    owner: str = Field(default="", max_length=64)
+    heartbeat_at: datetime | None = _dt(default=None)
 
 
 class ImportRow(SQLModel, table=True):

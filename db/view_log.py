@@ -6,6 +6,12 @@ made every page view take SQLite's single write lock twice, so 16 phones opening
 queued behind each other. Instead the page adds the view here and a flush runs after the
 response is sent: one short transaction writes every view that arrived meanwhile (a group
 commit). Readers that must see the newest views (Today) call `flush()` first.
+
+With several worker processes each has its own log, and `flush()` writes only this
+process's views. Another worker's views are in the database as soon as its after-response
+write has run (milliseconds after that page was answered, before a person can tap on to
+Today); a write that failed (the database stayed locked) is retried RETRY_S later by a
+timer, not only on the next page view of that worker, so no view waits for traffic.
 """
 
 import asyncio
@@ -26,6 +32,7 @@ log = logging.getLogger(__name__)
 # Beyond this many unwritten views (a database that stays locked), the oldest are dropped
 # and logged rather than growing memory without bound.
 MAX_PENDING = 50_000
+RETRY_S = 1.0  # after a failed write, try again this much later
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class ViewLog:
         self.sessionmaker = sessionmaker
         self._pending: list[View] = []
         self._lock = asyncio.Lock()
+        self._retry: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()  # retries under way (kept from the GC)
 
     def add(self, *, user_id: int, customer_id: int, ip: str = "", audited: bool) -> None:
         """Remember a view; `audited` views also get a `customer_viewed` audit event."""
@@ -84,7 +93,21 @@ class ViewLog:
                     # longer than the busy timeout); a page view must never fail for this.
                     self._pending[:0] = batch
                     log.exception("view log: could not write %d views; will retry", len(batch))
+                    self._retry_later()
                     return
+
+    def _retry_later(self) -> None:
+        """Arm one timer that writes the pending views again (other workers' Today reads them)."""
+        if self._retry is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._retry = None
+            self._tasks.add(task := loop.create_task(self.write_pending()))
+            task.add_done_callback(self._tasks.discard)
+
+        self._retry = loop.call_later(RETRY_S, fire)
 
     async def _write(self, batch: list[View]) -> None:
         """Insert the audit events and upsert the recently-viewed rows in one transaction."""

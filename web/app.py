@@ -80,11 +80,12 @@ def create_app(settings: Settings) -> Litestar:
     view_log = ViewLog(sessionmaker)
     retention = RetentionLoop(sessionmaker)
 
-    async def recover_imports() -> None:
-        await import_jobs.recover(sessionmaker)
+    # Per worker: mark stopped the imports of dead processes, renew this process's own.
+    import_lease = import_jobs.JobLease(sessionmaker)
 
     async def dispose_engine() -> None:
         await retention.stop()
+        await import_lease.stop()
         pdf_worker.shutdown()
         await view_log.flush()
         await engine.dispose()
@@ -127,7 +128,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_log": view_log,
             }
         ),
-        on_startup=[retention.start, recover_imports],
+        on_startup=[retention.start, import_lease.start],
         on_shutdown=[dispose_engine],
         openapi_config=None,
         logging_config=None,

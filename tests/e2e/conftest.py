@@ -62,7 +62,8 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # `kehu serve` starts a worker per CPU; on a busy machine they take a while to import.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -115,14 +116,48 @@ def _warn_if_no_cjk_font() -> None:
         print(f"kehu: WARNING: {problem}", file=sys.stderr, flush=True)
 
 
+def default_workers() -> int:
+    """The number of CPUs this process may run on: `kehu serve`'s default worker count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_count(raw: str) -> int:
+    """Parse --workers: a whole number from 1 to 64."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 64, got {value}")
+    return value
+
+
+def worker_app():
+    """The app of one `kehu serve` worker process (uvicorn calls this in each worker).
+
+    Each worker is a fresh process (spawned), so the per-process set-up happens here: the
+    malloc arena cap, logging, the app and its daily pool schedule. Migrations and demo data
+    ran once in the parent before any worker started.
+    """
+    _limit_malloc_arenas()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from web.app import create_app
+    from web.pool.reclaim import install_reclaim_schedule
+
+    app = create_app(_settings())
+    install_reclaim_schedule(app)
+    return app
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Upgrade the database, optionally seed demo data, and serve."""
+    """Upgrade the database, optionally seed demo data, and serve with N worker processes."""
     import uvicorn
 
     from db.demo import database_is_empty, seed_demo
-    from web.app import create_app
 
-    _limit_malloc_arenas()
     settings = _settings()
     _check_tls_files(args, settings)
     _warn_if_no_cjk_font()
@@ -134,14 +169,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
         from web.cli.users import print_demo_links
 
         print_demo_links(settings)
-    app = create_app(settings)
-    from web.pool.reclaim import install_reclaim_schedule
-
-    install_reclaim_schedule(app)
+    workers = args.workers or default_workers()
     scheme = "https" if args.tls_cert else "http"
-    print(f"Kehu is serving on {scheme}://{args.host}:{args.port} (origin {settings.origin})")
+    print(
+        f"Kehu is serving on {scheme}://{args.host}:{args.port} (origin {settings.origin}), "
+        f"{workers} worker process{'es' if workers > 1 else ''}",
+        flush=True,
+    )
+    # An import string and a factory: with several workers uvicorn spawns each one, and
+    # every worker builds its own app (engine, sessions, schedules) in worker_app().
     uvicorn.run(
-        app,
+        "web.cli.main:worker_app",
+        factory=True,
+        workers=workers,
         host=args.host,
         port=args.port,
         log_level="warning",
@@ -200,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
     serve.add_argument("--tls-cert", metavar="FILE", help="serve https with this PEM certificate")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's PEM private key")
+    serve.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=None,
+        help="worker processes (default: the number of CPUs)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database commands")

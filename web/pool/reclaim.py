@@ -26,7 +26,8 @@ log = logging.getLogger("kehu.pool")
 
 BATCH = 500  # customers per transaction: a visit recorded meanwhile waits one batch at most
 LEASE_TTL = timedelta(minutes=30)
-CHECK_EVERY_S = 300
+# KEHU_POOL_CHECK_SECONDS: how often each worker checks (tests with several workers shorten it).
+CHECK_EVERY_S = float(os.environ.get("KEHU_POOL_CHECK_SECONDS") or 300)
 
 
 def holder_name() -> str:
