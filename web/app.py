@@ -1,12 +1,15 @@
 """The application factory: builds the Litestar app from frozen settings."""
 
+import functools
 from collections.abc import AsyncIterator
+from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
@@ -70,6 +73,22 @@ class KehuApp(Litestar):
     async def _litestar(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Litestar's own entry point (wrapped by the security headers)."""
         await super().__call__(scope, receive, send)
+
+    def route_reverse(self, name: str | BaseRouteHandler, **path_parameters: Any) -> str:
+        """Litestar's route reversal, remembered: the same name and parameters give one path.
+
+        A customer page reverses ~50 URLs (links, forms, hx-get), ~3 % of its CPU (issue 17).
+        The cache is bounded (least recently used out); unhashable parameters skip it.
+        """
+        try:
+            return self._reverse_cached(name, **path_parameters)
+        except TypeError:
+            return super().route_reverse(name, **path_parameters)
+
+    @functools.cached_property
+    def _reverse_cached(self):
+        """The bounded cache in front of Litestar's route_reverse (one per app)."""
+        return functools.lru_cache(maxsize=8192)(super().route_reverse)
 
 
 def create_app(settings: Settings) -> Litestar:
