@@ -4,13 +4,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, select, text, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
 from db.custom_fields import custom_field_defs, custom_field_list
 from db.models import Contact, Customer, StageChange, Team, User
 from db.outcomes import cadence_get
+from db.reads import per_actor
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.cadence import next_follow_up
@@ -398,17 +399,29 @@ class CustomerPage:
     fields: list[CustomFieldDef]
 
 
-async def customer_page(
-    session: AsyncSession, *, actor: Actor, customer_id: int
-) -> CustomerPage | None:
-    """Load a customer with owner, team, contacts and custom field definitions (3 queries)."""
-    stmt = (
+def _customer_page_select(actor: Actor) -> Select:
+    """The customer page's first SELECT for a kind of actor (built once each, see db.reads)."""
+    return (
         select(Customer, User.name, Team.name)
         .join(Team, Team.id == Customer.team_id)
         .outerjoin(User, User.id == Customer.owner_id)
-        .where(Customer.id == customer_id, visible_customers(actor))
+        .where(Customer.id == bindparam("p_customer_id"), visible_customers(actor))
     )
-    row = (await session.execute(stmt)).first()
+
+
+_customer_page = per_actor(_customer_page_select)
+
+
+async def customer_page(
+    session: AsyncSession, *, actor: Actor, customer_id: int
+) -> CustomerPage | None:
+    """Load a customer with owner, team, contacts and custom field definitions (3 queries).
+
+    The customer stays an ORM object (the page and its forms read it as one); its SELECT is
+    built once per kind of actor.
+    """
+    stmt, params = _customer_page(actor)
+    row = (await session.execute(stmt, {**params, "p_customer_id": customer_id})).first()
     if row is None:
         return None
     customer, owner_name, team_name = row
@@ -545,10 +558,16 @@ async def customer_team_choices(session: AsyncSession) -> list[tuple[int, str]]:
 # --- Contacts ---------------------------------------------------------------------------------
 
 
+# Built once: the customer page lists the contacts on every view.
+_CONTACT_LIST = (
+    select(Contact).where(Contact.customer_id == bindparam("p_customer_id")).order_by(Contact.id)
+)
+
+
 async def contact_list(session: AsyncSession, *, customer_id: int) -> list[Contact]:
     """Return a customer's contacts in the order they were added."""
-    stmt = select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.id)
-    return list((await session.execute(stmt)).scalars())
+    found = await session.execute(_CONTACT_LIST, {"p_customer_id": customer_id})
+    return list(found.scalars())
 
 
 async def contact_get(

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, Select, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer, RecentlyViewed, User
+from db.reads import per_actor, rows
 from db.visibility import visible_customers
 from domain.enums import Role
 from domain.users import Actor
@@ -36,6 +37,27 @@ _COLUMNS = (
 )
 
 
+def _today_due_select(actor: Actor) -> Select:
+    """The due list's SELECT for a kind of actor (built once each, see db.reads)."""
+    stmt = (
+        select(*_COLUMNS)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(
+            visible_customers(actor),
+            Customer.next_follow_up_on.is_not(None),
+            Customer.next_follow_up_on <= bindparam("p_today", type_=Date()),
+        )
+        .order_by(Customer.next_follow_up_on, Customer.last_visit_at, Customer.id)
+        .limit(bindparam("p_limit", type_=Integer()))
+    )
+    if actor.role == Role.REP:
+        stmt = stmt.where(Customer.owner_id == actor.id)
+    return stmt
+
+
+_today_due = per_actor(_today_due_select)
+
+
 async def today_due(
     session: AsyncSession, *, actor: Actor, today: date, limit: int = 100
 ) -> tuple[list[TodayRow], bool]:
@@ -44,34 +66,31 @@ async def today_due(
     Reps see the customers they own; clerks their store's; managers their team's; admins all.
     One query (the owner's name comes along for grouping by rep).
     """
-    stmt = (
-        select(*_COLUMNS)
-        .outerjoin(User, User.id == Customer.owner_id)
-        .where(
-            visible_customers(actor),
-            Customer.next_follow_up_on.is_not(None),
-            Customer.next_follow_up_on <= today,
-        )
-        .order_by(Customer.next_follow_up_on, Customer.last_visit_at, Customer.id)
-        .limit(limit + 1)
-    )
-    if actor.role == Role.REP:
-        stmt = stmt.where(Customer.owner_id == actor.id)
-    rows = [TodayRow(*r) for r in (await session.execute(stmt)).all()]
-    return rows[:limit], len(rows) > limit
+    stmt, params = _today_due(actor)
+    found = await rows(session, stmt, {**params, "p_today": today, "p_limit": limit + 1})
+    result = [TodayRow(*r) for r in found]
+    return result[:limit], len(result) > limit
 
 
-async def recently_viewed_list(
-    session: AsyncSession, *, actor: Actor, limit: int = 10
-) -> list[TodayRow]:
-    """Return the customers the actor opened lately (and may still see), newest first."""
-    stmt = (
+def _recently_viewed_select(actor: Actor) -> Select:
+    """The recently viewed SELECT for a kind of actor (built once each, see db.reads)."""
+    return (
         select(*_COLUMNS)
         .select_from(RecentlyViewed)
         .join(Customer, Customer.id == RecentlyViewed.customer_id)
         .outerjoin(User, User.id == Customer.owner_id)
         .where(RecentlyViewed.user_id == actor.id, visible_customers(actor))
         .order_by(RecentlyViewed.viewed_at.desc())
-        .limit(limit)
+        .limit(bindparam("p_limit", type_=Integer()))
     )
-    return [TodayRow(*r) for r in (await session.execute(stmt)).all()]
+
+
+_recently_viewed = per_actor(_recently_viewed_select)
+
+
+async def recently_viewed_list(
+    session: AsyncSession, *, actor: Actor, limit: int = 10
+) -> list[TodayRow]:
+    """Return the customers the actor opened lately (and may still see), newest first."""
+    stmt, params = _recently_viewed(actor)
+    return [TodayRow(*r) for r in await rows(session, stmt, {**params, "p_limit": limit})]

@@ -12,6 +12,7 @@ from db.audit import audit_add, audit_insert
 from db.engine import write_gate
 from db.models import AuditEvent, Cadence, Customer, Outcome, RecentlyViewed, User, Visit
 from db.outcomes import cadence_get
+from db.reads import per_actor, rows
 from db.types import UTCDateTime, utcnow
 from db.visibility import visible_customers
 from domain.cadence import follow_up_after
@@ -131,23 +132,28 @@ def _to_view(row) -> VisitView:
     return VisitView(*values)
 
 
+# Built once (db.reads): the customer page lists its visits on every view.
+_VISIT_LIST = (
+    _view_select()
+    .where(Visit.customer_id == bindparam("p_customer_id"))
+    .order_by(Visit.at.desc(), Visit.id.desc())
+    .limit(bindparam("p_limit", type_=Integer()))
+)
+_VISIT_VIEW = _view_select().where(Visit.id == bindparam("p_visit_id"))
+
+
 async def visit_list(
     session: AsyncSession, *, customer_id: int, limit: int = 20
 ) -> list[VisitView]:
     """Return a customer's visits, newest first, in one query."""
-    stmt = (
-        _view_select()
-        .where(Visit.customer_id == customer_id)
-        .order_by(Visit.at.desc(), Visit.id.desc())
-        .limit(limit)
-    )
-    return [_to_view(r) for r in (await session.execute(stmt)).all()]
+    found = await rows(session, _VISIT_LIST, {"p_customer_id": customer_id, "p_limit": limit})
+    return [_to_view(r) for r in found]
 
 
 async def visit_view(session: AsyncSession, *, visit_id: int) -> VisitView | None:
     """Return one visit ready to render."""
-    row = (await session.execute(_view_select().where(Visit.id == visit_id))).first()
-    return None if row is None else _to_view(row)
+    found = await rows(session, _VISIT_VIEW, {"p_visit_id": visit_id})
+    return _to_view(found[0]) if found else None
 
 
 @dataclass(frozen=True)
@@ -231,14 +237,9 @@ class Prepared:
     cadence_days: int | None
 
 
-async def _visit_prepare(
-    session: AsyncSession, *, actor: Actor, customer_id: int, outcome: str
-) -> Prepared:
-    """Read (one query) the customer if visible, its level's cadence, and the outcome.
-
-    Raise CustomerNotVisible or OutcomeUnknown.
-    """
-    stmt = (
+def _visit_prepare_select(actor: Actor):
+    """The SELECT of _visit_prepare for a kind of actor (built once each, see db.reads)."""
+    return (
         select(
             Customer.level,
             Customer.lat,
@@ -254,13 +255,29 @@ async def _visit_prepare(
             Cadence.days,
         )
         .select_from(Customer)
-        .outerjoin(Outcome, Outcome.code == outcome)
+        .outerjoin(Outcome, Outcome.code == bindparam("p_outcome", type_=String()))
         .outerjoin(Cadence, Cadence.level == Customer.level)
-        .where(Customer.id == customer_id, visible_customers(actor))
+        .where(Customer.id == bindparam("p_customer_id"), visible_customers(actor))
     )
-    row = (await session.execute(stmt)).first()
-    if row is None:
+
+
+_visit_prepare_stmt = per_actor(_visit_prepare_select)
+
+
+async def _visit_prepare(
+    session: AsyncSession, *, actor: Actor, customer_id: int, outcome: str
+) -> Prepared:
+    """Read (one query) the customer if visible, its level's cadence, and the outcome.
+
+    Raise CustomerNotVisible or OutcomeUnknown.
+    """
+    stmt, params = _visit_prepare_stmt(actor)
+    found = await rows(
+        session, stmt, {**params, "p_customer_id": customer_id, "p_outcome": outcome}
+    )
+    if not found:
         raise CustomerNotVisible()
+    row = found[0]
     level, lat, lng, prev_last, prev_next, method, label_en, label_zh, asks, days = row
     if method is None:
         raise OutcomeUnknown(outcome)

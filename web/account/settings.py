@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.audit import audit_add
 from db.credentials import credential_list, credential_rename, credential_revoke
 from db.privacy import privacy_settings_get
+from db.users import user_get
 from domain.enums import Role
 from domain.passkeys import passkey_name_clean
 from domain.privacy import can_handle_requests
@@ -24,7 +25,7 @@ from web.auth.passkeys import (
 from web.core.client_ip import client_ip
 from web.core.forms import Form, field
 from web.core.guards import require_user
-from web.core.htmx import flash, render, see_other, session_of
+from web.core.htmx import flash, render, see_other
 from web.core.i18n import N_
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
@@ -83,10 +84,15 @@ class SettingsController(Controller):
         return await _page(request, db, actor)
 
     @post("/passkeys/options", name="settings.passkey_options")
-    async def add_options(self, request: Request, db: AsyncSession, settings: Settings) -> Response:
+    async def add_options(
+        self, request: Request, db: AsyncSession, settings: Settings, actor: Actor
+    ) -> Response:
         """Start registering one more passkey for the signed-in user."""
-        user = session_of(request).user
-        return await registration_options(request, db, settings, user=user, purpose="add")
+        # The session carries plain values only; the ceremony needs the row (its handle).
+        found = await user_get(db, user_id=actor.id)
+        if found is None:
+            raise NotFoundException()
+        return await registration_options(request, db, settings, user=found[0], purpose="add")
 
     @post("/passkeys/verify", name="settings.passkey_verify")
     async def add_verify(

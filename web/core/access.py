@@ -184,15 +184,18 @@ def policy_of(handler: BaseRouteHandler) -> Policy | None:
     return ROUTES.get(handler.name or "")
 
 
-def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Enforce the route's policy: sign-in redirect, 403, or pass; no entry: refused."""
+async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Enforce the route's policy: sign-in redirect, 403, or pass; no entry: refused.
+
+    A coroutine, like the other guards: Litestar runs a plain function guard in a thread.
+    """
     policy = policy_of(handler)
     if policy is None:
         log.error("route without an access policy refused: name=%r", handler.name)
         raise PermissionDeniedException()
     if policy.public:
         return
-    require_user(connection, handler)
+    await require_user(connection, handler)
     actor = actor_of(connection)
     if actor is None or actor.role not in policy.roles:
         raise PermissionDeniedException()

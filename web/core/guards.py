@@ -1,4 +1,9 @@
-"""Guards: who may reach a handler at all (row-level checks live in db queries)."""
+"""Guards: who may reach a handler at all (row-level checks live in db queries).
+
+Guards are coroutines on purpose: Litestar runs a plain function guard through
+`sync_to_thread`, a thread-pool hop per guard per request that cost more than the rest of
+a signed-in no-op request (issue 17, py-spy on /healthz).
+"""
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
@@ -15,7 +20,7 @@ def actor_of(connection: ASGIConnection) -> Actor | None:
     return state.actor if state else None
 
 
-def require_user(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+async def require_user(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Let only signed-in users through; others are sent to sign in."""
     if actor_of(connection) is None:
         raise NotSignedIn()
@@ -24,8 +29,8 @@ def require_user(connection: ASGIConnection, _handler: BaseRouteHandler) -> None
 def require_roles(*roles: Role):
     """Build a guard that lets only the given roles through (after sign-in)."""
 
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        require_user(connection, handler)
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        await require_user(connection, handler)
         actor = actor_of(connection)
         if actor is None or actor.role not in roles:
             raise PermissionDeniedException()

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.engine import session_scope
 from db.models import Team, User
-from db.sessions import session_delete, session_load, session_save
+from db.sessions import SessionUser, session_delete, session_load, session_save, session_user
 from db.types import utcnow
 from domain.enums import Role
 from domain.users import Actor
@@ -53,28 +53,34 @@ class SessionState:
 
     token: str | None = None
     data: dict = field(default_factory=dict)
-    user: User | None = None
-    team: Team | None = None
+    # Plain values loaded by one Core query (db.sessions.session_load), never an ORM row.
+    user: SessionUser | None = None
     dirty: bool = False
     rotate: bool = False
     ended: bool = False
     # The id the browser sent (None: no usable cookie); a different `token` means a new cookie.
     presented: str | None = None
+    # The Actor of `user`, built once per request (the guards and handlers all ask for it).
+    _actor: Actor | None = field(default=None, repr=False)
 
     @property
     def actor(self) -> Actor | None:
         """The signed-in user as the domain rules see them."""
-        if self.user is None:
+        user = self.user
+        if user is None:
             return None
-        return Actor(
-            id=self.user.id,
-            name=self.user.name,
-            role=Role(self.user.role),
-            team_id=self.user.team_id,
-            locale=self.user.locale,
-            team_is_store=bool(self.team and self.team.is_store),
-            may_handle_privacy=bool(self.user.may_handle_privacy),
-        )
+        actor = self._actor
+        if actor is None or actor.id != user.id:
+            actor = self._actor = Actor(
+                id=user.id,
+                name=user.name,
+                role=Role(user.role),
+                team_id=user.team_id,
+                locale=user.locale,
+                team_is_store=user.team_is_store,
+                may_handle_privacy=user.may_handle_privacy,
+            )
+        return actor
 
     def set(self, key: str, value: object) -> None:
         """Store a value in the session."""
@@ -96,7 +102,7 @@ class SessionState:
 
     def sign_in(self, user: User, team: Team | None) -> None:
         """Attach a user and rotate the session id (no fixation)."""
-        self.user, self.team = user, team
+        self.user, self._actor = session_user(user, team), None
         self.token = new_token()
         self.rotate = True
         self.dirty = True
@@ -104,8 +110,7 @@ class SessionState:
     def end(self) -> None:
         """Sign out: delete the session server-side and expire the cookie."""
         self.ended = True
-        self.user = None
-        self.team = None
+        self.user = self._actor = None
         self.data = {}
 
 
@@ -116,6 +121,8 @@ class SessionMiddleware:
         """Wrap an ASGI app."""
         self.app = app
         self.sessionmaker = sessionmaker
+        # The lookup on every request needs no ORM session: a pooled connection will do.
+        self.engine = sessionmaker.kw["bind"]
         self.settings = settings
         self.cookie = cookie_name(settings)
 
@@ -149,14 +156,13 @@ class SessionMiddleware:
         Without a live row the id is kept as a visitor's id (the CSRF token of their sign-in
         page is bound to it); any user it once had is gone with the row.
         """
-        async with session_scope(self.sessionmaker) as db:
-            found = await session_load(db, id_hash=hash_token(token), now=utcnow())
+        async with self.engine.connect() as conn:
+            found = await session_load(conn, id_hash=hash_token(token), now=utcnow())
         if found is None:
             return
-        row, user, team = found
-        state.data = dict(row.data)
-        state.user, state.team = user, team
-        if row.user_id is not None and user is None:
+        state.data = found.data
+        state.user = found.user
+        if found.user_id is not None and found.user is None:
             # The user was deactivated: the session is worthless.
             state.end()
 

@@ -27,9 +27,9 @@ MAX_PAGE = 10_000
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def require_audit_reader(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def require_audit_reader(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Let admins and managers through."""
-    require_user(connection, handler)
+    await require_user(connection, handler)
     actor = actor_of(connection)
     if actor is None or not can_read_audit(actor):
         raise PermissionDeniedException()

@@ -86,9 +86,9 @@ LABELS = {
 }
 
 
-def require_privacy_officer(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def require_privacy_officer(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Let through the users who handle privacy requests."""
-    require_user(connection, handler)
+    await require_user(connection, handler)
     actor = actor_of(connection)
     if actor is None or not can_handle_requests(actor):
         raise PermissionDeniedException()

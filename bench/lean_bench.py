@@ -1,0 +1,219 @@
+"""A leaner request (issue 17.3): server CPU per request and hot-path throughput, A/B.
+
+    .venv/bin/python -m bench.lean_bench [--before DIR] [--rounds 5] [--seconds 3]
+                                         [--conc 1] [--customers N --visits M]
+
+Starts one `kehu serve` process of this tree, and with `--before DIR` a second one of
+another source tree (e.g. `git archive <commit> | tar -x -C DIR`), both on the same
+database file (bench/data/bench-100k.db, built by `bench.run` when missing). Each round
+measures, for each server in turn (the order alternates between rounds, so neither always
+goes first): the floor (the static CSS file of that server), a signed-in `/healthz` (the
+whole stack around `SELECT 1`: the "no-op request"), the search fragment, a customer page,
+Today, the counter lookup and recording a visit (POST). Per cell it records req/s, its
+ratio to that server's floor of the same round, and the server's own CPU time per request
+(utime + stime of the process from /proc over the cell, divided by the requests), which
+the client's CPU and other work on the machine disturb far less than req/s does.
+
+It prints the median of each over the rounds (and the spread of the ratio), so a noisy
+round on a shared machine does not decide the result.
+"""
+
+import argparse
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from bench.common import Server, machine
+from bench.run import HX, count_keys, ensure_db, load, pick_cast, record_visits
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _uptime() -> str:
+    """The load averages, as `uptime` shows them."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+@dataclass
+class Sample:
+    """One cell of one round on one server."""
+
+    rps: float
+    floor_rps: float
+    cpu_ms: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+
+def _cell(srv: Server, run) -> tuple[object, float]:
+    """Run a load function; return its result and the server's CPU ms per request."""
+    before = cpu_seconds(srv.proc.pid)
+    result = run()
+    used = cpu_seconds(srv.proc.pid) - before
+    return result, (used * 1000 / result.requests) if result.requests else 0.0
+
+
+def measure(srv: Server, cast, cookies: dict, *, conc: int, seconds: float) -> dict[str, Sample]:
+    """One round of every cell against one server."""
+    rep, clerk = cookies["rep"], cookies["clerk"]
+    search = [f"/customers?q={quote(q)}" for q in cast.queries]
+    pages = [
+        f"/customers/{i}" for i in cast.rep_customers[:: max(1, len(cast.rep_customers) // 200)]
+    ]
+    lookups = [f"/counter?q={d}" for d in cast.clerk_last4]
+    floor, floor_cpu = _cell(
+        srv, lambda: load(srv.origin, [srv.static_path()], concurrency=conc, seconds=seconds)
+    )
+    cells = {
+        "floor: static app.css": lambda: floor,
+        "/healthz, signed in (no-op)": lambda: load(
+            srv.origin, ["/healthz"], concurrency=conc, seconds=seconds, cookies=rep
+        ),
+        "search fragment (rep)": lambda: load(
+            srv.origin, search, concurrency=conc, seconds=seconds, cookies=rep, headers=HX
+        ),
+        "customer page (rep)": lambda: load(
+            srv.origin, pages, concurrency=conc, seconds=seconds, cookies=rep
+        ),
+        "Today (rep)": lambda: load(
+            srv.origin, ["/"], concurrency=conc, seconds=seconds, cookies=rep
+        ),
+        "counter lookup (clerk)": lambda: load(
+            srv.origin, lookups, concurrency=conc, seconds=seconds, cookies=clerk, headers=HX
+        ),
+    }
+    out: dict[str, Sample] = {}
+    for name, run in cells.items():
+        if name.startswith("floor"):
+            result, cpu = floor, floor_cpu
+        else:
+            result, cpu = _cell(srv, run)
+        out[name] = Sample(result.rps, floor.rps, cpu, result.errors, result.p50_ms, result.p99_ms)
+    acked: list[str] = []
+
+    def visits():
+        result, keys = record_visits(
+            srv.origin, rep, cast.rep_customers, concurrency=conc, seconds=seconds
+        )
+        acked.extend(keys)
+        return result
+
+    result, cpu = _cell(srv, visits)
+    found = count_keys(srv.db_path, acked)
+    errors = result.errors + (len(acked) - found)  # an acknowledged visit missing is an error
+    out["record visit (rep, POST)"] = Sample(
+        result.rps, floor.rps, cpu, errors, result.p50_ms, result.p99_ms
+    )
+    return out
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def report(runs: dict[str, list[dict[str, Sample]]]) -> list[str]:
+    """The median table (one block per server), and after/before when both ran."""
+    labels = list(runs)
+    names = list(next(iter(runs.values()))[0])
+    lines = [
+        "| what | "
+        + " | ".join(
+            f"{lab}: req/s | {lab}: × floor (min–max) | {lab}: CPU ms/req" for lab in labels
+        )
+        + (" | × floor after/before | CPU after/before |" if len(labels) == 2 else " |"),
+        "|---|" + "---:|" * (3 * len(labels) + (2 if len(labels) == 2 else 0)),
+    ]
+    for name in names:
+        cols = []
+        med: dict[str, tuple[float, float]] = {}
+        for lab in labels:
+            samples = [r[name] for r in runs[lab]]
+            ratios = [s.rps / s.floor_rps for s in samples if s.floor_rps]
+            rps, cpu, ratio = (
+                _median([s.rps for s in samples]),
+                _median([s.cpu_ms for s in samples]),
+                _median(ratios),
+            )
+            med[lab] = (ratio, cpu)
+            errors = sum(s.errors for s in samples)
+            spread = f"{min(ratios):.4f}–{max(ratios):.4f}" if ratios else "-"
+            cols += [
+                f"{rps:.0f}" + (f" ({errors} errors)" if errors else ""),
+                f"{ratio:.4f} ({spread})",
+                f"{cpu:.2f}",
+            ]
+        if len(labels) == 2:
+            (rb, cb), (ra, ca) = med[labels[0]], med[labels[1]]
+            cols += [f"{ra / rb:.2f}×" if rb else "-", f"{ca / cb:.2f}×" if cb else "-"]
+        lines.append(f"| {name} | " + " | ".join(cols) + " |")
+    return lines
+
+
+def main() -> None:
+    """Measure this tree (and another, with --before) in interleaved rounds."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", type=Path, help="source tree of the code to compare with")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--conc", type=int, default=1)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--visits", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print(f"uptime at start: {_uptime()}", flush=True)
+    path, _meta = ensure_db(args.customers, args.visits, rebuild=False)
+    cast = pick_cast(path)
+    servers: dict[str, Server] = {}
+    if args.before:
+        env = {"PYTHONPATH": str(args.before.resolve())}
+        servers["before"] = Server(path, env=env)
+    servers["after" if args.before else "this tree"] = Server(path)
+    started = time.perf_counter()
+    runs: dict[str, list[dict[str, Sample]]] = {label: [] for label in servers}
+    for srv in servers.values():
+        srv.__enter__()
+    try:
+        cookies = {
+            label: {"rep": srv.sign_in(cast.rep), "clerk": srv.sign_in(cast.clerk)}
+            for label, srv in servers.items()
+        }
+        for r in range(args.rounds):
+            order = list(servers) if r % 2 == 0 else list(reversed(servers))
+            for label in order:
+                sample = measure(
+                    servers[label], cast, cookies[label], conc=args.conc, seconds=args.seconds
+                )
+                runs[label].append(sample)
+                print(
+                    f"round {r + 1} {label}: "
+                    + ", ".join(
+                        f"{k.split(' (')[0]} {s.rps / s.floor_rps:.4f}× {s.cpu_ms:.2f} ms"
+                        for k, s in sample.items()
+                        if s.floor_rps
+                    ),
+                    flush=True,
+                )
+    finally:
+        for srv in servers.values():
+            srv.__exit__(None, None, None)
+    print(f"uptime at end: {_uptime()}")
+    print(
+        f"{args.rounds} rounds × {args.seconds:g} s per cell at {args.conc} client(s), "
+        f"{time.perf_counter() - started:.0f} s; medians over the rounds:\n"
+    )
+    print("\n".join(report(runs)))
+
+
+if __name__ == "__main__":
+    main()
