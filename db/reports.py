@@ -16,7 +16,7 @@ from domain.report import (
     WON_STAGES,
     AsOfCuts,
     CustomerRow,
-    OwnerTally,
+    CustomerTally,
     RepInfo,
     RepRow,
     SilentRow,
@@ -26,6 +26,7 @@ from domain.report import (
     WeekFigures,
     as_of_cuts,
     local_midnight,
+    owner_tallies,
     previous_week,
     rep_rows_from_tallies,
     silent_row,
@@ -224,24 +225,30 @@ def _by_level(values: Mapping[Level, datetime], level_col):
 
 
 def _first_change_after(col_from, col_to, at: datetime):
-    """Each customer's first entry at or after `at` changing a column: its `from` side."""
-    ranked = (
-        select(
-            StageChange.customer_id.label("cid"),
-            col_from.label("was"),
-            func.row_number()
-            .over(partition_by=StageChange.customer_id, order_by=(StageChange.at, StageChange.id))
-            .label("n"),
-        )
+    """The `from` side of a customer's first entry at or after `at` that changed a column.
+
+    A correlated lookup (an index seek per customer) rather than a join: a join against the
+    derived table of later entries makes SQLite scan that table once per customer.
+    """
+    return (
+        select(col_from)
         .where(
+            StageChange.customer_id == Customer.id,
             StageChange.at >= at,
             col_from.is_not(None),
             col_to.is_not(None),
             col_from != col_to,
         )
-        .subquery()
+        .order_by(StageChange.at, StageChange.id)
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
     )
-    return select(ranked.c.cid, ranked.c.was).where(ranked.c.n == 1).subquery()
+
+
+def _then(later, value_then, value_now):
+    """The value as it was: looked up for customers changed since, else the stored one."""
+    return case((later, func.coalesce(value_then, value_now)), else_=value_now)
 
 
 def _filled_fields():
@@ -269,19 +276,27 @@ def _filled_fields():
 def _as_of(team_id: int, cuts: AsOfCuts, owner_id: int | None = None):
     """The team's customers that existed at `cuts.at`, as they stood then (a subquery)."""
     at = cuts.at
+    # Only customers with history since `at` look it up (most have none).
+    later = Customer.id.in_(select(StageChange.customer_id).where(StageChange.at >= at))
     stage_then = _first_change_after(StageChange.from_stage, StageChange.to_stage, at)
     status_then = _first_change_after(StageChange.from_status, StageChange.to_status, at)
-    earlier_visit = (
-        select(func.max(Visit.at))
-        .where(Visit.customer_id == Customer.id, Visit.at < at)
-        .correlate(Customer)
+    # Visited since `at`: the visit before it comes from one grouped lookup (an index seek
+    # per such customer); for everyone else the stored last visit is it.
+    since = (
+        select(Customer.id)
+        .where(Customer.team_id == team_id, Customer.last_visit_at >= at)
         .scalar_subquery()
     )
-    # Visited since `at`: look the visit before it up; otherwise the stored one is it.
+    earlier = (
+        select(Visit.customer_id.label("cid"), func.max(Visit.at).label("at"))
+        .where(Visit.customer_id.in_(since), Visit.at < at)
+        .group_by(Visit.customer_id)
+        .subquery()
+    )
     last = case(
         (Customer.last_visit_at.is_(None), None),
         (Customer.last_visit_at < at, Customer.last_visit_at),
-        else_=earlier_visit,
+        else_=earlier.c.at,
     )
     stored_due = or_(Customer.last_visit_at.is_(None), Customer.last_visit_at < at)
     cond = [Customer.team_id == team_id, Customer.created_at < at]
@@ -297,12 +312,11 @@ def _as_of(team_id: int, cuts: AsOfCuts, owner_id: int | None = None):
             Customer.next_follow_up_on.label("due"),
             stored_due.label("stored_due"),
             last.label("last"),
-            func.coalesce(stage_then.c.was, Customer.stage).label("stage"),
-            func.coalesce(status_then.c.was, Customer.status).label("status"),
+            _then(later, stage_then, Customer.stage).label("stage"),
+            _then(later, status_then, Customer.status).label("status"),
             _filled_fields().label("filled"),
         )
-        .outerjoin(stage_then, stage_then.c.cid == Customer.id)
-        .outerjoin(status_then, status_then.c.cid == Customer.id)
+        .outerjoin(earlier, earlier.c.cid == Customer.id)
         .where(*cond)
         .subquery()
     )
@@ -322,37 +336,55 @@ def _count(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-async def report_owner_tallies(
+def _silent(b, cuts: AsOfCuts):
+    """Whether a row of _as_of was going silent at the moment (owned, not lost, long unvisited)."""
+    since = func.coalesce(b.c.last, b.c.created_at)
+    return and_(
+        b.c.owner_id.is_not(None),
+        b.c.status != Status.LOST.value,
+        since < _by_level(cuts.silent_before, b.c.level),
+    )
+
+
+async def report_tallies(
     session: AsyncSession, *, team_id: int, start: datetime, cuts: AsOfCuts
-) -> list[OwnerTally]:
-    """Per owner (None: the pool), the customers as of `cuts.at`; `new` counts [start, at)."""
+) -> list[CustomerTally]:
+    """The team's customers as of `cuts.at`, counted by owner, level, stage and status.
+
+    One GROUP BY over the as-of rows gives the per-rep numbers, the funnel and the silent
+    counts together; `new` counts customers created in [start, at).
+    """
     b = _as_of(team_id, cuts)
-    active = b.c.status != Status.LOST.value
-    a_level = and_(active, b.c.level == Level.A.value)
+    keys = (b.c.owner_id, b.c.level, b.c.stage, b.c.status)
+    covered = b.c.last >= _dt(cuts.overdue_before[Level.A])
     stmt = select(
-        b.c.owner_id,
+        *keys,
         func.count(),
-        _count(active),
         func.coalesce(func.sum(b.c.filled), 0),
         _count(b.c.created_at >= start),
-        _count(and_(active, _overdue(b, cuts))),
-        _count(a_level),
-        _count(and_(a_level, b.c.last >= _dt(cuts.overdue_before[Level.A]))),
-    ).group_by(b.c.owner_id)
-    return [OwnerTally(*(r[0], *(int(x) for x in r[1:]))) for r in await _all(session, stmt)]
+        _count(_overdue(b, cuts)),
+        _count(covered),
+        _count(_silent(b, cuts)),
+    ).group_by(*keys)
+    return [
+        CustomerTally(
+            owner_id=r[0],
+            level=Level(r[1]),
+            stage=Stage(r[2]),
+            status=Status(r[3]),
+            customers=int(r[4]),
+            filled=int(r[5]),
+            new=int(r[6]),
+            overdue=int(r[7]),
+            covered=int(r[8]),
+            silent=int(r[9]),
+        )
+        for r in await _all(session, stmt)
+    ]
 
 
 async def _all(session: AsyncSession, stmt) -> list:
     return list((await _run_long(session, stmt)).all())
-
-
-async def report_stage_counts(
-    session: AsyncSession, *, team_id: int, cuts: AsOfCuts
-) -> list[tuple[Stage, Status, int]]:
-    """Customers by stage and status as of `cuts.at` (the funnel)."""
-    b = _as_of(team_id, cuts)
-    stmt = select(b.c.stage, b.c.status, func.count()).group_by(b.c.stage, b.c.status)
-    return [(Stage(s), Status(st), int(n)) for s, st, n in await _all(session, stmt)]
 
 
 async def report_silent(
@@ -363,23 +395,15 @@ async def report_silent(
     tz: tzinfo,
     cadence_days: Mapping[Level, int],
     limit: int,
-) -> tuple[list[SilentRow], list[tuple[Level, int]]]:
-    """The most urgent `limit` silent customers as of `cuts.at`, and the count per level."""
+) -> list[SilentRow]:
+    """The most urgent `limit` silent customers as of `cuts.at` (silent_sort_key order)."""
     b = _as_of(team_id, cuts)
     since = func.coalesce(b.c.last, b.c.created_at)
-    silent = and_(
-        b.c.owner_id.is_not(None),
-        b.c.status != Status.LOST.value,
-        since < _by_level(cuts.silent_before, b.c.level),
-    )
-    counts = dict(
-        await _all(session, select(b.c.level, func.count()).where(silent).group_by(b.c.level))
-    )
     owner = aliased(User)
     stmt = (
         select(b.c.id, b.c.name, b.c.owner_id, owner.name, b.c.level, b.c.last, b.c.created_at)
         .outerjoin(owner, owner.id == b.c.owner_id)
-        .where(silent)
+        .where(_silent(b, cuts))
         .order_by(b.c.level, since, b.c.name, b.c.id)
         .limit(limit)
     )
@@ -399,7 +423,7 @@ async def report_silent(
         for r in await _all(session, stmt)
     ]
     rows.sort(key=silent_sort_key)
-    return rows, [(lv, int(counts.get(lv.value, 0))) for lv in Level]
+    return rows
 
 
 def _day_bucket(at_col, days: Sequence[datetime]):
@@ -499,16 +523,14 @@ async def report_week_figures(
     touched, touched_total, touched_before = await report_touched(
         session, team_id=team_id, prev_start=prev_start, start=start, end=end
     )
-    silent, silent_counts = await report_silent(
+    silent = await report_silent(
         session, team_id=team_id, cuts=at_end, tz=tz, cadence_days=cadence_days, limit=silent_limit
     )
     days = [local_midnight(d, tz) for d in week_days(iso_year, iso_week)]
     return WeekFigures(
-        owners=tuple(
-            await report_owner_tallies(session, team_id=team_id, start=start, cuts=at_end)
-        ),
-        owners_before=tuple(
-            await report_owner_tallies(session, team_id=team_id, start=prev_start, cuts=at_start)
+        tallies=tuple(await report_tallies(session, team_id=team_id, start=start, cuts=at_end)),
+        tallies_before=tuple(
+            await report_tallies(session, team_id=team_id, start=prev_start, cuts=at_start)
         ),
         visits=tuple(
             await report_visit_tallies(
@@ -518,7 +540,6 @@ async def report_week_figures(
         touched=touched,
         touched_total=touched_total,
         touched_before=touched_before,
-        stages=tuple(await report_stage_counts(session, team_id=team_id, cuts=at_end)),
         moves=tuple(moves),
         win_history=tuple(
             await report_win_history(session, team_id=team_id, start=prev_start, end=end)
@@ -527,7 +548,6 @@ async def report_week_figures(
             await report_lost_rows(session, team_id=team_id, customer_ids=sorted(lost_ids))
         ),
         silent=tuple(silent),
-        silent_counts=tuple(silent_counts),
     )
 
 
@@ -543,7 +563,7 @@ async def report_period_rows(
 ) -> tuple[RepRow, ...]:
     """The Team page's rows: visits in [start, end) and customers as of `end`, aggregated."""
     cuts = as_of_cuts(end, tz, cadence_days)
-    owners = await report_owner_tallies(session, team_id=team_id, start=start, cuts=cuts)
+    owners = owner_tallies(await report_tallies(session, team_id=team_id, start=start, cuts=cuts))
     visits = await report_visit_tallies(
         session, team_id=team_id, prev_start=start, day_starts=[start], end=end
     )

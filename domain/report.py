@@ -644,6 +644,51 @@ class OwnerTally:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerTally:
+    """Customers of one owner, level, stage and status as of a moment (one GROUP BY row).
+
+    `filled` sums their filled recommended fields; `new` were created in the period ending
+    at the moment; `overdue`, `covered` (visited within the A cadence) and `silent` follow
+    AsOfCuts and count regardless of status (owner_tallies leaves lost ones out).
+    """
+
+    owner_id: int | None
+    level: Level
+    stage: Stage
+    status: Status
+    customers: int
+    filled: int
+    new: int
+    overdue: int
+    covered: int
+    silent: int
+
+
+def owner_tallies(rows: Iterable[CustomerTally]) -> tuple[OwnerTally, ...]:
+    """Fold the grouped rows into one tally per owner (the rules of rep_rows)."""
+    sums: dict[int | None, list[int]] = defaultdict(lambda: [0] * 7)
+    for r in rows:
+        t = sums[r.owner_id]
+        active = r.status != Status.LOST
+        t[0] += r.customers
+        t[1] += r.customers if active else 0
+        t[2] += r.filled
+        t[3] += r.new
+        t[4] += r.overdue if active else 0
+        t[5] += r.customers if active and r.level == Level.A else 0
+        t[6] += r.covered if active and r.level == Level.A else 0
+    return tuple(OwnerTally(owner, *t) for owner, t in sums.items())
+
+
+def silent_counts(rows: Iterable[CustomerTally]) -> tuple[tuple[Level, int], ...]:
+    """Silent customers per level, A first (the rows count only owned, not-lost ones)."""
+    counts = Counter()
+    for r in rows:
+        counts[r.level] += r.silent
+    return tuple((lv, counts[lv]) for lv in LEVEL_ORDER)
+
+
+@dataclass(frozen=True, slots=True)
 class VisitTally:
     """Visits by one user with one method on one day (0-6: Monday-Sunday; -1 the week before)."""
 
@@ -657,18 +702,16 @@ class VisitTally:
 class WeekFigures:
     """A week's aggregates for the weekly report, as db/reports.py loads them."""
 
-    owners: tuple[OwnerTally, ...]  # at the week's end; `new` = created in the week
-    owners_before: tuple[OwnerTally, ...]  # at its start; `new` = created the week before
+    tallies: tuple[CustomerTally, ...]  # at the week's end; `new` = created in the week
+    tallies_before: tuple[CustomerTally, ...]  # at its start; `new` = created the week before
     visits: tuple[VisitTally, ...]
     touched: Mapping[int, int]  # distinct customers per user in the week
     touched_total: int
     touched_before: int
-    stages: tuple[tuple[Stage, Status, int], ...]  # customers by stage and status at the end
     moves: tuple[StageMove, ...]  # both weeks, oldest first
     win_history: tuple[StageMove, ...]  # earlier entries of customers with a win signal
     lost_customers: tuple[CustomerRow, ...]  # the customers lost in the week (names, owners)
     silent: tuple[SilentRow, ...]  # the most urgent ones, in silent_sort_key order
-    silent_counts: tuple[tuple[Level, int], ...]
 
 
 def rep_rows_from_tallies(
@@ -725,6 +768,7 @@ def weekly_report_from_figures(
     start, end = week_bounds(iso_year, iso_week, tz)
     prev_start, _ = week_bounds(*previous_week(iso_year, iso_week), tz)
     f = figures
+    owners, owners_before = owner_tallies(f.tallies), owner_tallies(f.tallies_before)
     history = {id(m): m for m in (*f.win_history, *f.moves)}.values()
     wins = wins_in(history, start, end)
     prev_wins = wins_in(history, prev_start, start)
@@ -745,12 +789,12 @@ def weekly_report_from_figures(
             sum(v.visits for v in f.visits) - sum(v.visits for v in week_visits),
         ),
         customers_touched=Change(f.touched_total, f.touched_before),
-        new_customers=Change(sum(t.new for t in f.owners), sum(t.new for t in f.owners_before)),
+        new_customers=Change(sum(t.new for t in owners), sum(t.new for t in owners_before)),
         won=Change(len({m.customer_id for m in wins}), len({m.customer_id for m in prev_wins})),
         lost=Change(losses(start, end), losses(prev_start, start)),
         overdue=Change(
-            sum(t.overdue for t in f.owners if t.owner_id is not None),
-            sum(t.overdue for t in f.owners_before if t.owner_id is not None),
+            sum(t.overdue for t in owners if t.owner_id is not None),
+            sum(t.overdue for t in owners_before if t.owner_id is not None),
         ),
     )
     per_day = Counter()
@@ -761,8 +805,10 @@ def weekly_report_from_figures(
     for v in week_visits:
         methods[v.method] += v.visits
     active, lost_at = Counter(), Counter()
-    for stage, status, n in f.stages:
-        (lost_at if status == Status.LOST else active)[report_stage(stage, status)] += n
+    for t in f.tallies:
+        (lost_at if t.status == Status.LOST else active)[report_stage(t.stage, t.status)] += (
+            t.customers
+        )
     lost = lost_customers(f.moves, f.lost_customers, start=start, end=end)
     return WeeklyReport(
         team_name=team_name,
@@ -775,7 +821,7 @@ def weekly_report_from_figures(
         generated_by=generated_by,
         cadence_days=dict(cadence_days),
         headline=headline,
-        reps=rep_rows_from_tallies(reps, f.owners, f.visits, f.touched, wins),
+        reps=rep_rows_from_tallies(reps, owners, f.visits, f.touched, wins),
         visits_per_day=tuple(DayCount(d, per_day.get(i, 0)) for i, d in enumerate(days)),
         method_counts={m: methods.get(m, 0) for m in METHOD_ORDER},
         funnel=_funnel(active, lost_at),
@@ -783,7 +829,7 @@ def weekly_report_from_figures(
         lost=lost,
         lost_reasons=loss_reason_counts(lost),
         silent=f.silent,
-        silent_counts=f.silent_counts,
+        silent_counts=silent_counts(f.tallies),
     )
 
 
