@@ -19,8 +19,10 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -193,35 +195,79 @@ async def measure(
 
 @dataclass
 class Comparison:
-    """Both codes' PDF times on one database in one run."""
+    """Both codes' PDF times on one database in one run (interleaved runs)."""
 
-    new: list[float]
-    old: list[float]
+    new: list[dict]
+    old: list[dict]
     pages: str
     size: int
 
-    @property
-    def ratio(self) -> float:
-        """Best new time over best old time."""
-        return min(self.new) / min(self.old)
+    @staticmethod
+    def _best(runs: list[dict], key: str) -> float:
+        return min(r[key] for r in runs)
+
+    @staticmethod
+    def _median(runs: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    def ratio(self, key: str = "wall") -> float:
+        """Median new over median old ("wall" seconds or "cpu" seconds)."""
+        return self._median(self.new, key) / self._median(self.old, key)
 
     @property
     def line(self) -> str:
-        """The target line for bench/run.py."""
-        verdict = "met" if self.ratio <= TARGET_RATIO else "missed"
+        """The target line for bench/run.py (judged on the median wall time)."""
+        verdict = "met" if self.ratio() <= TARGET_RATIO else "missed"
         return (
-            f"weekly PDF: {verdict} (10,000-customer team: {min(self.new):.2f} s now vs "
-            f"{min(self.old):.2f} s before = {self.ratio:.2f}x, target <= {TARGET_RATIO}x)"
+            f"weekly PDF: {verdict} (10,000-customer team, median of {len(self.new)}: "
+            f"{self._median(self.new, 'wall'):.2f} s now vs {self._median(self.old, 'wall'):.2f} s "
+            f"before = {self.ratio():.2f}x; CPU {self._median(self.new, 'cpu'):.2f} s vs "
+            f"{self._median(self.old, 'cpu'):.2f} s = {self.ratio('cpu'):.2f}x; "
+            f"target <= {TARGET_RATIO}x)"
         )
 
 
-_OLD_RUNNER = """
-import asyncio, json, sys
+# Runs in a child Python whose working directory is a code tree (this one or the baseline),
+# so that tree's packages are the ones imported. It opens the report page, waits, and times
+# the PDF: wall time, and CPU time of the server process plus the renderer child.
+_RUNNER = """
+import asyncio, json, os, sys, time
 from pathlib import Path
-from bench.report_bench import measure
-db, manager, runs, pause = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-times, pdf = asyncio.run(measure(db, manager, runs, pause))
-print(json.dumps(times))
+from litestar.testing import AsyncTestClient
+from bench.common import sign_in
+from web.app import create_app
+from web.core.settings import load_settings
+from web.reports import pdf_worker
+
+def child_cpu():
+    ex, total = pdf_worker._executor, 0.0
+    for pid in list(getattr(ex, "_processes", None) or {}):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+async def main(db, manager, pause):
+    env = {"KEHU_DATABASE_URL": f"sqlite:///{db}", "KEHU_SECRET_KEY": "b" * 48}
+    app = create_app(load_settings(env, workdir=db.parent))
+    async with AsyncTestClient(app=app, base_url="http://localhost:8000") as c:
+        c.cookies.update(sign_in(db, manager))
+        c.headers["Accept-Language"] = "zh-CN"
+        # A first download starts the renderer child; the timed one finds it warm, as the
+        # second and later PDFs of a manager clicking through weeks and teams do.
+        assert (await c.get("/reports/weekly/pdf")).status_code == 200
+        assert (await c.get("/reports/weekly")).status_code == 200
+        await asyncio.sleep(pause)
+        wall, cpu, child = time.perf_counter(), time.process_time(), child_cpu()
+        r = await c.get("/reports/weekly/pdf")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu + child_cpu() - child
+        assert r.status_code == 200, r.text[:300]
+        Path(sys.argv[4]).write_bytes(r.content)
+    print(json.dumps({"wall": wall, "cpu": cpu}))
+
+asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])))
 """
 
 
@@ -238,11 +284,11 @@ def baseline_checkout(commit: str, into: Path) -> Path:
     return into
 
 
-def measure_baseline(tree: Path, db: Path, manager: int, runs: int, pause: float) -> list[float]:
-    """Time the baseline code on the same database, in a child Python rooted at its tree."""
+def measure_tree(tree: Path, db: Path, manager: int, pause: float, pdf: Path) -> dict:
+    """One PDF download by the code in `tree`, in a child Python rooted there."""
     # sys.path[0] is the tree (cwd, "-c"), so its packages shadow the installed ones.
     out = subprocess.run(
-        [sys.executable, "-c", _OLD_RUNNER, str(db), str(manager), str(runs), str(pause)],
+        [sys.executable, "-c", _RUNNER, str(db), str(manager), str(pause), str(pdf)],
         cwd=tree,
         capture_output=True,
         text=True,
@@ -259,19 +305,20 @@ def compare(
     reps: int = 50,
     baseline: str = BASELINE,
 ) -> Comparison:
-    """Build the data once, time the baseline and this code on it, alternating nothing else."""
+    """Build the data once; time the baseline and this code on it, one run of each in turn."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "report.db"
         manager = build(db, random.Random(5), customers=customers, reps=reps)
-        old = measure_baseline(
-            baseline_checkout(baseline, Path(tmp) / "old"), db, manager, runs, pause
-        )
-        new, pdf = asyncio.run(measure(db, manager, runs, pause))
-        out = Path(tmp) / "r.pdf"
-        out.write_bytes(pdf)
-        info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+        old_tree = baseline_checkout(baseline, Path(tmp) / "old")
+        pdf = Path(tmp) / "r.pdf"
+        old, new = [], []
+        for _ in range(runs):  # interleaved, so a busy spell of the machine hits both
+            old.append(measure_tree(old_tree, db, manager, pause, pdf))
+            new.append(measure_tree(ROOT, db, manager, pause, pdf))
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
         pages = next((ln.split()[-1] for ln in info.splitlines() if ln.startswith("Pages:")), "?")
-    return Comparison(new=new, old=old, pages=pages, size=len(pdf))
+        size = pdf.stat().st_size
+    return Comparison(new=new, old=old, pages=pages, size=size)
 
 
 def weekly_pdf_target(runs: int = 3) -> str:
@@ -290,7 +337,7 @@ def main() -> None:
         "--pause", type=float, default=3.0, help="seconds between the page and the PDF"
     )
     args = parser.parse_args()
-    started = time.perf_counter()
+    started, load = time.perf_counter(), os.getloadavg()
     c = compare(
         runs=args.runs,
         pause=args.pause,
@@ -299,11 +346,11 @@ def main() -> None:
         baseline=args.baseline,
     )
     print(f"Weekly report PDF, {args.customers} customers, {args.reps} reps; {machine()}")
-    print(
-        f"PDF {args.pause:g} s after the page, baseline {args.baseline} (s): "
-        + ", ".join(f"{t:.2f}" for t in c.old)
-    )
-    print("PDF, this code (s): " + ", ".join(f"{t:.2f}" for t in c.new))
+    for name, runs in ((f"baseline {args.baseline}", c.old), ("this code", c.new)):
+        walls = ", ".join(f"{r['wall']:.2f}" for r in runs)
+        cpus = ", ".join(f"{r['cpu']:.2f}" for r in runs)
+        print(f"PDF {args.pause:g} s after the page, {name}: wall {walls} s; CPU {cpus} s")
+    print(f"load average (1 min) at start / end: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
     print(f"{c.pages} pages, {c.size} bytes; whole run {time.perf_counter() - started:.0f} s")
     print(c.line)
 

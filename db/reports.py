@@ -251,6 +251,13 @@ def _then(later, value_then, value_now):
     return case((later, func.coalesce(value_then, value_now)), else_=value_now)
 
 
+def counted_stage():
+    """SQL twin of domain.report.report_stage: a won customer recorded below Won counts at Won."""
+    below_won = Customer.stage.not_in([str(s) for s in WON_STAGES])
+    won = and_(Customer.status == Status.WON.value, below_won)
+    return case((won, Stage.WON.value), else_=Customer.stage)
+
+
 def _filled_fields():
     """How many of domain.customers.RECOMMENDED_FIELDS a row has filled (the same rule)."""
 

@@ -110,6 +110,37 @@ def week_nav(iso_year: int, iso_week: int, today: date) -> WeekNav:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class WeekOption:
+    """One week a week picker offers: its label ("2026-W47") and its Monday and Sunday."""
+
+    week: str
+    first_day: date
+    last_day: date
+
+
+def week_options(
+    iso_year: int, iso_week: int, today: date, *, count: int = 12
+) -> tuple[WeekOption, ...]:
+    """The weeks a picker offers, newest first: this week and the `count` - 1 before it,
+    plus the shown week when it is older (so the choice always holds the current value).
+
+    A select works in every browser; `<input type=week>` is a plain text box in iOS Safari.
+    """
+    weeks = [iso_week_of(today)]
+    while len(weeks) < count:
+        weeks.append(previous_week(*weeks[-1]))
+    if (iso_year, iso_week) not in weeks:
+        weeks.append((iso_year, iso_week))
+        weeks.sort(reverse=True)
+    return tuple(
+        WeekOption(
+            format_iso_week(y, w), date.fromisocalendar(y, w, 1), date.fromisocalendar(y, w, 7)
+        )
+        for y, w in weeks
+    )
+
+
 class WeekNotStarted(ValueError):
     """The week asked for lies in the future: there is nothing to count yet."""
 
@@ -315,6 +346,11 @@ class RepRow:
     def coverage_text(self) -> str:
         """A-level coverage as shown everywhere (Team page, report page, PDF)."""
         return coverage_text(self.a_covered, self.a_customers)
+
+    @property
+    def coverage_percent(self) -> str:
+        """The percentage part of coverage_text (the Team page links it to the list)."""
+        return coverage_percent(self.a_covered, self.a_customers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,11 +571,18 @@ def move_changes(m: "StageMove") -> tuple[MoveChange, ...]:
     return tuple(changes)
 
 
-def coverage_text(covered: int, total: int) -> str:
-    """A-level coverage as "67% (2/3)", or "—" without A customers (rounded half up)."""
+def coverage_percent(covered: int, total: int) -> str:
+    """A-level coverage as "67%" (rounded half up), or "—" without A customers."""
     if not total:
         return "—"
-    return f"{(200 * covered + total) // (2 * total)}% ({covered}/{total})"
+    return f"{(200 * covered + total) // (2 * total)}%"
+
+
+def coverage_text(covered: int, total: int) -> str:
+    """A-level coverage as "67% (2/3)", or "—" without A customers: Team page, report, PDF."""
+    if not total:
+        return coverage_percent(covered, total)
+    return f"{coverage_percent(covered, total)} ({covered}/{total})"
 
 
 # --- cut-off times for aggregate queries -------------------------------------------------

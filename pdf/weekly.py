@@ -173,7 +173,7 @@ table + .note { margin-top: 1.5mm; }
 <h2>{{ _("Reps") }}</h2>
 {% if r.reps %}
 <table class="reps">
-  {{ cols([13, 6.5] + [7] * methods|length + [7.5, 6, 7.5, 12, 12.5]) }}
+  {{ cols([13, 6.5] + [35 / methods|length] * methods|length + [7.5, 6, 7.5, 12, 12.5]) }}
   <thead>
     <tr>
       <th rowspan="2">{{ _("Rep") }}</th>
@@ -267,8 +267,7 @@ table + .note { margin-top: 1.5mm; }
 {% if r.moves %}
 <div class="lines moves">
 {%- for m in r.moves[:max_rows] %}
-<p class="line"><span class="muted">{{ when(m.at) }}</span> ·
-<span class="strong">{{ m.customer_name }}</span>
+<p class="line">{{ when(m.at) }} · <span class="strong">{{ m.customer_name }}</span>
 {%- for c in move_changes(m) %} · {{ change_text(c) }}{% endfor %} · {{ by(m.user_name) }}</p>
 {%- endfor %}
 </div>
@@ -283,8 +282,8 @@ table + .note { margin-top: 1.5mm; }
 {%- endfor %}</p>
 <div class="lines lost">
 {%- for row in r.lost[:max_rows] %}
-<p class="line"><span class="muted">{{ when(row.at) }}</span> ·
-<span class="strong">{{ row.customer_name }}</span> · {{ row.owner_name or _("Pool") }}
+<p class="line">{{ when(row.at) }} · <span class="strong">{{ row.customer_name }}</span>
+ · {{ row.owner_name or _("Pool") }}
 {%- if row.stage %} · {{ _(stage_labels[row.stage]) }}{% endif %}
 {%- if row.reason %} · {{ _(reason_labels[row.reason]) }}{% endif %} · {{ by(row.by_name) }}</p>
 {%- endfor %}
@@ -450,7 +449,8 @@ def render_html(
         date_range=f"{fmt_day(report.first_day)} – {fmt_day(report.last_day)}",
         generated=f"{report.generated_at.astimezone(tz):%Y-%m-%d %H:%M}",
         headline_labels=HEADLINES,
-        methods=METHOD_ORDER,
+        # Methods nobody used this week get no column: fewer cells, the same information.
+        methods=[m for m in METHOD_ORDER if report.method_counts.get(m)] or list(METHOD_ORDER),
         method_labels=METHODS,
         stage_labels=STAGES,
         reason_labels=LOSS_REASONS,

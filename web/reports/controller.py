@@ -25,6 +25,7 @@ from domain.enums import Level, Role
 from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
 from domain.report import (
     DRILLDOWNS,
+    SILENT_CADENCE_FACTOR,
     CustomerRow,
     NoTeamToReport,
     RepRow,
@@ -36,16 +37,19 @@ from domain.report import (
     customers_as_of,
     iso_week_of,
     last_complete_week,
+    move_changes,
     parse_iso_week,
     rep_drilldown,
     rep_visits,
     report_team_choose,
     report_team_scope,
     week_nav,
+    week_options,
     week_so_far,
     weekly_report_from_figures,
 )
 from domain.users import Actor
+from pdf.weekly import by_text, move_change_text
 from web.core.client_ip import client_ip
 from web.core.errors import PublicError
 from web.core.guards import require_roles
@@ -213,13 +217,11 @@ class TeamController(Controller):
             "team": tw.team,
             "teams": tw.teams,
             "rows": tw.rows,
-            "week": tw.nav.week,
             "start": tw.start,
             "upto": tw.upto,
             "is_current": tw.nav.is_current,
-            "prev_week": tw.nav.prev_week,
-            "next_week": tw.nav.next_week,
             "labels": LABELS,
+            **_picker("team.page", tw.nav, today),
         }
         return render(
             request, "pages/reports/team.html", context, partial="partials/reports/team_table.html"
@@ -331,9 +333,10 @@ class WeeklyReportController(Controller):
             "team": chosen,
             "teams": teams,
             "r": report,
-            "week": report.week_label,
             "labels": LABELS,
             "max_day": max((d.visits for d in report.visits_per_day), default=0),
+            **_report_helpers(report),
+            **_picker("report.weekly", week_nav(report.iso_year, report.iso_week, today), today),
             **await pool_weekly_context(db, team_id=chosen.id, report=report),
         }
         return render(request, "pages/reports/weekly.html", context)
@@ -371,6 +374,29 @@ class WeeklyReportController(Controller):
         )
         await db.commit()
         return _pdf_download(data, team=chosen, week=report.week_label)
+
+
+def _picker(route: str, nav: WeekNav, today: date) -> dict:
+    """What partials/reports/week_picker.html needs: the week, its neighbours, recent weeks."""
+    y, w = parse_iso_week(nav.week)
+    return {
+        "picker_route": route,
+        "week": nav.week,
+        "prev_week": nav.prev_week,
+        "next_week": nav.next_week,
+        "week_options": week_options(y, w, today),
+    }
+
+
+def _report_helpers(report: WeeklyReport) -> dict:
+    """Text helpers of the report page (shared with the PDF: one wording of a move)."""
+    return {
+        "move_changes": move_changes,
+        "move_text": lambda c: move_change_text(c, gettext),
+        "by_text": lambda name: by_text(name, gettext),
+        # The customer list's "no visit in N days" behind each level's silent threshold.
+        "silent_days": {lv: SILENT_CADENCE_FACTOR * d for lv, d in report.cadence_days.items()},
+    }
 
 
 def _pdf_download(data: bytes, *, team: Team, week: str) -> Response:
