@@ -37,7 +37,7 @@ async def _world(db, seed: int):
     team = await make.team(db)
     reps = [await make.user(db, team=team, name=f"销售{i}") for i in range(3)]
     manager = await make.user(db, role="manager", team=team, name="王经理")
-    start, end = week_bounds(YEAR, WEEK, SH)
+    start, _end = week_bounds(YEAR, WEEK, SH)
     first = start - timedelta(days=60)
     for i in range(60):
         owner = rnd.choice([*reps, None, manager]) if i % 9 else None
@@ -131,7 +131,7 @@ async def _world(db, seed: int):
 
 async def _both(db, team):
     """The report computed from every row (the old way) and from the aggregates."""
-    start, end = week_bounds(YEAR, WEEK, SH)
+    start, _end = week_bounds(YEAR, WEEK, SH)
     prev_start = start - timedelta(days=7)
     reps = await report_reps(db, team_id=team.id)
     common = dict(
