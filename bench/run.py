@@ -664,13 +664,10 @@ def before_after(before: Run | None, after: Run) -> list[str]:
 
 
 def pdf_lines(quick: bool) -> list[str]:
-    """The weekly PDF target, if bench/report_bench.py offers `target_lines(quick=...)`."""
+    """The weekly PDF target: bench/report_bench.py times the baseline and this code."""
     from bench import report_bench
 
-    hook = getattr(report_bench, "target_lines", None)
-    if not callable(hook):
-        return ["- weekly PDF: bench/report_bench.py offers no `target_lines()` yet — not run"]
-    return list(hook(quick=quick))
+    return ["- " + report_bench.weekly_pdf_target(runs=1 if quick else 3)]
 
 
 def parse_args() -> argparse.Namespace:

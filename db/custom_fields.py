@@ -1,10 +1,12 @@
 """Admin-defined customer fields: list, add, change, retire."""
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
-from db.models import CustomFieldDefinition
+from db.models import Customer, CustomFieldDefinition
 from domain.customers import CustomFieldDef
 
 
@@ -121,3 +123,36 @@ async def custom_field_retire(
     session.add(row)
     await session.flush()
     await _audit(session, "custom_field_retired", row, user_id=user_id, ip=ip)
+
+
+@dataclass(frozen=True)
+class MissingValues:
+    """Customers with no value for a required field: how many, and the first few."""
+
+    count: int
+    customers: list[tuple[int, str, str]]  # (id, number, name)
+
+
+def _missing(key: str):
+    """SQL: the customer has no (or a blank) value for custom field `key` (JSON, portable)."""
+    value = Customer.custom[key].as_string()
+    return or_(value.is_(None), func.trim(value) == "")
+
+
+async def custom_field_missing(
+    session: AsyncSession, *, keys: list[str], limit: int = 20
+) -> dict[str, MissingValues]:
+    """For each required field key, the customers that lack a value (made required later)."""
+    found = {}
+    for key in keys:
+        count = (await session.execute(select(func.count()).where(_missing(key)))).scalar_one()
+        rows = (
+            await session.execute(
+                select(Customer.id, Customer.number, Customer.name)
+                .where(_missing(key))
+                .order_by(Customer.id)
+                .limit(limit)
+            )
+        ).all()
+        found[key] = MissingValues(int(count), [tuple(r) for r in rows])
+    return found

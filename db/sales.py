@@ -22,6 +22,7 @@ from db.models import (
     Visit,
 )
 from db.pool import pool_event_add, pool_history
+from db.reports import counted_stage
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.enums import STAGE_ORDER, Role, Stage, Status
@@ -773,7 +774,7 @@ async def pipeline_totals(
     # Each customer's stage entry is looked up once, in the derived table.
     inner = (
         select(
-            Customer.stage.label("stage"),
+            counted_stage().label("stage"),
             Customer.expected_amount_cents.label("amount"),
             _stage_since().label("since"),
         )
@@ -820,10 +821,12 @@ async def pipeline_cards(
     """
     cond = _board_where(actor, filters)
     if stage is not None:
-        cond.append(Customer.stage == stage)
+        cond.append(counted_stage() == stage)
     # Rank on narrow rows (id, stage, since); only the kept ones fetch names and amounts.
     inner = (
-        select(Customer.id, Customer.stage, _stage_since().label("since")).where(*cond).subquery()
+        select(Customer.id, counted_stage().label("stage"), _stage_since().label("since"))
+        .where(*cond)
+        .subquery()
     )
     ranked = select(
         inner,
@@ -835,7 +838,7 @@ async def pipeline_cards(
         select(
             Customer.id,
             Customer.name,
-            Customer.stage,
+            ranked.c.stage,
             Customer.level,
             User.name,
             Customer.expected_amount_cents,

@@ -1,7 +1,9 @@
-"""Admin-defined customer fields: checking a definition an admin submits."""
+"""Admin-defined customer fields: checking a definition, and when a required one is asked for."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from enum import StrEnum
 
 from domain.customers import CustomFieldDef, CustomFieldKind
 
@@ -13,6 +15,10 @@ MSG_LABEL_TOO_LONG = "Use at most 100 characters."
 MSG_KIND = "Choose what the field holds."
 MSG_CHOICES = "Enter at least one choice, one per line."
 MSG_TOO_MANY_CHOICES = "Use at most 50 choices."
+MSG_REQUIRED_SINCE = (
+    "Required since this customer was saved: fill it in to save this edit. "
+    "Visits, stage moves and follow-ups do not need it."
+)
 
 MESSAGES: tuple[str, ...] = (
     MSG_KEY,
@@ -23,6 +29,7 @@ MESSAGES: tuple[str, ...] = (
     MSG_KIND,
     MSG_CHOICES,
     MSG_TOO_MANY_CHOICES,
+    MSG_REQUIRED_SINCE,
 )
 
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -78,3 +85,37 @@ def validate_custom_field(
         choices=choices if kind == CustomFieldKind.CHOICE else (),
     )
     return definition, {}
+
+
+# --- rolling a required field out ---------------------------------------------------------
+
+
+class FormScope(StrEnum):
+    """How much of a customer a form saves, which decides whether required fields are asked."""
+
+    # The new customer form, the counter's quick add and the full edit: every field is there,
+    # so a required custom field must be filled.
+    FULL = "full"
+    # A change of one thing (a quick edit of one field, a stage move, a visit): a required
+    # field an admin added later must not block it; the next full edit asks for it.
+    PARTIAL = "partial"
+
+
+def fields_for(definitions: Iterable[CustomFieldDef], scope: FormScope) -> list[CustomFieldDef]:
+    """The definitions a form of `scope` validates with (required only for a full form)."""
+    if scope == FormScope.FULL:
+        return list(definitions)
+    return [replace(d, required=False) if d.required else d for d in definitions]
+
+
+def is_missing(value: object) -> bool:
+    """Whether a stored custom value counts as not filled in."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def missing_required(
+    definitions: Iterable[CustomFieldDef], custom: Mapping[str, object] | None
+) -> list[CustomFieldDef]:
+    """The required fields a stored customer has no value for (added or made required later)."""
+    values = custom or {}
+    return [d for d in definitions if d.required and is_missing(values.get(d.key))]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from domain.cadence import DEFAULT_CADENCE_DAYS, next_follow_up
+from domain.customers import RECOMMENDED_FIELDS
 from domain.enums import STAGE_ORDER, Level, LossReason, Method, Role, Stage, Status
 from domain.users import Actor, can_manage_team
 
@@ -106,6 +107,37 @@ def week_nav(iso_year: int, iso_week: int, today: date) -> WeekNav:
         prev_week=format_iso_week(*previous_week(*shown)),
         next_week=None if shown >= this_week else format_iso_week(*next_week(*shown)),
         is_current=shown == this_week,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WeekOption:
+    """One week a week picker offers: its label ("2026-W47") and its Monday and Sunday."""
+
+    week: str
+    first_day: date
+    last_day: date
+
+
+def week_options(
+    iso_year: int, iso_week: int, today: date, *, count: int = 12
+) -> tuple[WeekOption, ...]:
+    """The weeks a picker offers, newest first: this week and the `count` - 1 before it,
+    plus the shown week when it is older (so the choice always holds the current value).
+
+    A select works in every browser; `<input type=week>` is a plain text box in iOS Safari.
+    """
+    weeks = [iso_week_of(today)]
+    while len(weeks) < count:
+        weeks.append(previous_week(*weeks[-1]))
+    if (iso_year, iso_week) not in weeks:
+        weeks.append((iso_year, iso_week))
+        weeks.sort(reverse=True)
+    return tuple(
+        WeekOption(
+            format_iso_week(y, w), date.fromisocalendar(y, w, 1), date.fromisocalendar(y, w, 7)
+        )
+        for y, w in weeks
     )
 
 
@@ -228,6 +260,7 @@ class StageMove:
     to_status: Status | None
     reason: LossReason | None
     at: datetime
+    user_id: int | None = None
 
     @property
     def stage_changed(self) -> bool:
@@ -307,6 +340,17 @@ class RepRow:
     a_covered: int
     a_coverage: float | None
     completeness: float | None
+    won: int = 0
+
+    @property
+    def coverage_text(self) -> str:
+        """A-level coverage as shown everywhere (Team page, report page, PDF)."""
+        return coverage_text(self.a_covered, self.a_customers)
+
+    @property
+    def coverage_percent(self) -> str:
+        """The percentage part of coverage_text (the Team page links it to the list)."""
+        return coverage_percent(self.a_covered, self.a_customers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +456,21 @@ class WeeklyReport:
     lost_reasons: tuple[ReasonCount, ...]
     silent: tuple[SilentRow, ...]
     pool: tuple[PoolRow, ...] = ()  # filled from the pool events (db), one row per rep
+    # Silent customers per level when `silent` holds only the most urgent ones (db limit).
+    silent_counts: tuple[tuple[Level, int], ...] = ()
+
+    @property
+    def silent_by_level(self) -> tuple[tuple[Level, int], ...]:
+        """Silent customers per level (levels with none left out), A first."""
+        if self.silent_counts:
+            return tuple((lv, n) for lv, n in self.silent_counts if n)
+        counts = Counter(r.level for r in self.silent)
+        return tuple((lv, counts[lv]) for lv in LEVEL_ORDER if counts[lv])
+
+    @property
+    def silent_total(self) -> int:
+        """All silent customers, including any the list leaves out."""
+        return sum(n for _, n in self.silent_by_level)
 
     @property
     def week_label(self) -> str:
@@ -427,6 +486,394 @@ class WeeklyReport:
     def last_day(self) -> date:
         """The week's Sunday (local)."""
         return date.fromisocalendar(self.iso_year, self.iso_week, 7)
+
+
+# --- one meaning of "won" ------------------------------------------------------------------
+
+WON_STAGES: frozenset[Stage] = frozenset({Stage.WON, Stage.AFTER_SALES})
+
+
+def is_won(stage: Stage | str, status: Status | str) -> bool:
+    """Whether a customer counts as won: status won, or stage Won / After-sales, and not lost.
+
+    Mark as won sets both the stage and the status; imported or old data may carry only one
+    of them. Every count of won customers (report, Team page, pipeline board, PDF) asks this.
+    """
+    if status == Status.LOST:
+        return False
+    return status == Status.WON or stage in WON_STAGES
+
+
+def report_stage(stage: Stage | str, status: Status | str) -> Stage:
+    """The stage a customer is counted at: a won customer recorded below Won counts at Won."""
+    stage = Stage(stage)
+    if stage not in WON_STAGES and is_won(stage, status):
+        return Stage.WON
+    return stage
+
+
+def _win_signal(m: "StageMove") -> bool:
+    """Whether a history entry says the customer became won (from a not-won side)."""
+    by_status = m.status_changed and m.to_status == Status.WON and m.from_status != Status.WON
+    by_stage = m.stage_changed and m.to_stage in WON_STAGES and m.from_stage not in WON_STAGES
+    return by_status or by_stage
+
+
+def win_events(moves: Iterable["StageMove"]) -> tuple["StageMove", ...]:
+    """Return the history entries that made a customer won: one per win, oldest first.
+
+    A stage move to Won and the status change to won are one win, whichever comes first;
+    a later loss (or any status other than won) ends it, so a customer won again counts
+    again. `moves` should hold each customer's earlier history back to its last win.
+    """
+    by_customer: dict[int, list[StageMove]] = defaultdict(list)
+    for m in moves:
+        by_customer[m.customer_id].append(m)
+    wins = []
+    for history in by_customer.values():
+        won = False
+        for m in sorted(history, key=lambda m: m.at):
+            if _win_signal(m):
+                if not won:
+                    wins.append(m)
+                won = True
+            elif m.status_changed and m.to_status != Status.WON:
+                won = False
+    return tuple(sorted(wins, key=lambda m: m.at))
+
+
+def wins_in(
+    moves: Iterable["StageMove"], start: datetime, end: datetime
+) -> tuple["StageMove", ...]:
+    """Return the wins (win_events) that fall in [start, end)."""
+    return tuple(m for m in win_events(moves) if _in(m.at, start, end))
+
+
+# --- stage moves as lines ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MoveChange:
+    """One side of a history entry for display: "stage" or "status", from (None: first) → to."""
+
+    what: str
+    before: str | None
+    after: str
+
+
+def move_changes(m: "StageMove") -> tuple[MoveChange, ...]:
+    """Return what an entry changed (stage, then status); unchanged or empty sides are left out."""
+    changes = []
+    if m.stage_changed and m.to_stage is not None:
+        changes.append(MoveChange("stage", m.from_stage, m.to_stage))
+    if m.status_changed and m.to_status is not None:
+        changes.append(MoveChange("status", m.from_status, m.to_status))
+    return tuple(changes)
+
+
+def coverage_percent(covered: int, total: int) -> str:
+    """A-level coverage as "67%" (rounded half up), or "—" without A customers."""
+    if not total:
+        return "—"
+    return f"{(200 * covered + total) // (2 * total)}%"
+
+
+def coverage_text(covered: int, total: int) -> str:
+    """A-level coverage as "67% (2/3)", or "—" without A customers: Team page, report, PDF."""
+    if not total:
+        return coverage_percent(covered, total)
+    return f"{coverage_percent(covered, total)} ({covered}/{total})"
+
+
+# --- cut-off times for aggregate queries -------------------------------------------------
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """Return the UTC instant a local day begins."""
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AsOfCuts:
+    """The instants that decide, for a moment `at`, who is overdue, covered and silent.
+
+    A customer last visited before `overdue_before[level]` was past its follow-up day at `at`
+    (its due day, the visit's local day plus the cadence, lies before `at`'s local day); an
+    A-level customer visited at or after `overdue_before[A]` is covered; one not visited
+    since `silent_before[level]` (or created before it, never visited) is going silent.
+    Aggregate queries compare stored times with these bound values, so no database needs
+    date arithmetic, and the rules stay the ones of rep_rows / count_overdue / silent_customers.
+    """
+
+    at: datetime
+    today: date
+    overdue_before: Mapping[Level, datetime]
+    silent_before: Mapping[Level, datetime]
+
+
+def as_of_cuts(
+    at: datetime, tz: tzinfo, cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS
+) -> AsOfCuts:
+    """Return the cut-off instants for a moment (see AsOfCuts)."""
+    today = _local_day(at, tz)
+    last_day = _last_day_before(at, tz)
+    return AsOfCuts(
+        at=at,
+        today=today,
+        overdue_before={
+            lv: local_midnight(today - timedelta(days=cadence_days[lv]), tz) for lv in Level
+        },
+        silent_before={
+            lv: local_midnight(
+                last_day - timedelta(days=SILENT_CADENCE_FACTOR * cadence_days[lv] - 1), tz
+            )
+            for lv in Level
+        },
+    )
+
+
+def silent_row(
+    *,
+    customer_id: int,
+    customer_name: str,
+    owner_id: int | None,
+    owner_name: str | None,
+    level: Level,
+    last_visit_at: datetime | None,
+    created_at: datetime,
+    at: datetime,
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+) -> SilentRow:
+    """Return a silent customer's row: days from its last visit (or creation) to `at`'s eve."""
+    since = last_visit_at if last_visit_at is not None else created_at
+    return SilentRow(
+        customer_id=customer_id,
+        customer_name=customer_name,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        level=level,
+        last_visit_at=last_visit_at,
+        days_silent=(_last_day_before(at, tz) - _local_day(since, tz)).days,
+        threshold_days=SILENT_CADENCE_FACTOR * cadence_days[level],
+    )
+
+
+def silent_sort_key(row: SilentRow) -> tuple:
+    """The silent list's order: A, B, C, then the longest silence, then the name."""
+    return (LEVEL_ORDER.index(row.level), -row.days_silent, row.customer_name)
+
+
+# --- aggregates (what db/reports.py's GROUP BY queries return) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerTally:
+    """One owner's customers as they stood at a moment (`owner_id` None: the public pool).
+
+    `owned` customers existed then, `active` of them were not lost, `filled` sums their
+    filled recommended fields; `new` were created in the period ending at the moment;
+    `overdue`, `a_customers` and `a_covered` count active ones (see AsOfCuts).
+    """
+
+    owner_id: int | None
+    owned: int
+    active: int
+    filled: int
+    new: int
+    overdue: int
+    a_customers: int
+    a_covered: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTally:
+    """Customers of one owner, level, stage and status as of a moment (one GROUP BY row).
+
+    `filled` sums their filled recommended fields; `new` were created in the period ending
+    at the moment; `overdue`, `covered` (visited within the A cadence) and `silent` follow
+    AsOfCuts and count regardless of status (owner_tallies leaves lost ones out).
+    """
+
+    owner_id: int | None
+    level: Level
+    stage: Stage
+    status: Status
+    customers: int
+    filled: int
+    new: int
+    overdue: int
+    covered: int
+    silent: int
+
+
+def owner_tallies(rows: Iterable[CustomerTally]) -> tuple[OwnerTally, ...]:
+    """Fold the grouped rows into one tally per owner (the rules of rep_rows)."""
+    sums: dict[int | None, list[int]] = defaultdict(lambda: [0] * 7)
+    for r in rows:
+        t = sums[r.owner_id]
+        active = r.status != Status.LOST
+        t[0] += r.customers
+        t[1] += r.customers if active else 0
+        t[2] += r.filled
+        t[3] += r.new
+        t[4] += r.overdue if active else 0
+        t[5] += r.customers if active and r.level == Level.A else 0
+        t[6] += r.covered if active and r.level == Level.A else 0
+    return tuple(OwnerTally(owner, *t) for owner, t in sums.items())
+
+
+def silent_counts(rows: Iterable[CustomerTally]) -> tuple[tuple[Level, int], ...]:
+    """Silent customers per level, A first (the rows count only owned, not-lost ones)."""
+    counts = Counter()
+    for r in rows:
+        counts[r.level] += r.silent
+    return tuple((lv, counts[lv]) for lv in LEVEL_ORDER)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitTally:
+    """Visits by one user with one method on one day (0-6: Monday-Sunday; -1 the week before)."""
+
+    user_id: int
+    method: Method
+    day: int
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    """A week's aggregates for the weekly report, as db/reports.py loads them."""
+
+    tallies: tuple[CustomerTally, ...]  # at the week's end; `new` = created in the week
+    tallies_before: tuple[CustomerTally, ...]  # at its start; `new` = created the week before
+    visits: tuple[VisitTally, ...]
+    touched: Mapping[int, int]  # distinct customers per user in the week
+    touched_total: int
+    touched_before: int
+    moves: tuple[StageMove, ...]  # both weeks, oldest first
+    win_history: tuple[StageMove, ...]  # earlier entries of customers with a win signal
+    lost_customers: tuple[CustomerRow, ...]  # the customers lost in the week (names, owners)
+    silent: tuple[SilentRow, ...]  # the most urgent ones, in silent_sort_key order
+
+
+def rep_rows_from_tallies(
+    reps: Sequence[RepInfo],
+    owners: Iterable[OwnerTally],
+    visits: Iterable[VisitTally],
+    touched: Mapping[int, int],
+    wins: Iterable[StageMove] = (),
+) -> tuple[RepRow, ...]:
+    """Return one row per rep from the aggregates of a period (the same rules as rep_rows)."""
+    by_owner = {t.owner_id: t for t in owners}
+    by_method: dict[int, Counter] = defaultdict(Counter)
+    for v in visits:
+        if v.day >= 0:
+            by_method[v.user_id][v.method] += v.visits
+    won = Counter(m.user_id for m in wins)
+    rows = []
+    for rep in reps:
+        t = by_owner.get(rep.id) or OwnerTally(rep.id, 0, 0, 0, 0, 0, 0, 0)
+        methods = by_method.get(rep.id, Counter())
+        rows.append(
+            RepRow(
+                rep_id=rep.id,
+                rep_name=rep.name,
+                visits=sum(methods.values()),
+                visits_by_method={m: methods.get(m, 0) for m in METHOD_ORDER},
+                customers_touched=touched.get(rep.id, 0),
+                new_customers=t.new,
+                customers=t.active,
+                overdue=t.overdue,
+                a_customers=t.a_customers,
+                a_covered=t.a_covered,
+                a_coverage=t.a_covered / t.a_customers if t.a_customers else None,
+                completeness=t.filled / (t.owned * len(RECOMMENDED_FIELDS)) if t.owned else None,
+                won=won.get(rep.id, 0),
+            )
+        )
+    return tuple(rows)
+
+
+def weekly_report_from_figures(
+    *,
+    team_name: str,
+    iso_year: int,
+    iso_week: int,
+    reps: Sequence[RepInfo],
+    figures: WeekFigures,
+    tz: tzinfo,
+    cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+    generated_at: datetime,
+    generated_by: str,
+) -> WeeklyReport:
+    """Compute the weekly report from aggregates (the scalable twin of weekly_report)."""
+    start, end = week_bounds(iso_year, iso_week, tz)
+    prev_start, _ = week_bounds(*previous_week(iso_year, iso_week), tz)
+    f = figures
+    owners, owners_before = owner_tallies(f.tallies), owner_tallies(f.tallies_before)
+    history = {id(m): m for m in (*f.win_history, *f.moves)}.values()
+    wins = wins_in(history, start, end)
+    prev_wins = wins_in(history, prev_start, start)
+    week_visits = [v for v in f.visits if v.day >= 0]
+
+    def losses(lo: datetime, hi: datetime) -> int:
+        return len(
+            {
+                m.customer_id
+                for m in f.moves
+                if m.status_changed and m.to_status == Status.LOST and _in(m.at, lo, hi)
+            }
+        )
+
+    headline = Headline(
+        visits=Change(
+            sum(v.visits for v in week_visits),
+            sum(v.visits for v in f.visits) - sum(v.visits for v in week_visits),
+        ),
+        customers_touched=Change(f.touched_total, f.touched_before),
+        new_customers=Change(sum(t.new for t in owners), sum(t.new for t in owners_before)),
+        won=Change(len({m.customer_id for m in wins}), len({m.customer_id for m in prev_wins})),
+        lost=Change(losses(start, end), losses(prev_start, start)),
+        overdue=Change(
+            sum(t.overdue for t in owners if t.owner_id is not None),
+            sum(t.overdue for t in owners_before if t.owner_id is not None),
+        ),
+    )
+    per_day = Counter()
+    for v in week_visits:
+        per_day[v.day] += v.visits
+    days = week_days(iso_year, iso_week)
+    methods = Counter()
+    for v in week_visits:
+        methods[v.method] += v.visits
+    active, lost_at = Counter(), Counter()
+    for t in f.tallies:
+        (lost_at if t.status == Status.LOST else active)[report_stage(t.stage, t.status)] += (
+            t.customers
+        )
+    lost = lost_customers(f.moves, f.lost_customers, start=start, end=end)
+    return WeeklyReport(
+        team_name=team_name,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        tz=tz,
+        start=start,
+        end=end,
+        generated_at=generated_at,
+        generated_by=generated_by,
+        cadence_days=dict(cadence_days),
+        headline=headline,
+        reps=rep_rows_from_tallies(reps, owners, f.visits, f.touched, wins),
+        visits_per_day=tuple(DayCount(d, per_day.get(i, 0)) for i, d in enumerate(days)),
+        method_counts={m: methods.get(m, 0) for m in METHOD_ORDER},
+        funnel=_funnel(active, lost_at),
+        moves=tuple(m for m in f.moves if _in(m.at, start, end)),
+        lost=lost,
+        lost_reasons=loss_reason_counts(lost),
+        silent=f.silent,
+        silent_counts=silent_counts(f.tallies),
+    )
 
 
 # --- computation -----------------------------------------------------------------------------
@@ -550,6 +997,7 @@ def rep_rows(
     end: datetime,
     tz: tzinfo,
     cadence_days: Mapping[Level, int] = DEFAULT_CADENCE_DAYS,
+    moves: Iterable[StageMove] = (),
 ) -> tuple[RepRow, ...]:
     """Return one row per rep for visits in [start, end) and customer state at `end`.
 
@@ -569,6 +1017,7 @@ def rep_rows(
         if c.owner_id is not None and c.created_at < end:
             by_owner[c.owner_id].append(c)
 
+    won = Counter(m.user_id for m in wins_in(moves, start, end))
     rows = []
     for rep in reps:
         rep_visits = by_user.get(rep.id, [])
@@ -590,6 +1039,7 @@ def rep_rows(
                 a_covered=a_covered,
                 a_coverage=a_covered / len(a_level) if a_level else None,
                 completeness=sum(c.completeness for c in owned) / len(owned) if owned else None,
+                won=won.get(rep.id, 0),
             )
         )
     return tuple(rows)
@@ -608,18 +1058,25 @@ def stage_funnel(customers: Iterable[CustomerRow]) -> tuple[FunnelStep, ...]:
     active = Counter()
     lost = Counter()
     for c in customers:
-        (lost if c.status == Status.LOST else active)[c.stage] += 1
+        (lost if c.status == Status.LOST else active)[report_stage(c.stage, c.status)] += 1
+    return _funnel(active, lost)
+
+
+def _funnel(active: Mapping[Stage, int], lost: Mapping[Stage, int]) -> tuple[FunnelStep, ...]:
+    """Build the funnel steps from the customers (active and lost) at each stage."""
     reached = []
     running = 0
     for stage in reversed(STAGE_ORDER):
-        running += active[stage] + lost[stage]
+        running += active.get(stage, 0) + lost.get(stage, 0)
         reached.append(running)
     reached.reverse()
     steps = []
     for i, stage in enumerate(STAGE_ORDER):
         nxt = reached[i + 1] if i + 1 < len(STAGE_ORDER) else None
         conversion = nxt / reached[i] if nxt is not None and reached[i] else None
-        steps.append(FunnelStep(stage, active[stage], lost[stage], reached[i], conversion))
+        steps.append(
+            FunnelStep(stage, active.get(stage, 0), lost.get(stage, 0), reached[i], conversion)
+        )
     return tuple(steps)
 
 
@@ -696,7 +1153,7 @@ def silent_customers(
                     threshold_days=threshold,
                 )
             )
-    rows.sort(key=lambda r: (LEVEL_ORDER.index(r.level), -r.days_silent, r.customer_name))
+    rows.sort(key=silent_sort_key)
     return tuple(rows)
 
 
@@ -752,7 +1209,8 @@ def weekly_report(
         ),
         new_customers=Change(created(start, end), created(prev_start, start)),
         won=Change(
-            status_changes(Status.WON, start, end), status_changes(Status.WON, prev_start, start)
+            len({m.customer_id for m in wins_in(moves, start, end)}),
+            len({m.customer_id for m in wins_in(moves, prev_start, start)}),
         ),
         lost=Change(
             status_changes(Status.LOST, start, end), status_changes(Status.LOST, prev_start, start)
@@ -774,7 +1232,14 @@ def weekly_report(
         cadence_days=dict(cadence_days),
         headline=headline,
         reps=rep_rows(
-            reps, now_rows, week_visits, start=start, end=end, tz=tz, cadence_days=cadence_days
+            reps,
+            now_rows,
+            week_visits,
+            start=start,
+            end=end,
+            tz=tz,
+            cadence_days=cadence_days,
+            moves=moves,
         ),
         visits_per_day=visits_per_day(week_visits, iso_year=iso_year, iso_week=iso_week, tz=tz),
         method_counts=method_counts(week_visits),

@@ -7,7 +7,7 @@ import jinja2
 
 from domain.enums import Level
 from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
-from domain.report import METHOD_ORDER, RepRow, StageMove, WeeklyReport
+from domain.report import METHOD_ORDER, MoveChange, RepRow, WeeklyReport, move_changes
 from pdf.fonts import FONT_STACK, write_pdf
 
 Translate = Callable[[str], str]
@@ -49,6 +49,13 @@ TEXT_MSGIDS: tuple[str, ...] = (
     "Level",
     "Last visit",
     "Days without visit",
+    "{n} days without visit",
+    "Stage: {before} → {after}",
+    "Stage: {after}",
+    "Status: {before} → {after}",
+    "Status: {after}",
+    "by {name}",
+    "automatically",
     "Never",
     "Pool",
     "None this week.",
@@ -80,10 +87,10 @@ _CHART_W, _CHART_H = 640, 190
 _CHART_TOP, _CHART_BOTTOM, _CHART_SIDE = 22, 38, 8
 
 _TEMPLATE = """\
-{%- macro more(rows) -%}
-{% if rows|length > max_rows %}<p class="note">
+{%- macro more(total) -%}
+{% if total > max_rows %}<p class="note">
 {{- _("Showing {shown} of {total}; the full list is in Kehu.").format(
-    shown=max_rows, total=rows|length) }}</p>{% endif %}
+    shown=max_rows, total=total) }}</p>{% endif %}
 {%- endmacro -%}
 {%- macro cols(widths) -%}
 <colgroup>{% for w in widths %}<col style="width: {{ w }}%">{% endfor %}</colgroup>
@@ -134,6 +141,11 @@ th.group { text-align: center; border-bottom: 0.5pt solid #c7cdd6; }
 .note { color: #555; margin: 0 0 2mm; }
 table + .note { margin-top: 1.5mm; }
 .reasons span { margin-right: 5mm; white-space: nowrap; }
+/* Long lists are one line per entry: a paragraph lays out in a fraction of a table row's
+   time (WeasyPrint styles and measures every cell), and reads as well on paper. */
+.line { margin: 0; padding: 0.7mm 1.2mm; break-inside: avoid; }
+.lines .line:nth-child(even) { background: #f7f8fa; }
+.lines + .note { margin-top: 1.5mm; }
 </style>
 </head>
 <body>
@@ -160,7 +172,7 @@ table + .note { margin-top: 1.5mm; }
 <h2>{{ _("Reps") }}</h2>
 {% if r.reps %}
 <table class="reps">
-  {{ cols([13, 6.5] + [7] * methods|length + [7.5, 6, 7.5, 12, 12.5]) }}
+  {{ cols([13, 6.5] + [35 / methods|length] * methods|length + [7.5, 6, 7.5, 12, 12.5]) }}
   <thead>
     <tr>
       <th rowspan="2">{{ _("Rep") }}</th>
@@ -252,25 +264,13 @@ table + .note { margin-top: 1.5mm; }
 
 <h2>{{ _("Stage moves this week") }}</h2>
 {% if r.moves %}
-<table class="moves">
-  {{ cols([13, 28, 30, 16, 13]) }}
-  <thead><tr>
-    <th>{{ _("Date") }}</th><th>{{ _("Customer") }}</th><th>{{ _("Stage") }}</th>
-    <th>{{ _("Status") }}</th><th>{{ _("By") }}</th>
-  </tr></thead>
-  <tbody>
-  {% for m in r.moves[:max_rows] %}
-    <tr>
-      <td>{{ when(m.at) }}</td>
-      <td>{{ m.customer_name }}</td>
-      <td>{{ stage_change(m) }}</td>
-      <td>{{ status_change(m) }}</td>
-      <td>{{ m.user_name }}</td>
-    </tr>
-  {% endfor %}
-  </tbody>
-</table>
-{{ more(r.moves) }}
+<div class="lines moves">
+{%- for m in r.moves[:max_rows] %}
+<p class="line">{{ when(m.at) }} · <span class="strong">{{ m.customer_name }}</span>
+{%- for c in move_changes(m) %} · {{ change_text(c) }}{% endfor %} · {{ by(m.user_name) }}</p>
+{%- endfor %}
+</div>
+{{ more(r.moves|length) }}
 {% else %}<p class="empty">{{ _("None this week.") }}</p>{% endif %}
 
 <h2>{{ _("Lost customers") }}</h2>
@@ -279,53 +279,32 @@ table + .note { margin-top: 1.5mm; }
 {%- for rc in r.lost_reasons %}
 <span>{{ _(reason_labels[rc.reason]) }}: <span class="strong">{{ rc.count }}</span></span>
 {%- endfor %}</p>
-<table class="lost">
-  {{ cols([13, 28, 13, 15, 18, 13]) }}
-  <thead><tr>
-    <th>{{ _("Date") }}</th><th>{{ _("Customer") }}</th><th>{{ _("Owner") }}</th>
-    <th>{{ _("Stage") }}</th><th>{{ _("Reason") }}</th><th>{{ _("By") }}</th>
-  </tr></thead>
-  <tbody>
-  {% for row in r.lost[:max_rows] %}
-    <tr>
-      <td>{{ when(row.at) }}</td>
-      <td>{{ row.customer_name }}</td>
-      <td>{{ row.owner_name or _("Pool") }}</td>
-      <td>{{ _(stage_labels[row.stage]) if row.stage else "—" }}</td>
-      <td>{{ _(reason_labels[row.reason]) if row.reason else "—" }}</td>
-      <td>{{ row.by_name }}</td>
-    </tr>
-  {% endfor %}
-  </tbody>
-</table>
-{{ more(r.lost) }}
+<div class="lines lost">
+{%- for row in r.lost[:max_rows] %}
+<p class="line">{{ when(row.at) }} · <span class="strong">{{ row.customer_name }}</span>
+ · {{ row.owner_name or _("Pool") }}
+{%- if row.stage %} · {{ _(stage_labels[row.stage]) }}{% endif %}
+{%- if row.reason %} · {{ _(reason_labels[row.reason]) }}{% endif %} · {{ by(row.by_name) }}</p>
+{%- endfor %}
+</div>
+{{ more(r.lost|length) }}
 {% else %}<p class="empty">{{ _("None this week.") }}</p>{% endif %}
 
 <h2>{{ _("Customers going silent") }}</h2>
 <p class="note">{{ silent_note }}
-{%- for level, n in silent_counts %}
+{%- for level, n in r.silent_by_level %}
 {{ " " if loop.first else " · " }}{{ level }}: <span class="strong">{{ n }}</span>
 {%- endfor %}</p>
 {% if r.silent %}
-<table class="silent">
-  {{ cols([40, 9, 17, 17, 17]) }}
-  <thead><tr>
-    <th>{{ _("Customer") }}</th><th>{{ _("Level") }}</th><th>{{ _("Owner") }}</th>
-    <th class="num">{{ _("Last visit") }}</th><th class="num">{{ _("Days without visit") }}</th>
-  </tr></thead>
-  <tbody>
-  {% for row in r.silent[:max_rows] %}
-    <tr>
-      <td>{{ row.customer_name }}</td>
-      <td>{{ row.level }}</td>
-      <td>{{ row.owner_name or _("Pool") }}</td>
-      <td class="num">{{ day(row.last_visit_at) if row.last_visit_at else _("Never") }}</td>
-      <td class="num">{{ row.days_silent }}</td>
-    </tr>
-  {% endfor %}
-  </tbody>
-</table>
-{{ more(r.silent) }}
+<div class="lines silent">
+{%- for row in r.silent[:max_rows] %}
+<p class="line"><span class="strong">{{ row.customer_name }}</span> · {{ row.level }}
+ · {{ row.owner_name or _("Pool") }} · {{ _("Last visit") }}:
+{{ day(row.last_visit_at) if row.last_visit_at else _("Never") }} ·
+{{ _("{n} days without visit").format(n=row.days_silent) }}</p>
+{%- endfor %}
+</div>
+{{ more(r.silent_total) }}
 {% else %}<p class="empty">{{ _("None.") }}</p>{% endif %}
 </body>
 </html>
@@ -403,6 +382,22 @@ def _chart(report: WeeklyReport, _: Translate) -> dict:
     }
 
 
+def move_change_text(c: MoveChange, _: Translate = _identity) -> str:
+    """One side of a stage move in words: "Stage: Lead → First contact" (no dashes)."""
+    labels = STAGES if c.what == "stage" else STATUSES
+    after = _(labels[c.after])
+    if c.before is None:
+        msgid = "Stage: {after}" if c.what == "stage" else "Status: {after}"
+        return _(msgid).format(after=after)
+    msgid = "Stage: {before} → {after}" if c.what == "stage" else "Status: {before} → {after}"
+    return _(msgid).format(before=_(labels[c.before]), after=after)
+
+
+def by_text(name: str, _: Translate = _identity) -> str:
+    """Who made a change: "by 张伟", or "automatically" when no person did."""
+    return _("by {name}").format(name=name) if name else _("automatically")
+
+
 def _delta_class(delta: int, rise_is_good: bool) -> str:
     if delta == 0:
         return "flat"
@@ -427,25 +422,17 @@ def render_html(
     def when(at: datetime) -> str:
         return f"{at.astimezone(tz):%m-%d %H:%M}"
 
-    def change(labels: dict, old, new) -> str:
-        def label(value) -> str:
-            return _(labels[value]) if value is not None else "—"
+    def change_text(c: MoveChange) -> str:
+        return move_change_text(c, _)
 
-        return f"{label(old)} → {label(new)}"
-
-    def stage_change(m: StageMove) -> str:
-        return change(STAGES, m.from_stage, m.to_stage) if m.stage_changed else ""
-
-    def status_change(m: StageMove) -> str:
-        return change(STATUSES, m.from_status, m.to_status) if m.status_changed else ""
+    def by(name: str) -> str:
+        return by_text(name, _)
 
     def fmt_day(d: date) -> str:
         return f"{d:%Y-%m-%d}"
 
     def coverage(row: RepRow) -> str:
-        if not row.a_customers:
-            return _percent(None)
-        return f"{_percent(row.a_coverage)} ({row.a_covered}/{row.a_customers})"
+        return row.coverage_text
 
     funnel_top = max((s.reached for s in report.funnel), default=0) or 1
     cadence = report.cadence_days
@@ -461,13 +448,13 @@ def render_html(
         date_range=f"{fmt_day(report.first_day)} – {fmt_day(report.last_day)}",
         generated=f"{report.generated_at.astimezone(tz):%Y-%m-%d %H:%M}",
         headline_labels=HEADLINES,
-        methods=METHOD_ORDER,
+        # Methods nobody used this week get no column: fewer cells, the same information.
+        methods=[m for m in METHOD_ORDER if report.method_counts.get(m)] or list(METHOD_ORDER),
         method_labels=METHODS,
         stage_labels=STAGES,
         reason_labels=LOSS_REASONS,
         chart=_chart(report, _),
         silent_note=silent_note,
-        silent_counts=[(lv, n) for lv in Level if (n := sum(r.level == lv for r in report.silent))],
         max_rows=max_rows,
         delta_class=_delta_class,
         percent=_percent,
@@ -475,8 +462,9 @@ def render_html(
         coverage=coverage,
         day=day,
         when=when,
-        stage_change=stage_change,
-        status_change=status_change,
+        move_changes=move_changes,
+        change_text=change_text,
+        by=by,
     )
 
 

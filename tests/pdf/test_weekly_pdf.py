@@ -273,11 +273,11 @@ def test_po_file_translates_every_msgid():
 def test_long_lists_are_cut_with_a_note(report):
     assert len(report.silent) > 50
     tree = LexborHTMLParser(render_html(report, locale="en"))
-    assert len(tree.css("table.silent tbody tr")) == 50
+    assert len(tree.css(".silent .line")) == 50
     notes = [p.text() for p in tree.css("p.note")]
     assert f"Showing 50 of {len(report.silent)}; the full list is in Kehu." in notes
     full = LexborHTMLParser(render_html(report, locale="en", max_rows=1000))
-    assert len(full.css("table.silent tbody tr")) == len(report.silent)
+    assert len(full.css(".silent .line")) == len(report.silent)
 
 
 def test_empty_week_renders():

@@ -105,7 +105,7 @@ async def test_weekly_report_defaults_to_last_complete_week(
     tree = html(await client.get("/reports/weekly"))
     today = utcnow().astimezone(settings.tz).date()
     expected = format_iso_week(*last_complete_week(today))
-    assert tree.css_first("#report-week").attributes["value"] == expected
+    assert tree.css_first("#report-week option[selected]").attributes["value"] == expected
     link = tree.css_first("a[download]")
     assert link.text(strip=True) == "Download PDF"
 

@@ -10,6 +10,7 @@ from db.custom_fields import (
     custom_field_get,
     custom_field_key_taken,
     custom_field_list,
+    custom_field_missing,
     custom_field_retire,
     custom_field_update,
 )
@@ -62,6 +63,20 @@ def _edit_page(
     )
 
 
+async def _flash_missing(request: Request, db: AsyncSession, key: str) -> None:
+    """Tell the admin how many customers still lack a field just made required."""
+    count = (await custom_field_missing(db, keys=[key], limit=0))[key].count
+    if count:
+        flash(
+            request,
+            _(
+                "%(n)s existing customers have no value yet: their next full edit asks for it; "
+                "visits, stage moves and follow-ups are not blocked.",
+                n=count,
+            ),
+        )
+
+
 class CustomFieldController(Controller):
     """The admin page for custom customer fields."""
 
@@ -78,9 +93,12 @@ class CustomFieldController(Controller):
         status_code: int = 200,
     ) -> Template:
         """Render the list with the add form."""
+        rows = await custom_field_list(db, include_retired=True)
+        required = [r.key for r in rows if r.active and r.required]
         context = {
             "active": "",
-            "rows": await custom_field_list(db, include_retired=True),
+            "rows": rows,
+            "missing": await custom_field_missing(db, keys=required),
             "values": values or {"kind": "text"},
             "errors": errors or {},
             "labels": labels,
@@ -113,6 +131,8 @@ class CustomFieldController(Controller):
         await custom_field_add(db, definition=definition, user_id=actor.id, ip=client_ip(request))
         await db.commit()
         flash(request, _("Field added."))
+        if definition.required:
+            await _flash_missing(request, db, definition.key)
         return see_other(request, request.app.route_reverse("custom_fields.list"))
 
     async def _row(self, db: AsyncSession, field_id: int) -> CustomFieldDefinition:
@@ -144,6 +164,8 @@ class CustomFieldController(Controller):
         )
         await db.commit()
         flash(request, _("Field saved."))
+        if definition.required:
+            await _flash_missing(request, db, row.key)
         return see_other(request, request.app.route_reverse("custom_fields.list"))
 
     @post("/{field_id:int}/retire", name="custom_fields.retire")

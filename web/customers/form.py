@@ -27,6 +27,7 @@ from db.customers import (
 )
 from db.models import Customer
 from db.privacy import privacy_request_get
+from domain.custom_fields import MSG_REQUIRED_SINCE, missing_required
 from domain.customers import CustomerInput, CustomFieldDef, validate_customer
 from domain.duplicates import DuplicateNotice, duplicate_check_needed, duplicate_notice
 from domain.edits import EditPlan, plan_edit
@@ -160,6 +161,11 @@ async def _form_context(
         "version": version,
         "original": original,
         "privacy_request_id": privacy_request_id,
+        # Required fields this customer lacks (made required later): the form says why.
+        "required_later": {
+            d.key: _(MSG_REQUIRED_SINCE)
+            for d in (missing_required(definitions, customer.custom) if customer else [])
+        },
     }
 
 

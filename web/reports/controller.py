@@ -1,7 +1,5 @@
 """Managers' Team page and the weekly report (HTML and PDF), from the same numbers."""
 
-import asyncio
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
@@ -14,12 +12,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.audit import audit_add
 from db.models import Team
 from db.outcomes import cadence_get
-from db.reports import report_customers, report_moves, report_reps, report_visits
+from db.reports import (
+    report_customers,
+    report_moves,
+    report_period_rows,
+    report_reps,
+    report_visits,
+    report_week_figures,
+)
 from db.users import team_list
 from domain.enums import Level, Role
 from domain.labels import HEADLINES, LOSS_REASONS, METHODS, STAGES, STATUSES
 from domain.report import (
     DRILLDOWNS,
+    SILENT_CADENCE_FACTOR,
     CustomerRow,
     NoTeamToReport,
     RepRow,
@@ -31,19 +37,19 @@ from domain.report import (
     customers_as_of,
     iso_week_of,
     last_complete_week,
+    move_changes,
     parse_iso_week,
-    previous_week,
     rep_drilldown,
-    rep_rows,
     rep_visits,
     report_team_choose,
     report_team_scope,
-    week_bounds,
     week_nav,
+    week_options,
     week_so_far,
-    weekly_report,
+    weekly_report_from_figures,
 )
 from domain.users import Actor
+from pdf.weekly import by_text, move_change_text
 from web.core.client_ip import client_ip
 from web.core.errors import PublicError
 from web.core.guards import require_roles
@@ -85,23 +91,9 @@ def _parse_week(week: str | None, default: tuple[int, int]) -> tuple[int, int]:
         raise PublicError(400, gettext("Choose a week like 2026-W47.")) from None
 
 
-# One report (the weekly report, or a week of the Team page) is built at a time: a build
-# holds a team's customers and a fortnight of visits in memory (tens of MB for a
-# 10,000-customer team), and parallel builds share one CPU anyway, so running them side by
-# side only multiplies the peak (bench: 4 concurrent PDFs raised the server's peak RSS by
-# ~60 MB).
-_REPORT_BUILDS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _report_build_lock() -> asyncio.Lock:
-    """The report-build lock of the running event loop (asyncio locks belong to one loop)."""
-    loop = asyncio.get_running_loop()
-    lock = _REPORT_BUILDS.get(loop)
-    if lock is None:
-        lock = _REPORT_BUILDS[loop] = asyncio.Lock()
-    return lock
+# The silent customers a report carries: the page shows them (collapsed), the PDF the first
+# pdf.weekly.MAX_ROWS; the rest are counted and open in the customer list.
+SILENT_LIMIT = 200
 
 
 async def build_weekly_report(
@@ -114,28 +106,33 @@ async def build_weekly_report(
     by: str,
     now: datetime,
 ) -> WeeklyReport:
-    """Load the two weeks' data in a few queries and compute the report."""
-    tz = settings.tz
-    prev_start, _ = week_bounds(*previous_week(iso_year, iso_week), tz)
-    async with _report_build_lock():
-        return weekly_report(
-            team_name=team.name,
-            iso_year=iso_year,
-            iso_week=iso_week,
-            reps=await report_reps(db, team_id=team.id),
-            customers=await report_customers(db, team_id=team.id, before=prev_start),
-            visits=await report_visits(db, team_id=team.id, start=prev_start, end=now),
-            moves=await report_moves(db, team_id=team.id, start=prev_start),
-            tz=tz,
-            cadence_days=await cadence_get(db),
-            generated_at=now,
-            generated_by=by,
-        )
+    """Load the two weeks' aggregates (GROUP BY queries, no customer list); compute the report."""
+    cadence = await cadence_get(db)
+    figures = await report_week_figures(
+        db,
+        team_id=team.id,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        tz=settings.tz,
+        cadence_days=cadence,
+        silent_limit=SILENT_LIMIT,
+    )
+    return weekly_report_from_figures(
+        team_name=team.name,
+        iso_year=iso_year,
+        iso_week=iso_week,
+        reps=await report_reps(db, team_id=team.id),
+        figures=figures,
+        tz=settings.tz,
+        cadence_days=cadence,
+        generated_at=now,
+        generated_by=by,
+    )
 
 
 @dataclass(frozen=True)
 class TeamWeek:
-    """A team's week on the Team page (this week: so far): rows per rep and their inputs."""
+    """A team's week on the Team page (this week: so far): one row per rep."""
 
     team: Team
     teams: list[Team]
@@ -143,8 +140,6 @@ class TeamWeek:
     start: datetime
     upto: datetime
     rows: tuple[RepRow, ...]
-    customers: list[CustomerRow]
-    visits: list[VisitRow]
     cadence: dict[Level, int]
 
 
@@ -161,26 +156,38 @@ async def _team_week(
     """Check the team, parse the week (default: this one) and count it up to now."""
     chosen, teams = await _pick_team(db, actor, team)
     y, w = _parse_week(week, iso_week_of(today))
-    tz = settings.tz
     try:
-        start, upto = week_so_far(y, w, tz, now)
+        start, upto = week_so_far(y, w, settings.tz, now)
     except WeekNotStarted:
         raise PublicError(400, gettext("That week has not started yet.")) from None
-    async with _report_build_lock():
-        cadence = await cadence_get(db)
-        reps = await report_reps(db, team_id=chosen.id)
-        customers = await report_customers(db, team_id=chosen.id, before=start)
-        visits = await report_visits(db, team_id=chosen.id, start=start, end=now)
-        if upto < now:
-            moves = await report_moves(db, team_id=chosen.id, start=start)
-            customers = list(
-                customers_as_of(
-                    customers, visits=visits, moves=moves, at=upto, tz=tz, cadence_days=cadence
-                )
+    cadence = await cadence_get(db)
+    rows = await report_period_rows(
+        db,
+        team_id=chosen.id,
+        reps=await report_reps(db, team_id=chosen.id),
+        start=start,
+        end=upto,
+        tz=settings.tz,
+        cadence_days=cadence,
+    )
+    return TeamWeek(chosen, teams, week_nav(y, w, today), start, upto, rows, cadence)
+
+
+async def _rep_lists(
+    db: AsyncSession, tw: TeamWeek, *, rep: int, now: datetime, tz
+) -> tuple[list[CustomerRow], list[VisitRow]]:
+    """One rep's customers as they stood at the week's end, and their visits since it began."""
+    team_id = tw.team.id
+    customers = await report_customers(db, team_id=team_id, before=tw.start, owner_id=rep)
+    visits = await report_visits(db, team_id=team_id, start=tw.start, end=now, user_id=rep)
+    if tw.upto < now:
+        moves = await report_moves(db, team_id=team_id, start=tw.start, owner_id=rep)
+        customers = list(
+            customers_as_of(
+                customers, visits=visits, moves=moves, at=tw.upto, tz=tz, cadence_days=tw.cadence
             )
-        rows = rep_rows(reps, customers, visits, start=start, end=upto, tz=tz, cadence_days=cadence)
-    nav = week_nav(y, w, today)
-    return TeamWeek(chosen, teams, nav, start, upto, rows, customers, visits, cadence)
+        )
+    return customers, visits
 
 
 class TeamController(Controller):
@@ -210,13 +217,11 @@ class TeamController(Controller):
             "team": tw.team,
             "teams": tw.teams,
             "rows": tw.rows,
-            "week": tw.nav.week,
             "start": tw.start,
             "upto": tw.upto,
             "is_current": tw.nav.is_current,
-            "prev_week": tw.nav.prev_week,
-            "next_week": tw.nav.next_week,
             "labels": LABELS,
+            **_picker("team.page", tw.nav, today),
         }
         return render(
             request, "pages/reports/team.html", context, partial="partials/reports/team_table.html"
@@ -245,11 +250,12 @@ class TeamController(Controller):
         row = next((r for r in tw.rows if r.rep_id == rep), None)
         if row is None:
             raise NotFoundException()
+        customers, visits = await _rep_lists(db, tw, rep=rep, now=now, tz=settings.tz)
         window = {"start": tw.start, "end": tw.upto}
         ids = rep_drilldown(
-            rep, what, tw.customers, tw.visits, **window, tz=settings.tz, cadence_days=tw.cadence
+            rep, what, customers, visits, **window, tz=settings.tz, cadence_days=tw.cadence
         )
-        by_id = {c.id: c for c in tw.customers}
+        by_id = await _rows_by_id(db, tw.team.id, ids, customers)
         context = {
             "active": "team",
             "team": tw.team,
@@ -257,11 +263,28 @@ class TeamController(Controller):
             "what": what,
             "week": tw.nav.week,
             "customers": [by_id[i] for i in ids if i in by_id],
-            "visits": rep_visits(rep, tw.visits, **window) if what == "visits" else [],
-            "names": {c.id: c.name for c in tw.customers},
+            "visits": rep_visits(rep, visits, **window) if what == "visits" else [],
+            "names": await _names(db, tw.team.id, visits) if what == "visits" else {},
             "labels": LABELS,
         }
         return render(request, "pages/reports/team_list.html", context)
+
+
+async def _rows_by_id(
+    db: AsyncSession, team_id: int, ids: tuple[int, ...], owned: list[CustomerRow]
+) -> dict[int, CustomerRow]:
+    """The rows behind a drilldown: the rep's own, plus any other customer they visited."""
+    by_id = {c.id: c for c in owned}
+    others = [i for i in ids if i not in by_id]
+    if others:
+        by_id.update({c.id: c for c in await report_customers(db, team_id=team_id, ids=others)})
+    return by_id
+
+
+async def _names(db: AsyncSession, team_id: int, visits: list[VisitRow]) -> dict[int, str]:
+    """The names of the customers a list of visits went to."""
+    ids = sorted({v.customer_id for v in visits})
+    return {c.id: c.name for c in await report_customers(db, team_id=team_id, ids=ids)}
 
 
 async def _requested_report(
@@ -310,9 +333,10 @@ class WeeklyReportController(Controller):
             "team": chosen,
             "teams": teams,
             "r": report,
-            "week": report.week_label,
             "labels": LABELS,
             "max_day": max((d.visits for d in report.visits_per_day), default=0),
+            **_report_helpers(report),
+            **_picker("report.weekly", week_nav(report.iso_year, report.iso_week, today), today),
             **await pool_weekly_context(db, team_id=chosen.id, report=report),
         }
         return render(request, "pages/reports/weekly.html", context)
@@ -350,6 +374,29 @@ class WeeklyReportController(Controller):
         )
         await db.commit()
         return _pdf_download(data, team=chosen, week=report.week_label)
+
+
+def _picker(route: str, nav: WeekNav, today: date) -> dict:
+    """What partials/reports/week_picker.html needs: the week, its neighbours, recent weeks."""
+    y, w = parse_iso_week(nav.week)
+    return {
+        "picker_route": route,
+        "week": nav.week,
+        "prev_week": nav.prev_week,
+        "next_week": nav.next_week,
+        "week_options": week_options(y, w, today),
+    }
+
+
+def _report_helpers(report: WeeklyReport) -> dict:
+    """Text helpers of the report page (shared with the PDF: one wording of a move)."""
+    return {
+        "move_changes": move_changes,
+        "move_text": lambda c: move_change_text(c, gettext),
+        "by_text": lambda name: by_text(name, gettext),
+        # The customer list's "no visit in N days" behind each level's silent threshold.
+        "silent_days": {lv: SILENT_CADENCE_FACTOR * d for lv, d in report.cadence_days.items()},
+    }
 
 
 def _pdf_download(data: bytes, *, team: Team, week: str) -> Response:
