@@ -71,6 +71,13 @@ CHECK = """({minTarget, minText}) => {
       .slice(-3).map(name);
     problems.push("sideways scroll: " + width + " px > " + vw + " px (" + wide.join(", ") + ")");
   }
+  const tabs = document.querySelector("nav.tabs");
+  if (tabs && tabs.scrollWidth > tabs.clientWidth + 1) {
+    problems.push("the tab bar scrolls sideways: " + tabs.scrollWidth + " px in " + tabs.clientWidth);
+  }
+  for (const tab of tabs ? tabs.querySelectorAll("a") : []) {
+    if (tab.scrollWidth > tab.clientWidth + 1) problems.push("clipped tab: " + name(tab));
+  }
   const inlineLink = (el) => {
     if (el.tagName !== "A" || getComputedStyle(el).display !== "inline") return false;
     return Array.from(el.parentElement.childNodes).some(
@@ -79,9 +86,18 @@ CHECK = """({minTarget, minText}) => {
   const targets = "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button]";
   for (const el of document.querySelectorAll(targets)) {
     if (!shown(el) || inlineLink(el)) continue;
-    let box = el;
-    if (el.matches("input[type=checkbox], input[type=radio]")) box = el.closest("label") || el;
-    const r = box.getBoundingClientRect();
+    let r = el.getBoundingClientRect();
+    const label = el.matches("input[type=checkbox], input[type=radio]") &&
+      (el.closest("label") || (el.id && document.querySelector('label[for="' + el.id + '"]')));
+    if (label) {  // the label is part of the target: a tap on it toggles the box
+      const l = label.getBoundingClientRect();
+      const top = Math.min(r.top, l.top), left = Math.min(r.left, l.left);
+      r = {width: Math.max(r.right, l.right) - left, height: Math.max(r.bottom, l.bottom) - top};
+    }
+    const after = getComputedStyle(el, "::after");
+    if (after.content !== "none" && after.position === "absolute" && el.offsetParent) {
+      r = el.offsetParent.getBoundingClientRect();  // a whole-row link: its row is the target
+    }
     if (r.width < minTarget - 0.5 || r.height < minTarget - 0.5) {
       problems.push("small target " + Math.round(r.width) + "×" + Math.round(r.height) + ": " + name(el));
     }
