@@ -84,7 +84,48 @@
     if (status >= 400) show(firstProblem(target && target.isConnected ? target : document));
   });
 
+  // The enrolment link: "Copy link", and the system share sheet where the browser has one.
+  function armLinks(root) {
+    var boxes = (root || document).querySelectorAll ? (root || document).querySelectorAll("[data-link-actions]") : [];
+    Array.prototype.forEach.call(boxes, function (box) {
+      box.hidden = false;
+      var share = box.querySelector("[data-share-link]");
+      if (share && typeof navigator.share === "function") share.hidden = false;
+    });
+  }
+  function say(box, text) {
+    var status = box && box.querySelector("[data-link-status]");
+    if (status) status.textContent = text;
+  }
+  document.addEventListener("click", function (e) {
+    var copy = e.target.closest && e.target.closest("[data-copy-link]");
+    var share = e.target.closest && e.target.closest("[data-share-link]");
+    var button = copy || share;
+    if (!button) return;
+    var box = button.closest("[data-link-actions]");
+    var field = document.getElementById(button.getAttribute(copy ? "data-copy-link" : "data-share-link"));
+    if (!field) return;
+    if (share) {
+      navigator.share({ title: share.dataset.shareTitle || "", url: field.value }).catch(function () {});
+      return;
+    }
+    function fallback() {
+      field.focus();
+      field.select();
+      var done = false;
+      try { done = document.execCommand("copy"); } catch (err) { done = false; }
+      say(box, done ? box.dataset.copied : box.dataset.copyFailed);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(function () { say(box, box.dataset.copied); }, fallback);
+    } else {
+      fallback();
+    }
+  });
+  document.addEventListener("htmx:load", function (e) { armLinks(e.target); });
+
   function onLoad() {
+    armLinks(document);
     if (!show(firstProblem(document)) && document.querySelector("#flash .flash")) showSaved();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", onLoad);

@@ -1,4 +1,4 @@
-"""Daily use in a real browser (issue 20): feedback in view, Today's next actions, the counter loop."""
+"""Daily use in a real browser (issue 20): feedback in view, Today's next actions, the counter."""
 
 import re
 import sqlite3
@@ -110,7 +110,9 @@ def test_the_clerks_keyboard_only_loop_at_the_counter(server, browser):
         size="counter",
         locale="en-US",
     )
-    ids = _add_customers(server, [("Lin Xiaojie", "13955557777"), ("Zhou Xiansheng", "13766664444")])
+    ids = _add_customers(
+        server, [("Lin Xiaojie", "13955557777"), ("Zhou Xiansheng", "13766664444")]
+    )
     page = ctx.new_page()
     page.goto(server.origin + "/")  # the brand and sign-in lead clerks to the Counter
     page.locator("a.brand").click()

@@ -73,7 +73,8 @@ CHECK = """({minTarget, minText}) => {
   }
   const tabs = document.querySelector("nav.tabs");
   if (tabs && tabs.scrollWidth > tabs.clientWidth + 1) {
-    problems.push("the tab bar scrolls sideways: " + tabs.scrollWidth + " px in " + tabs.clientWidth);
+    problems.push("the tab bar scrolls sideways: " + tabs.scrollWidth + " px in " +
+      tabs.clientWidth);
   }
   for (const tab of tabs ? tabs.querySelectorAll("a") : []) {
     if (tab.scrollWidth > tab.clientWidth + 1) problems.push("clipped tab: " + name(tab));
@@ -83,7 +84,8 @@ CHECK = """({minTarget, minText}) => {
     return Array.from(el.parentElement.childNodes).some(
       (n) => n.nodeType === 3 && /[\\p{L}\\p{N}]/u.test(n.textContent));
   };
-  const targets = "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button]";
+  const targets =
+    "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button]";
   for (const el of document.querySelectorAll(targets)) {
     if (!shown(el) || inlineLink(el)) continue;
     let r = el.getBoundingClientRect();
@@ -99,7 +101,8 @@ CHECK = """({minTarget, minText}) => {
       r = el.offsetParent.getBoundingClientRect();  // a whole-row link: its row is the target
     }
     if (r.width < minTarget - 0.5 || r.height < minTarget - 0.5) {
-      problems.push("small target " + Math.round(r.width) + "×" + Math.round(r.height) + ": " + name(el));
+      const size = Math.round(r.width) + "×" + Math.round(r.height);
+      problems.push("small target " + size + ": " + name(el));
     }
   }
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

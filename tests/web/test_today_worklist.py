@@ -87,9 +87,7 @@ async def test_recently_viewed_sits_above_the_due_lists_and_is_short(client, db,
     assert recent.css_first(".show-all a").text(strip=True) == "Show all 5"
 
 
-async def test_a_next_action_due_today_is_on_today_and_moves_the_follow_up(
-    client, db, signed_in
-):
+async def test_a_next_action_due_today_is_on_today_and_moves_the_follow_up(client, db, signed_in):
     team = await make.team(db)
     rep = await signed_in("rep", locale="en")
     customer = await make.customer(db, team=team, owner=rep, name="Quote Co", level="C")
@@ -148,9 +146,7 @@ async def test_a_later_next_action_leaves_the_cadence_day(client, db, signed_in)
     assert row.next_follow_up_on == TODAY + timedelta(days=3)
 
 
-async def test_a_managers_today_lists_counts_per_rep_first_then_short_groups(
-    client, db, signed_in
-):
+async def test_a_managers_today_lists_counts_per_rep_first_then_short_groups(client, db, signed_in):
     team = await make.team(db)
     await signed_in("manager", locale="en")
     amy = await make.user(db, name="Amy", role="rep", team=team)

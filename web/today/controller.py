@@ -12,8 +12,8 @@ from db.today import TodayRow, recently_viewed_list, today_due
 from domain.enums import Level
 from domain.today import (
     GROUP_ROWS,
-    SECTION_ROWS,
     LATE_LABELS,
+    SECTION_ROWS,
     SORTS,
     OverdueFilter,
     overdue_apply,
