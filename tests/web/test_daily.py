@@ -54,9 +54,7 @@ async def test_a_bad_phone_names_the_phone_in_the_summary_in_chinese(client, db,
     assert "autofocus" in tree.css_first("#f-phone").attributes
 
 
-async def test_quick_add_at_the_counter_follows_the_full_forms_required_rule(
-    client, db, signed_in
-):
+async def test_quick_add_at_the_counter_follows_the_full_forms_required_rule(client, db, signed_in):
     await _required_field(db)
     store = await make.team(db, "南京西路门店", store=True)
     await signed_in("clerk", team=store, locale="en")
@@ -127,9 +125,7 @@ async def test_an_expired_sign_in_says_so_and_offers_to_sign_in_again(client, db
     again = tree.css_first("main a.button")
     assert again.text(strip=True) == "Sign in again"
     assert again.attributes["href"] == "/login?next=/customers/new"
-    banner = await client.post(
-        "/customers", data={"_csrf_token": token}, headers={**HX, **referer}
-    )
+    banner = await client.post("/customers", data={"_csrf_token": token}, headers={**HX, **referer})
     assert banner.status_code == 403
     assert "Sign-in expired" in banner.text and "/login?next=/customers/new" in banner.text
 
