@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import signed_in_context
+from tests.e2e.conftest import shot, signed_in_context
 from tests.e2e.test_counter_e2e import STORE, _add_customers, _purchases, _wait_for
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +46,7 @@ def test_a_bad_phone_and_a_duplicate_are_in_view_and_focused_and_a_save_lands_on
     assert page.locator("#f-phone").evaluate(IN_VIEW)
     assert error.evaluate(IN_VIEW)
     assert "Phone" in page.locator(".error-summary").inner_text()
+    shot(page, "daily-390-bad-phone")
 
     page.get_by_label("Phone", exact=True).fill("139 1234 5678")
     save.scroll_into_view_if_needed()
@@ -55,6 +56,7 @@ def test_a_bad_phone_and_a_duplicate_are_in_view_and_focused_and_a_save_lands_on
     expect(message).to_be_visible()
     assert page.evaluate("() => window.scrollY") == 0
     assert message.evaluate(IN_VIEW)
+    shot(page, "daily-390-saved")
 
     # The same phone again: the duplicate warning is shown in view and focused.
     page.goto(server.origin + "/customers/new")
@@ -67,6 +69,7 @@ def test_a_bad_phone_and_a_duplicate_are_in_view_and_focused_and_a_save_lands_on
     page.wait_for_function("() => document.activeElement.id === 'customer-duplicate-warning'")
     box = warning.bounding_box()
     assert box["y"] >= 0 and box["y"] < page.viewport_size["height"]
+    shot(page, "daily-390-duplicate")
     ctx.close()
 
 
@@ -96,6 +99,7 @@ def test_today_shows_a_next_action_on_its_due_day(server, browser):
     section = page.locator("section[aria-labelledby=actions-heading]")
     expect(section.get_by_text("华东报价测试有限公司")).to_be_visible()
     expect(section.get_by_text("发送报价单")).to_be_visible()
+    shot(page, "daily-390-today-next-action")
     ctx.close()
 
 
@@ -137,6 +141,7 @@ def test_the_clerks_keyboard_only_loop_at_the_counter(server, browser):
     rows = _wait_for(lambda: [r for r in _purchases(server, ids["Lin Xiaojie"]) if r[1]])
     assert rows == [("store_purchase", 8800)]
     page.wait_for_function("() => document.activeElement.id === 'counter-q'")
+    shot(page, "daily-1280-counter-after-amount")
     page.keyboard.type("4444")  # the next walk-in, straight away
     option = page.locator("#counter-results [role=option]", has_text="Zhou Xiansheng")
     expect(option).to_be_visible()

@@ -164,3 +164,19 @@ async def test_one_date_format_per_language(client, db, signed_in, settings):
     }
     i18n.set_locale("zh_CN", settings.tz)
     assert i18n.fmt_date(date(2026, 12, 1), "short") == "2026年12月1日"
+
+
+async def test_an_outcome_admin_error_far_down_the_page_is_the_one_focused(client, db, signed_in):
+    await signed_in("admin", locale="en")
+    token = await csrf_token(client, "/admin/outcomes")
+    response = await client.post(
+        "/admin/outcomes/called",
+        data={"_csrf_token": token, "label_en": "", "label_zh": "电话", "method": "phone",
+              "position": "1"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    tree = html(response)
+    focused = tree.css("[autofocus]")
+    # Without JavaScript the browser focuses (and scrolls to) the first autofocus element.
+    assert focused[0].attributes["id"] == "o-called-label_en"
+    assert focused[0].attributes.get("aria-invalid") == "true"
