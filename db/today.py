@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, Select, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Customer, RecentlyViewed, User
+from db.models import Customer, RecentlyViewed, User, Visit
 from db.reads import per_actor, rows
 from db.visibility import visible_customers
 from domain.enums import Role
@@ -24,6 +24,7 @@ class TodayRow:
     next_follow_up_on: date | None
     owner_id: int | None
     owner_name: str | None
+    next_action: str = ""  # a visit's next action due today, if any
 
 
 _COLUMNS = (
@@ -39,8 +40,20 @@ _COLUMNS = (
 
 def _today_due_select(actor: Actor) -> Select:
     """The due list's SELECT for a kind of actor (built once each, see db.reads)."""
+    # The next action of a visit due today, for the row's line (a correlated subquery).
+    action = (
+        select(Visit.next_action)
+        .where(
+            Visit.customer_id == Customer.id,
+            Visit.next_action_due == bindparam("p_today", type_=Date()),
+            Visit.next_action != "",
+        )
+        .order_by(Visit.at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = (
-        select(*_COLUMNS)
+        select(*_COLUMNS, action)
         .outerjoin(User, User.id == Customer.owner_id)
         .where(
             visible_customers(actor),
@@ -64,7 +77,8 @@ async def today_due(
     """Return customers due on or before `today`, oldest due first, and whether more exist.
 
     Reps see the customers they own; clerks their store's; managers their team's; admins all.
-    One query (the owner's name comes along for grouping by rep).
+    One query (the owner's name comes along for grouping by rep, and the next action of a
+    visit that is due today for the row's line).
     """
     stmt, params = _today_due(actor)
     found = await rows(session, stmt, {**params, "p_today": today, "p_limit": limit + 1})

@@ -15,7 +15,7 @@ from db.outcomes import cadence_get
 from db.reads import per_actor, rows
 from db.types import UTCDateTime, utcnow
 from db.visibility import visible_customers
-from domain.cadence import follow_up_after
+from domain.cadence import follow_up_after, follow_up_with_action
 from domain.users import Actor
 from domain.visits import (
     Location,
@@ -564,6 +564,10 @@ async def visit_update_details(
         setattr(visit, name, getattr(details, name))
     session.add(visit)
     detail: dict = {"customer_id": visit.customer_id, "fields": changed}
+    if "next_action_due" in changed and visit.next_action_due is not None:
+        moved = await _follow_up_by_action(session, visit)
+        if moved:
+            detail["next_follow_up_on"] = moved
     if "amount_cents" in changed:
         detail["amount_cents"] = visit.amount_cents
     if "milestone" in changed:
@@ -578,6 +582,25 @@ async def visit_update_details(
         ip=ip,
     )
     return changed
+
+
+async def _follow_up_by_action(session: AsyncSession, visit: Visit) -> str | None:
+    """Bring the customer's next follow-up forward to the next action's due day if earlier."""
+    current = (
+        await session.execute(
+            select(Customer.next_follow_up_on).where(Customer.id == visit.customer_id)
+        )
+    ).scalar_one_or_none()
+    due = follow_up_with_action(current, visit.next_action_due)
+    if due == current:
+        return None
+    await session.execute(
+        update(Customer)
+        .execution_options(synchronize_session=False)
+        .where(Customer.id == visit.customer_id)
+        .values(next_follow_up_on=due)
+    )
+    return _iso(due)
 
 
 async def visit_set_amount(

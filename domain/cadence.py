@@ -37,6 +37,15 @@ def follow_up_after(
     return next_follow_up(local_date(visit_at, tz), level, cadence)
 
 
+def follow_up_with_action(cadence_day: date | None, action_due: date | None) -> date | None:
+    """Return the next follow-up day once a visit's next action is due: the earlier of the two."""
+    if action_due is None:
+        return cadence_day
+    if cadence_day is None:
+        return action_due
+    return min(cadence_day, action_due)
+
+
 def days_overdue(due: date | None, today: date) -> int:
     """Return how many days past its due day a follow-up is (0 when not overdue)."""
     if due is None:

@@ -52,3 +52,12 @@ def test_cadence_form_names_each_bad_level():
     days, errors = cadence_validate({"A": "0", "B": "7"})
     assert errors == {"A": MSG_DAYS_INVALID, "C": MSG_DAYS_INVALID}
     assert days == {Level.B: 7}
+
+
+def test_a_next_action_brings_the_follow_up_forward_never_back():
+    from domain.cadence import follow_up_with_action
+
+    assert follow_up_with_action(date(2026, 12, 10), date(2026, 12, 3)) == date(2026, 12, 3)
+    assert follow_up_with_action(date(2026, 12, 3), date(2026, 12, 10)) == date(2026, 12, 3)
+    assert follow_up_with_action(None, date(2026, 12, 3)) == date(2026, 12, 3)
+    assert follow_up_with_action(date(2026, 12, 3), None) == date(2026, 12, 3)

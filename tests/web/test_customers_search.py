@@ -56,7 +56,8 @@ async def test_a_result_is_a_link_named_by_the_customer_with_level_owner_and_las
     # The link holds the name only, so its accessible name is exactly the name.
     assert item.css_first("a").text(deep=True, strip=True) == "上海华东机械有限公司"
     meta = item.css_first(".result-meta").text(separator=" ", strip=True)
-    assert "Level A" in meta and "陈静" in meta and "Last visit 11/20/26" in meta
+    # One date format per language (issue 20): "Nov 20, 2026", not "11/20/26".
+    assert "Level A" in meta and "陈静" in meta and "Last visit Nov 20, 2026" in meta
 
 
 async def test_plain_get_gets_the_full_results_page(client, db, signed_in):

@@ -63,18 +63,19 @@ async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, 
     assert due_section.css_first("a").attributes["href"] == f"/customers/{due.id}"
     recent = tree.css_first("section[aria-labelledby=recent-heading]")
     assert texts(recent, ".row-name") == ["Looked At"]
+    # Issue 20: recently viewed moved near the top, above the due lists.
     order = [n.attributes["id"] for n in tree.css("main h2")]
-    assert order == ["overdue-heading", "due-heading", "recent-heading"]
+    assert order == ["recent-heading", "overdue-heading", "due-heading"]
 
 
 async def test_rep_today_in_chinese_and_empty(client, db, signed_in):
     await signed_in("rep", name="陈静")
     tree = html(await client.get("/"))
-    assert texts(tree, "main h2") == ["逾期", "今日到期", "最近查看"]
+    assert texts(tree, "main h2") == ["最近查看", "逾期", "今日到期"]
     assert texts(tree, ".empty") == [
+        "你打开过的客户会显示在这里。",
         "没有逾期的跟进。",
         "今天没有到期的跟进。",
-        "你打开过的客户会显示在这里。",
     ]
 
 

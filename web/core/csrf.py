@@ -19,6 +19,12 @@ from litestar.utils.scope.state import ScopeState
 from web.core.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInExpired(PermissionDeniedException):
+    """A form sent from a session that no longer exists: the user must sign in again."""
+
+
 HEADER = "x-csrftoken"
 FIELD = "_csrf_token"
 EXCLUDE_OPT = "exclude_from_csrf"
@@ -93,6 +99,8 @@ class CsrfMiddleware:
             or expected is None
             or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode())
         ):
+            if session.user is None:  # the session (or the sign-in) behind the form is gone
+                raise SignInExpired("CSRF token verification failed: no signed-in session")
             raise PermissionDeniedException("CSRF token verification failed")
         ScopeState.from_scope(scope).csrf_token = expected
         await self.app(scope, receive, send)

@@ -1,17 +1,19 @@
 """Error pages for full requests and an error banner fragment for HTMX requests."""
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from web.core.csrf import SignInExpired
 from web.core.htmx import VARY, is_fragment_request, render
 from web.core.i18n import N_, pick_locale, set_locale
 from web.core.i18n import gettext as _
 from web.core.locale import LANG_COOKIE
+from web.core.redirects import safe_next
 
 log = logging.getLogger("kehu.errors")
 
@@ -49,7 +51,10 @@ class PublicError(HTTPException):
         super().__init__(detail=detail, status_code=status_code)
 
 
-def error_response(request: Request, status: int, detail: str | None = None) -> Response:
+def error_response(
+    request: Request, status: int, detail: str | None = None, *, title: str | None = None,
+    sign_in_url: str = "",
+) -> Response:  # fmt: skip
     """Render the error page, or the banner fragment for HTMX requests."""
     if "session" not in request.scope.get("state", {}):
         # Routing failed before our middleware ran: still answer in the visitor's language.
@@ -58,10 +63,11 @@ def error_response(request: Request, status: int, detail: str | None = None) -> 
         set_locale(
             pick_locale(None, request.cookies.get(LANG_COOKIE), accept, settings.default_locale)
         )
-    title, text = _MESSAGES.get(status, _UNEXPECTED)
+    default_title, text = _MESSAGES.get(status, _UNEXPECTED)
     context = {
-        "title": _(title),
+        "title": title or _(default_title),
         "text": detail or _(text),
+        "sign_in_url": sign_in_url,
         "status": status,
         "request_id": request.scope.get("state", {}).get("request_id", ""),
     }
@@ -88,8 +94,24 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
             # A swap cannot show the sign-in page: ask htmx for a full navigation.
             return Response(content=b"", status_code=401, headers={"HX-Redirect": login, **VARY})
         return Redirect(path=login, status_code=303, headers=VARY)
+    if isinstance(exc, SignInExpired):
+        return _sign_in_expired(request)
     detail = exc.detail if isinstance(exc, PublicError) else None
     return error_response(request, exc.status_code, detail)
+
+
+def _sign_in_expired(request: Request) -> Response:
+    """A form from an expired session: say so and offer to sign in again (back to its page)."""
+    back = urlsplit(request.headers.get("referer", ""))
+    page = safe_next(back.path + ("?" + back.query if back.query else "")) if back.path else "/"
+    login = request.app.route_reverse("auth.login") + "?next=" + quote(page, safe="/")
+    return error_response(
+        request,
+        403,
+        _("Your sign-in has expired, so this was not saved. Sign in again, then repeat it."),
+        title=_("Sign-in expired"),
+        sign_in_url=login,
+    )
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

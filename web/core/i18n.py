@@ -111,6 +111,12 @@ def _babel_locale() -> Locale:
     return _parse_locale(_locale.get())
 
 
+# Dates look the same everywhere in a language ("Dec 1, 2026" / "2026年12月1日"): the
+# templates' "short", "medium" and "long" all mean this one format.
+DATE_FORMAT = "medium"
+DATE_STYLES = frozenset({"short", "medium", "long", "full"})
+
+
 def fmt_datetime(value: datetime | None, fmt: str = "short") -> str:
     """Format an aware datetime in the user's time zone and language."""
     if value is None:
@@ -118,6 +124,9 @@ def fmt_datetime(value: datetime | None, fmt: str = "short") -> str:
     local = value.astimezone(_tz.get())
     if fmt == "time":
         return format_time(local, "short", locale=_babel_locale())
+    if fmt in DATE_STYLES:  # one date format per language, with the time beside it
+        day = format_date(local.date(), DATE_FORMAT, locale=_babel_locale())
+        return f"{day} {format_time(local, 'short', locale=_babel_locale())}"
     return format_datetime(local, fmt, locale=_babel_locale())
 
 
@@ -127,7 +136,7 @@ def fmt_date(value: date | datetime | None, fmt: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(_tz.get()).date()
-    return format_date(value, fmt, locale=_babel_locale())
+    return format_date(value, DATE_FORMAT if fmt in DATE_STYLES else fmt, locale=_babel_locale())
 
 
 def fmt_number(value: float | int | None) -> str:

@@ -51,3 +51,10 @@ def nav_items(context, actor: Actor | None) -> list[NavItem]:
 def home_path(app: Litestar, actor: Actor) -> str:
     """Return where a user lands after signing in (clerks: the counter)."""
     return app.route_reverse("counter.page" if actor.role == Role.CLERK else "home")
+
+
+@pass_context
+def home_url(context, actor: Actor | None) -> str:
+    """The brand link's target: the user's home page (a template global)."""
+    app = context["request"].app
+    return app.route_reverse("home") if actor is None else home_path(app, actor)

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from domain import labels as code_tables
 from web.core import i18n
-from web.core.nav import nav_items
+from web.core.nav import home_url, nav_items
 from web.core.static_assets import PREFIX as STATIC_PREFIX
 from web.core.static_assets import content_version
 
@@ -50,6 +50,7 @@ def make_environment(*, auto_reload: bool = False) -> Environment:
         static=static_url,
         current_locale=i18n.current_locale,
         nav_items=nav_items,
+        home_url=home_url,
         csrf_field=csrf_field,
         # The code tables (domain.labels) for selects: labels.options(tables.LEVELS).
         tables=code_tables,

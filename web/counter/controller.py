@@ -13,13 +13,14 @@ from db.counter import StoreStats, rfm_thresholds_get, store_stats, year_start
 from db.customers import CustomerRow, DuplicateCustomer, customer_create
 from db.models import Customer
 from db.search import customer_search
-from domain.customers import validate_customer
+from domain.customers import CustomFieldDef
 from domain.duplicates import DuplicateNotice, duplicate_notice
 from domain.enums import Role
 from domain.ownership import counter_placement
 from domain.phones import phone_digits_query
 from domain.rfm import TIER_LABELS, WINDOW_DAYS, RfmThresholds, Tier, rfm_tier
 from domain.users import Actor
+from web.core import labels
 from web.core.client_ip import client_ip
 from web.core.forms import Form, field
 from web.core.guards import require_roles
@@ -27,6 +28,7 @@ from web.core.htmx import flash, fragment_or_redirect, render, see_other
 from web.core.i18n import gettext
 from web.core.settings import Settings
 from web.customers.access import customer_or_404
+from web.customers.form import customer_field_definitions, validate_new_customer
 from web.visits.panel import note_view, visit_panel_context
 
 LOOKUP_LIMIT = 12
@@ -116,10 +118,17 @@ def _store_placement(actor: Actor) -> tuple[int, int | None]:
     return placement
 
 
+def _quick_values(data: Form, definitions: list[CustomFieldDef]) -> dict[str, str]:
+    """What quick add asks: name, phone and the custom fields an admin made required."""
+    names = ["name", "phone", *(d.input_name for d in definitions if d.required)]
+    return {name: field(data, name) for name in names}
+
+
 def _quick_add(
     request: Request,
     values: dict[str, str],
     *,
+    definitions: list[CustomFieldDef],
     errors: dict[str, str] | None = None,
     duplicates: DuplicateNotice | None = None,
     status_code: int = 200,
@@ -131,6 +140,8 @@ def _quick_add(
         "errors": errors or {},
         "duplicates": duplicates,
         "mode": "new",
+        "fields": [d for d in definitions if d.required],
+        "labels": labels,
     }
     return render(
         request,
@@ -175,11 +186,12 @@ class CounterController(Controller):
 
     @get("/new", name="counter.new")
     async def new(
-        self, request: Request, actor: Actor, name: str = "", phone: str = ""
+        self, request: Request, db: AsyncSession, actor: Actor, name: str = "", phone: str = ""
     ) -> Template:
-        """The quick-add form: only name and phone."""
+        """The quick-add form: name and phone (and any custom field an admin made required)."""
         _store_placement(actor)
-        return _quick_add(request, {"name": name, "phone": phone})
+        definitions = await customer_field_definitions(db)
+        return _quick_add(request, {"name": name, "phone": phone}, definitions=definitions)
 
     @post("/customers", name="counter.create")
     async def create(
@@ -193,10 +205,13 @@ class CounterController(Controller):
     ) -> Template | Redirect | Response:
         """Save a walk-in customer owned by the store, after the duplicate check."""
         team_id, owner_id = _store_placement(actor)
-        values = {"name": field(data, "name"), "phone": field(data, "phone")}
-        customer_input, errors = validate_customer({**values, **WALK_IN})
+        definitions = await customer_field_definitions(db)
+        values = _quick_values(data, definitions)  # the full form's rule, required fields too
+        customer_input, errors = validate_new_customer({**values, **WALK_IN}, definitions)
         if customer_input is None:
-            return _quick_add(request, values, errors=errors, status_code=422)
+            return _quick_add(
+                request, values, definitions=definitions, errors=errors, status_code=422
+            )
         try:
             customer = await customer_create(
                 db,
@@ -212,7 +227,9 @@ class CounterController(Controller):
         except DuplicateCustomer as dup:
             await db.rollback()
             notice = duplicate_notice(actor, dup.matches)
-            return _quick_add(request, values, duplicates=notice, status_code=422)
+            return _quick_add(
+                request, values, definitions=definitions, duplicates=notice, status_code=422
+            )
         await db.commit()
         flash(request, gettext("Customer %(number)s saved.", number=customer.number))
         url = request.app.route_reverse("counter.customer", customer_id=customer.id)

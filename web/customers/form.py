@@ -28,7 +28,7 @@ from db.customers import (
 from db.models import Customer
 from db.privacy import privacy_request_get
 from domain.custom_fields import MSG_REQUIRED_SINCE, missing_required
-from domain.customers import CustomerInput, CustomFieldDef, validate_customer
+from domain.customers import MSG_REQUIRED, CustomerInput, CustomFieldDef, validate_customer
 from domain.duplicates import DuplicateNotice, duplicate_check_needed, duplicate_notice
 from domain.edits import EditPlan, plan_edit
 from domain.enums import Role
@@ -111,6 +111,29 @@ def _detail_url(request: Request, customer_id: int) -> str:
 async def _definitions(db: AsyncSession) -> list[CustomFieldDef]:
     """The active custom fields the form shows."""
     return custom_field_defs(await custom_field_list(db))
+
+
+async def customer_field_definitions(db: AsyncSession) -> list[CustomFieldDef]:
+    """The active custom fields every form that creates a customer must ask for."""
+    return await _definitions(db)
+
+
+def named_errors(errors: dict[str, str], definitions: list[CustomFieldDef]) -> dict[str, str]:
+    """Messages that name their field: a required field that blocks a save says which one."""
+    return {
+        name: _("Fill in %(field)s.", field=labels.field(name, definitions))
+        if message == MSG_REQUIRED
+        else message
+        for name, message in errors.items()
+    }
+
+
+def validate_new_customer(
+    form: dict[str, str], definitions: list[CustomFieldDef]
+) -> tuple[CustomerInput | None, dict[str, str]]:
+    """The one rule for a new customer, on the full form and at the counter's quick add."""
+    customer_input, errors = validate_customer(form, definitions)
+    return customer_input, named_errors(errors, definitions)
 
 
 async def _form_context(
@@ -229,7 +252,7 @@ class CustomerFormController(Controller):
         _require_may_create(actor)
         form = fields(data)
         definitions = await _definitions(db)
-        customer_input, errors = validate_customer(form, definitions)
+        customer_input, errors = validate_new_customer(form, definitions)
         placement = await _placement(db, actor, form)
         errors = {**errors, **placement.errors}
         if customer_input is None or errors or placement.team_id is None:
@@ -278,6 +301,7 @@ class CustomerFormController(Controller):
         form = fields(data)
         page = _EditPage(request, db, actor, customer, await _definitions(db), form)
         customer_input, errors = validate_customer(form, page.definitions)
+        errors = named_errors(errors, page.definitions)
         owner_id, owner_error = await _owner_after_edit(db, actor, customer, form)
         if customer_input is None or errors or owner_error:
             return await page.again(422, values=form, errors={**errors, **owner_error})
