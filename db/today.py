@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, Select, bindparam, select
+from sqlalchemy import Date, Integer, Select, bindparam, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer, RecentlyViewed, User, Visit
@@ -53,7 +53,7 @@ def _today_due_select(actor: Actor) -> Select:
         .scalar_subquery()
     )
     stmt = (
-        select(*_COLUMNS, action)
+        select(*_COLUMNS, func.coalesce(action, ""))
         .outerjoin(User, User.id == Customer.owner_id)
         .where(
             visible_customers(actor),
