@@ -11,6 +11,7 @@ from functools import partial
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -83,13 +84,20 @@ def sql_in_thread() -> Iterator[None]:
         _SQL_IN_THREAD.reset(token)
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for a database URL (SQLite or PostgreSQL)."""
+def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
+    """Create the async engine for a database URL (SQLite or PostgreSQL).
+
+    `pooled=False` opens a PostgreSQL connection per session instead of keeping a pool:
+    an asyncpg connection belongs to the event loop that opened it, and the test client
+    runs the app's start-up tasks on a loop of its own (also right behind pgbouncer).
+    """
     kwargs: dict = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 5, "async_creator_fn": _connect_inline}
-    else:
+    elif pooled:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    else:
+        kwargs["poolclass"] = NullPool
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -8,7 +8,10 @@ newest. Every branch carries the actor's visibility clause.
 How fragments are found on SQLite 3.40: the FTS5 trigram index `customer_fts` answers
 fragments of 3+ characters; it cannot answer 1–2 characters, and LIKE against the
 trigram table is broken for CJK on this version, so a 1–2 character CJK query uses LIKE
-on the base tables (customer, contact). Latin letters are matched as prefixes of the
+on the base tables (customer, contact). On PostgreSQL the table `customer_trgm` holds
+the same text with a pg_trgm GIN index, which answers the same 3+ character fragments
+(ILIKE); 1–2 character queries take the same LIKE branch as on SQLite, so both backends
+give the same hits in the same order. Latin letters are matched as prefixes of the
 stored pinyin (`shanghai`) and pinyin initials (`shhd`) through their indexes.
 """
 
@@ -38,6 +41,7 @@ _LATIN = re.compile(r"[a-z][a-z' ]*", re.ASCII)
 _TOP = "\U0010ffff"
 
 customer_fts = table("customer_fts", column("rowid"))
+customer_trgm = table("customer_trgm", column("id"), column("doc"))  # PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -156,8 +160,20 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
             source=customer_fts.join(Customer, Customer.id == customer_fts.c.rowid),
             order=customer_fts.c.rowid.desc(),
         )
+    elif plan.fragments and dialect == "postgresql":
+        # pg_trgm: the GIN index of customer_trgm (migration 0011) answers ILIKE over the
+        # same text as customer_fts; newest first, as above.
+        conds = [
+            customer_trgm.c.doc.ilike(f"%{_like_escape(t)}%", escape="\\") for t in plan.fragments
+        ]
+        add(
+            RANK_FRAGMENT,
+            *conds,
+            source=customer_trgm.join(Customer, Customer.id == customer_trgm.c.id),
+            order=customer_trgm.c.id.desc(),
+        )
     elif plan.fragments:
-        # Other databases: the same fragments by LIKE (PostgreSQL would want pg_trgm here).
+        # Other databases: the same fragments by LIKE on the base table.
         cols = (Customer.name, Customer.number, Customer.phone, Customer.name_pinyin)
         conds = [
             or_(*(c.ilike(f"%{_like_escape(t)}%", escape="\\") for c in cols))
@@ -167,19 +183,21 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
     if plan.like_terms:
         # No ORDER BY: the covering index ix_customer_like is scanned (for a rep or a team
         # only their part of it) and the scan stops at the first `limit` matches.
+        # SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same hits.
+        def like(col, term: str):
+            pattern = f"%{_like_escape(term)}%"
+            if dialect == "postgresql":
+                return col.ilike(pattern, escape="\\")
+            return col.like(pattern, escape="\\")
+
         conds = [
-            or_(
-                Customer.name.like(f"%{_like_escape(t)}%", escape="\\"),
-                Customer.contact_name.like(f"%{_like_escape(t)}%", escape="\\"),
-            )
-            for t in plan.like_terms
+            or_(like(Customer.name, t), like(Customer.contact_name, t)) for t in plan.like_terms
         ]
         add(RANK_FRAGMENT, *conds)
         if len(plan.like_terms) == 1:
-            pattern = f"%{_like_escape(plan.like_terms[0])}%"
             add(
                 RANK_FRAGMENT,
-                Contact.name.like(pattern, escape="\\"),
+                like(Contact.name, plan.like_terms[0]),
                 source=Contact.__table__.join(Customer, Customer.id == Contact.customer_id),
             )
     return out
