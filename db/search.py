@@ -19,7 +19,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, column, func, literal, literal_column, or_, select, table
+from sqlalchemy import (
+    Select,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.customers import CustomerRow, customer_row_select, customer_rows
@@ -201,6 +212,38 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
                 source=Contact.__table__.join(Customer, Customer.id == Contact.customer_id),
             )
     return out
+
+
+# The text of one customer in customer_fts, as the triggers of migration 0002 write it.
+_FTS_REBUILD = [
+    "DELETE FROM customer_fts",
+    """INSERT INTO customer_fts (rowid, name, number, phone, pinyin, initials, contacts)
+SELECT c.id, c.name, c.number, c.phone, c.name_pinyin, c.name_initials,
+  trim(c.contact_name || ' ' || coalesce(
+    (SELECT group_concat(k.name, ' ') FROM contact k WHERE k.customer_id = c.id), ''))
+FROM customer c""",
+]
+# PostgreSQL: migration 0011's own function writes each customer's row.
+_TRGM_REBUILD = [
+    "DELETE FROM customer_trgm",
+    "SELECT count(customer_trgm_refresh(id)) FROM customer",
+]
+
+
+def search_index_table(dialect: str) -> str:
+    """The name of the search index table on a backend."""
+    return "customer_fts" if dialect == "sqlite" else "customer_trgm"
+
+
+def search_index_rebuild(connection) -> None:
+    """Rewrite the whole search index from the customers and contacts (after a bulk copy).
+
+    Takes a synchronous SQLAlchemy Connection (the copy and restore tools run outside the
+    event loop); it does not commit.
+    """
+    sqls = _FTS_REBUILD if connection.dialect.name == "sqlite" else _TRGM_REBUILD
+    for sql in sqls:
+        connection.execute(text(sql))
 
 
 async def customer_search(

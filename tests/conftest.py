@@ -67,7 +67,7 @@ def new_database(backend):
     """A factory: `new_database(directory)` makes a fresh migrated database, returns its URL.
 
     SQLite copies the run's migrated file into `directory`; PostgreSQL creates a database
-    from the run's migrated template (dropped at the end of the run at the latest).
+    from the run's migrated template (it lives to the end of the run: for module fixtures).
     """
     return backend.new_database
 
@@ -75,9 +75,9 @@ def new_database(backend):
 @pytest.fixture
 def database_url(tmp_path, backend) -> Iterator[str]:
     """The test's own fresh, migrated database."""
-    url = backend.new_database(tmp_path)
+    url = backend.checkout(tmp_path)
     yield url
-    backend.drop_database(url)
+    backend.release(url)
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ async def db(app):
 @pytest.fixture
 async def sessionmaker(settings):
     """Sessions on an engine of the test's database, without a web app (the db tests' own)."""
-    engine = make_engine(settings.database_url, pooled=settings.extra.get("db_pooled", True))
+    engine = make_engine(settings.database_url)  # one event loop here: pooled on PostgreSQL too
     yield make_sessionmaker(engine)
     await engine.dispose()
 
