@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from db.engine import url_without_options
+
 # Create a private file: refuse an existing file and a planted symlink alike.
 PRIVATE_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
@@ -115,7 +117,7 @@ def pg_tool(name: str) -> str:
 
 def _pg_run(tool: str, url: str, options: list[str], extra: list[str] = ()) -> None:
     """Run pg_dump or pg_restore on the database at `url`; the password goes by environment."""
-    parsed = make_url(url)
+    parsed = make_url(url_without_options(url)[0])
     env = dict(os.environ)
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)

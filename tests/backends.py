@@ -26,8 +26,6 @@ class Backend:
 
     name = "sqlite"
     unavailable: str | None = None  # why the run is skipped, when it is
-    # Settings.extra for an app on this backend's databases.
-    settings_extra: dict = {}
 
     def new_database(self, directory: Path) -> str:
         """A fresh migrated database; return its URL."""
@@ -83,9 +81,6 @@ class PostgresBackend(Backend):
     """
 
     name = "postgresql"
-    # AsyncTestClient runs the app's start-up tasks on a loop of its own; a pooled asyncpg
-    # connection must never move between loops.
-    settings_extra = {"db_pooled": False}
     POOL = 2  # recycled per-test databases
 
     def __init__(self) -> None:

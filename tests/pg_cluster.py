@@ -48,7 +48,10 @@ class Cluster:
 
     def url(self, database: str) -> str:
         """The async SQLAlchemy URL of a database in this cluster."""
-        return f"postgresql+asyncpg://postgres@/{database}?host={self.socket_dir}&port={self.port}"
+        return (
+            f"postgresql+asyncpg://postgres@/{database}?host={self.socket_dir}&port={self.port}"
+            "&kehu_pool=off"  # AsyncTestClient: the app's start-up runs on another event loop
+        )
 
     def sync_dsn(self, database: str) -> str:
         """A libpq connection string for psycopg."""

@@ -74,7 +74,7 @@ class KehuApp(Litestar):
 
 def create_app(settings: Settings) -> Litestar:
     """Build the Kehu web app for the given settings."""
-    engine = make_engine(settings.database_url, pooled=settings.extra.get("db_pooled", True))
+    engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
 
     view_log = ViewLog(sessionmaker)

@@ -185,7 +185,7 @@ class World:
 
 
 @pytest.fixture
-def matrix_settings(tmp_path, database_url, backend):
+def matrix_settings(tmp_path, database_url):
     """Settings for a fresh database; sign-in attempts are not rate-limited here."""
     settings = load_settings(
         {
@@ -196,7 +196,6 @@ def matrix_settings(tmp_path, database_url, backend):
         },
         workdir=tmp_path,
     )
-    settings.extra.update(backend.settings_extra)
     return settings
 
 

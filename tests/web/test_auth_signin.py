@@ -140,7 +140,7 @@ async def test_failed_verify_still_uses_up_the_challenge(client, db):
 
 async def test_stale_challenge_is_refused(settings, tmp_path):
     now = [utcnow()]
-    app = create_app(replace(settings, extra={**settings.extra, "clock": lambda: now[0]}))
+    app = create_app(replace(settings, extra={"clock": lambda: now[0]}))
     async with (
         AsyncTestClient(app=app, base_url="http://localhost:8000") as client,
         app.state.sessionmaker() as db,
