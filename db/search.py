@@ -138,7 +138,7 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
             stmt = stmt.select_from(source)
         stmt = stmt.where(*where, visible)
         if order is not None:
-            stmt = stmt.order_by(order)
+            stmt = stmt.order_by(*(order if isinstance(order, tuple) else (order,)))
         out.append(stmt.limit(limit))
 
     if plan.number:
@@ -204,7 +204,18 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
         conds = [
             or_(like(Customer.name, t), like(Customer.contact_name, t)) for t in plan.like_terms
         ]
-        add(RANK_FRAGMENT, *conds)
+        # PostgreSQL has no index for these (trigrams need 3 characters) and reads them
+        # all; it takes the first `limit` in the order SQLite's index scan meets them, so a
+        # query matching more than `limit` customers keeps the same ones on both.
+        order = None
+        if dialect == "postgresql":
+            order = (
+                Customer.team_id.asc().nulls_first(),
+                Customer.owner_id.asc().nulls_first(),
+                Customer.name.collate("C"),
+                Customer.contact_name.collate("C"),
+            )
+        add(RANK_FRAGMENT, *conds, order=order)
         if len(plan.like_terms) == 1:
             add(
                 RANK_FRAGMENT,

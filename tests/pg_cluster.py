@@ -18,12 +18,13 @@ class ClusterUnavailable(Exception):
 
 def _bindir() -> Path:
     """The directory holding initdb and pg_ctl (Debian keeps them off PATH)."""
-    explicit = os.environ.get("KEHU_PG_BINDIR")
-    candidates = [explicit] if explicit else []
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(str(Path(on_path).parent))
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    explicit = os.environ.get("KEHU_PG_BINDIR")  # this directory only
+    if explicit:
+        candidates = [explicit]
+    else:
+        on_path = shutil.which("initdb")
+        candidates = [str(Path(on_path).parent)] if on_path else []
+        candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     for candidate in candidates:
         if candidate and (Path(candidate) / "initdb").exists():
             return Path(candidate)
@@ -88,7 +89,8 @@ def start() -> Cluster:
         except KeyError:
             raise ClusterUnavailable("running as root and there is no 'postgres' user") from None
         owner = "postgres"
-    root = Path(tempfile.mkdtemp(prefix="kehu-pg-"))
+    # As root the server runs as postgres, which must reach the directory: /tmp it is.
+    root = Path(tempfile.mkdtemp(prefix="kehu-pg-", dir="/tmp" if owner else None))
     (root / "socket").mkdir()
     if owner:
         entry = pwd.getpwnam(owner)

@@ -6,9 +6,10 @@ every row below is checked on both. Ranking: exact number/phone, last four digit
 """
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from db.customers import contact_add
+from db.models import User
 from db.search import customer_search, search_branches, search_index_rebuild, search_plan
 from domain.contacts import validate_contact
 from tests import factories as make
@@ -122,3 +123,22 @@ async def test_postgresql_answers_fragments_from_the_trigram_index(db, admin, ba
             ).scalars()
         )
         assert "Bitmap Index Scan on ix_customer_trgm_doc" in plan, plan
+
+
+async def test_with_more_hits_than_shown_both_show_the_same_ones(db, admin):
+    """A 1–2 character query matching more than 20 customers: the same 20 on both."""
+    team = await make.team(db)
+    owner = (await db.execute(select(User).where(User.name == "陈静"))).scalar_one()
+    for i in range(25):
+        await make.customer(
+            db,
+            via_form=True,
+            name=f"测试华东{i:02d}",
+            phone=f"1350000{i:04d}",
+            team=team,
+            owner=owner,
+        )
+    found = [h.name for h in await customer_search(db, actor=admin, q="东")]
+    # The first 20 matches by name (as SQLite's index holds them), then ranked as always.
+    tests = [f"测试华东{i:02d}" for i in range(16, -1, -1)]
+    assert found == ["华东电子", "华东机械", *tests, "上海华东机械有限公司"]
