@@ -90,7 +90,7 @@ def start() -> Cluster:
             raise ClusterUnavailable("running as root and there is no 'postgres' user") from None
         owner = "postgres"
     # As root the server runs as postgres, which must reach the directory: /tmp it is.
-    root = Path(tempfile.mkdtemp(prefix="kehu-pg-", dir="/tmp" if owner else None))
+    root = Path(tempfile.mkdtemp(prefix="kehu-pg-", dir="/tmp" if owner else None))  # noqa: S108
     (root / "socket").mkdir()
     if owner:
         entry = pwd.getpwnam(owner)
