@@ -55,8 +55,8 @@ class _Bar:
                 print(f"copied {table}: {done} rows", file=sys.stderr, flush=True)
             return
         if table not in self._tasks:
-            self._tasks[table] = self._rich.add_task(table, total=max(total, 1))
-        self._rich.update(self._tasks[table], completed=done if total else 1)
+            self._tasks[table] = self._rich.add_task(table, total=total)
+        self._rich.update(self._tasks[table], completed=done)
 
 
 def cmd_db_copy(args: argparse.Namespace) -> None:
