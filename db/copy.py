@@ -32,6 +32,7 @@ from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers every table in SQLModel.metadata)
 from db.engine import _sqlite_pragmas, sync_url
+from db.files import database_file_prepare
 from db.migrate import MigrationError, alembic_config, upgrade
 from db.search import search_index_rebuild, search_index_table
 
@@ -186,6 +187,7 @@ def database_copy(
         with source.connect() as src:
             _check_source(src, source_url)
         _check_target_empty(target_url)
+        database_file_prepare(target_url)  # a new SQLite file is private (0600) from the start
         try:
             upgrade(target_url)
         except MigrationError as exc:

@@ -111,6 +111,7 @@ async def test_copy_there_and_back_keeps_every_row_and_search(
     assert by_table["customer_fts (search index)"] == 4
     assert ("visit", 4, 4) in seen and ("visit", 2, 4) in seen  # batches of two, reported
 
+    assert (tmp_path / "copy.db").stat().st_mode & 0o077 == 0  # private, like kehu.db
     counts = database_copy(middle, second_database)
     assert all(c.ok for c in counts), counts
 
