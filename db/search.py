@@ -221,6 +221,10 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
                 RANK_FRAGMENT,
                 like(Contact.name, plan.like_terms[0]),
                 source=Contact.__table__.join(Customer, Customer.id == Contact.customer_id),
+                # as SQLite's ix_contact_name holds them (see above)
+                order=(Contact.name.collate("C"), Contact.customer_id)
+                if dialect == "postgresql"
+                else None,
             )
     return out
 
@@ -249,8 +253,8 @@ def search_index_table(dialect: str) -> str:
 def search_index_rebuild(connection) -> None:
     """Rewrite the whole search index from the customers and contacts (after a bulk copy).
 
-    Takes a synchronous SQLAlchemy Connection (the copy and restore tools run outside the
-    event loop); it does not commit.
+    Takes a synchronous SQLAlchemy Connection (`kehu db copy` runs outside any event
+    loop); it does not commit.
     """
     sqls = _FTS_REBUILD if connection.dialect.name == "sqlite" else _TRGM_REBUILD
     for sql in sqls:
