@@ -1,6 +1,7 @@
 """Fixtures: a fresh migrated database per test (SQLite or PostgreSQL), the app by create_app."""
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +43,15 @@ def pytest_configure(config):
         "markers", "sqlite_only(reason): the test checks SQLite itself; skipped on PostgreSQL"
     )
     config.kehu_backend = backends.start(name)
+    if config.kehu_backend.name == "postgresql" and not config.kehu_backend.unavailable:
+        # A run stopped by SIGTERM (a CI timeout) ends like Ctrl-C: unconfigure still stops
+        # the cluster instead of leaving a server behind.
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    """Turn SIGTERM into KeyboardInterrupt, which pytest winds down from."""
+    raise KeyboardInterrupt
 
 
 def pytest_unconfigure(config):
