@@ -10,7 +10,9 @@ from functools import partial
 
 import aiosqlite
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -83,13 +85,31 @@ def sql_in_thread() -> Iterator[None]:
         _SQL_IN_THREAD.reset(token)
 
 
+# `?kehu_pool=off` in a PostgreSQL URL: a connection per session instead of a pool. An
+# asyncpg connection belongs to the event loop that opened it, and the test client runs the
+# app's start-up tasks on a loop of its own (it is also the right setting behind pgbouncer).
+POOL_OPTION = "kehu_pool"
+
+
+def url_without_options(url: str) -> tuple[str, bool]:
+    """The URL the driver understands, and whether Kehu's pool option allows pooling."""
+    if POOL_OPTION not in url:
+        return url, True
+    parsed = make_url(url)
+    pooled = parsed.query.get(POOL_OPTION, "on") != "off"
+    return parsed.difference_update_query([POOL_OPTION]).render_as_string(False), pooled
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for a database URL (SQLite or PostgreSQL)."""
+    url, pooled = url_without_options(url)
     kwargs: dict = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 5, "async_creator_fn": _connect_inline}
-    else:
+    elif pooled:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    else:
+        kwargs["poolclass"] = NullPool
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -116,6 +136,7 @@ async def session_scope(
 
 def sync_url(url: str) -> str:
     """Return the synchronous driver URL that Alembic and bulk loaders use."""
+    url = url_without_options(url)[0]
     return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
 
 

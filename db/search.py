@@ -8,7 +8,10 @@ newest. Every branch carries the actor's visibility clause.
 How fragments are found on SQLite 3.40: the FTS5 trigram index `customer_fts` answers
 fragments of 3+ characters; it cannot answer 1–2 characters, and LIKE against the
 trigram table is broken for CJK on this version, so a 1–2 character CJK query uses LIKE
-on the base tables (customer, contact). Latin letters are matched as prefixes of the
+on the base tables (customer, contact). On PostgreSQL the table `customer_trgm` holds
+the same text with a pg_trgm GIN index, which answers the same 3+ character fragments
+(ILIKE); 1–2 character queries take the same LIKE branch as on SQLite, so both backends
+give the same hits in the same order. Latin letters are matched as prefixes of the
 stored pinyin (`shanghai`) and pinyin initials (`shhd`) through their indexes.
 """
 
@@ -16,7 +19,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, column, func, literal, literal_column, or_, select, table
+from sqlalchemy import (
+    Select,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.customers import CustomerRow, customer_row_select, customer_rows
@@ -38,6 +52,7 @@ _LATIN = re.compile(r"[a-z][a-z' ]*", re.ASCII)
 _TOP = "\U0010ffff"
 
 customer_fts = table("customer_fts", column("rowid"))
+customer_trgm = table("customer_trgm", column("id"), column("doc"))  # PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -123,7 +138,7 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
             stmt = stmt.select_from(source)
         stmt = stmt.where(*where, visible)
         if order is not None:
-            stmt = stmt.order_by(order)
+            stmt = stmt.order_by(*(order if isinstance(order, tuple) else (order,)))
         out.append(stmt.limit(limit))
 
     if plan.number:
@@ -156,8 +171,20 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
             source=customer_fts.join(Customer, Customer.id == customer_fts.c.rowid),
             order=customer_fts.c.rowid.desc(),
         )
+    elif plan.fragments and dialect == "postgresql":
+        # pg_trgm: the GIN index of customer_trgm (migration 0011) answers ILIKE over the
+        # same text as customer_fts; newest first, as above.
+        conds = [
+            customer_trgm.c.doc.ilike(f"%{_like_escape(t)}%", escape="\\") for t in plan.fragments
+        ]
+        add(
+            RANK_FRAGMENT,
+            *conds,
+            source=customer_trgm.join(Customer, Customer.id == customer_trgm.c.id),
+            order=customer_trgm.c.id.desc(),
+        )
     elif plan.fragments:
-        # Other databases: the same fragments by LIKE (PostgreSQL would want pg_trgm here).
+        # Other databases: the same fragments by LIKE on the base table.
         cols = (Customer.name, Customer.number, Customer.phone, Customer.name_pinyin)
         conds = [
             or_(*(c.ilike(f"%{_like_escape(t)}%", escape="\\") for c in cols))
@@ -167,22 +194,71 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
     if plan.like_terms:
         # No ORDER BY: the covering index ix_customer_like is scanned (for a rep or a team
         # only their part of it) and the scan stops at the first `limit` matches.
+        # SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same hits.
+        def like(col, term: str):
+            pattern = f"%{_like_escape(term)}%"
+            if dialect == "postgresql":
+                return col.ilike(pattern, escape="\\")
+            return col.like(pattern, escape="\\")
+
         conds = [
-            or_(
-                Customer.name.like(f"%{_like_escape(t)}%", escape="\\"),
-                Customer.contact_name.like(f"%{_like_escape(t)}%", escape="\\"),
-            )
-            for t in plan.like_terms
+            or_(like(Customer.name, t), like(Customer.contact_name, t)) for t in plan.like_terms
         ]
-        add(RANK_FRAGMENT, *conds)
+        # PostgreSQL has no index for these (trigrams need 3 characters) and reads them
+        # all; it takes the first `limit` in the order SQLite's index scan meets them, so a
+        # query matching more than `limit` customers keeps the same ones on both.
+        order = None
+        if dialect == "postgresql":
+            order = (
+                Customer.team_id.asc().nulls_first(),
+                Customer.owner_id.asc().nulls_first(),
+                Customer.name.collate("C"),
+                Customer.contact_name.collate("C"),
+            )
+        add(RANK_FRAGMENT, *conds, order=order)
         if len(plan.like_terms) == 1:
-            pattern = f"%{_like_escape(plan.like_terms[0])}%"
             add(
                 RANK_FRAGMENT,
-                Contact.name.like(pattern, escape="\\"),
+                like(Contact.name, plan.like_terms[0]),
                 source=Contact.__table__.join(Customer, Customer.id == Contact.customer_id),
+                # as SQLite's ix_contact_name holds them (see above)
+                order=(Contact.name.collate("C"), Contact.customer_id)
+                if dialect == "postgresql"
+                else None,
             )
     return out
+
+
+# The text of one customer in customer_fts, as the triggers of migration 0002 write it.
+_FTS_REBUILD = [
+    "DELETE FROM customer_fts",
+    """INSERT INTO customer_fts (rowid, name, number, phone, pinyin, initials, contacts)
+SELECT c.id, c.name, c.number, c.phone, c.name_pinyin, c.name_initials,
+  trim(c.contact_name || ' ' || coalesce(
+    (SELECT group_concat(k.name, ' ') FROM contact k WHERE k.customer_id = c.id), ''))
+FROM customer c""",
+]
+# PostgreSQL: migration 0011's own function writes each customer's row.
+_TRGM_REBUILD = [
+    "DELETE FROM customer_trgm",
+    "SELECT count(customer_trgm_refresh(id)) FROM customer",
+]
+
+
+def search_index_table(dialect: str) -> str:
+    """The name of the search index table on a backend."""
+    return "customer_fts" if dialect == "sqlite" else "customer_trgm"
+
+
+def search_index_rebuild(connection) -> None:
+    """Rewrite the whole search index from the customers and contacts (after a bulk copy).
+
+    Takes a synchronous SQLAlchemy Connection (`kehu db copy` runs outside any event
+    loop); it does not commit.
+    """
+    sqls = _FTS_REBUILD if connection.dialect.name == "sqlite" else _TRGM_REBUILD
+    for sql in sqls:
+        connection.execute(text(sql))
 
 
 async def customer_search(

@@ -3,6 +3,7 @@
 import asyncio
 import time
 
+import pytest
 from sqlalchemy import func, select, text
 
 from db.engine import InlineConnection, sql_in_thread
@@ -46,6 +47,7 @@ async def test_a_second_writer_waits_without_blocking_the_event_loop(sessionmake
     assert names == ["A组", "B组"]
 
 
+@pytest.mark.sqlite_only("aiosqlite inline connections")
 async def test_reads_run_inline_and_sql_in_thread_uses_the_connection_thread(sessionmaker):
     async with sessionmaker() as db:
         raw = (await (await db.connection()).get_raw_connection()).driver_connection

@@ -183,6 +183,7 @@ QUERIES = [
 ]
 
 
+@pytest.mark.sqlite_only("SQLite's EXPLAIN QUERY PLAN; PostgreSQL: test_search_backends")
 async def test_no_branch_reads_the_whole_customer_table(db, world):
     """Every branch uses an index (or the FTS index); 1-2 char LIKE scans a covering index."""
     await db.execute(text("ANALYZE"))

@@ -27,6 +27,7 @@ async def _record(session, actor, customer_id, outcome="called"):
     )
 
 
+@pytest.mark.sqlite_only("the write gate queues SQLite writers; a no-op on PostgreSQL")
 async def test_a_second_visit_waits_for_the_first_transaction_to_commit(app, db, rep_and_customer):
     actor, customer_id = rep_and_customer
     inserts = []

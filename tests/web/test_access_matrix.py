@@ -10,7 +10,6 @@ fails here with its name; so does a route whose answer does not match its policy
 import itertools
 import logging
 import secrets
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -186,19 +185,18 @@ class World:
 
 
 @pytest.fixture
-def matrix_settings(tmp_path, migrated_template):
+def matrix_settings(tmp_path, database_url):
     """Settings for a fresh database; sign-in attempts are not rate-limited here."""
-    db_file = tmp_path / "kehu.db"
-    shutil.copy(migrated_template, db_file)
-    return load_settings(
+    settings = load_settings(
         {
-            "KEHU_DATABASE_URL": f"sqlite:///{db_file}",
+            "KEHU_DATABASE_URL": database_url,
             "KEHU_SECRET_KEY": "test-secret-" + "x" * 40,
             "KEHU_ORIGIN": "http://localhost:8000",
             "KEHU_RATE_LIMIT_PER_MINUTE": "100000",
         },
         workdir=tmp_path,
     )
+    return settings
 
 
 async def _session_cookie(db, user: User) -> str:

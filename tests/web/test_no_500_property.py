@@ -9,7 +9,6 @@ an admin and as a rep. The answer must be below 500 and show no stack trace.
 import asyncio
 import re
 import secrets
-import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -221,17 +220,15 @@ def _scrape_forms(world: World, role: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, migrated_template):
+def world(tmp_path_factory, new_database):
     """One app and world for the module: hostile input must not change what it serves."""
     tmp = tmp_path_factory.mktemp("no500")
-    db_file = tmp / "kehu.db"
-    shutil.copy(migrated_template, db_file)
-    url = f"sqlite+aiosqlite:///{db_file}"
+    url = new_database(tmp)
     seeded = asyncio.run(_seed(url))
     app = create_app(
         load_settings(
             {
-                "KEHU_DATABASE_URL": f"sqlite:///{db_file}",
+                "KEHU_DATABASE_URL": url,
                 "KEHU_SECRET_KEY": "test-secret-" + "x" * 40,
                 "KEHU_ORIGIN": "http://localhost:8000",
                 "KEHU_RATE_LIMIT_PER_MINUTE": "100000",

@@ -1,4 +1,4 @@
-"""The `kehu` command line: serve, db upgrade, demo, user add, backup."""
+"""The `kehu` command line: serve, db upgrade/copy, demo, user add, backup, restore."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from web.cli import dbcopy, restore
 from web.core.settings import Settings, SettingsError, load_settings
 
 
@@ -209,7 +210,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    """Write a consistent online copy of the SQLite database."""
+    """Write a consistent online copy of the database (SQLite backup API or pg_dump)."""
     from db.backup import BackupError, backup
 
     settings = _settings()
@@ -252,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.set_defaults(func=cmd_db_upgrade)
+    dbcopy.add_parser(db_sub)
 
     demo = sub.add_parser("demo", help="fill the database with demo data")
     demo.add_argument("--customers", type=int, default=2000)
@@ -270,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="consistent online copy of the database")
     backup.add_argument("file")
     backup.set_defaults(func=cmd_backup)
+    restore.add_parser(sub)
 
     pool = sub.add_parser("pool", help="public pool commands")
     pool_sub = pool.add_subparsers(dest="pool_command", required=True)
