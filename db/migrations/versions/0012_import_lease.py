@@ -1,7 +1,7 @@
 """Import jobs: which server process runs a job and when it last said so (its lease).
 
-Revision ID: 0011_import_lease
-Revises: 0010_privacy_permission
+Revision ID: 0012_import_lease
+Revises: 0011_pg_search
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import db.types
 
-revision = "0011_import_lease"
-down_revision = "0010_privacy_permission"
+revision = "0012_import_lease"
+down_revision = "0011_pg_search"
 branch_labels = None
 depends_on = None
 
