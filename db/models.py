@@ -434,6 +434,8 @@ class ImportJob(SQLModel, table=True):
     created_at: datetime = _dt(default_factory=utcnow)
     started_at: datetime | None = _dt(default=None)
     finished_at: datetime | None = _dt(default=None)
+    # The stored upload was dropped by an erasure (it held the person); added by 0011.
+    file_erased: bool = False
 
 
 class ImportRow(SQLModel, table=True):
@@ -458,6 +460,20 @@ class ImportRow(SQLModel, table=True):
     action: str = Field(default="", max_length=16)
     # The fields an update changed, with their earlier values (what undo restores).
     before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What the row did to contacts: {"added": [ids]} or {"changed": {id: {field: earlier}}};
+    # added by 0011.
+    contacts: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+
+
+class ImportSetting(SQLModel, table=True):
+    """Admin-set import limits (one row, id 1); added by 0011."""
+
+    __tablename__ = "import_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    max_upload_mb: int = 20
 
 
 class ImportMapping(SQLModel, table=True):
