@@ -8,6 +8,7 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.today import TodayRow, recently_viewed_list, today_due
+from domain.privacy import can_handle_requests
 from domain.users import Actor
 from domain.visits import DueEntry, due_entry, follow_ups_by_rep
 from web.core.guards import require_user
@@ -87,6 +88,8 @@ class HomeController(Controller):
             "more": more,
             "recent": recent,
             "due_count": len(rows),
+            # Everyone who handles privacy requests (not only admins) sees the overdue ones.
+            "privacy_overdue": can_handle_requests(actor),
             **await sales_today_context(db, actor=actor),
         }
         return render(request, "pages/today/index.html", context)
