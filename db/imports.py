@@ -47,8 +47,10 @@ from domain.imports import (
     DuplicateMode,
     RowCheck,
     Verdict,
+    as_existing_duplicate,
     check_row,
     contact_change,
+    duplicate_keys,
     update_changes,
 )
 from domain.names import name_key
@@ -58,8 +60,8 @@ BATCH = 1000
 PREVIEW_PAGE = 100
 # Rows per committed transaction of a running import. New customers go in with a few
 # multi-row statements per batch, so a batch stays short and visits that others record
-# meanwhile wait for the write gate at most one batch.
-RUN_BATCH = 500
+# meanwhile wait for the write gate at most one batch (200 rows: a few tens of ms).
+RUN_BATCH = 200
 # Rows checked between two yields to the event loop (about 15 ms of CPU).
 CHECK_SLICE = 100
 
@@ -192,29 +194,52 @@ async def import_context(
     custom_fields: list[CustomFieldDef],
     role_names: dict[str, str] | None = None,
 ) -> Context:
-    """What checking rows needs: the team's possible owners by name, every customer's keys.
+    """What checking rows needs: the team's possible owners by name, sources, custom fields.
 
-    Duplicates are looked for in the whole company, as the entry form does.
+    Existing customers are not loaded here: each batch of rows looks its phones and name
+    keys up in the database (`_existing_duplicates`), so a 100,000-customer company costs
+    no memory. Duplicates are looked for in the whole company, as the entry form does.
     """
     owners: dict[str, list[int]] = defaultdict(list)
     for choice in await customer_owner_choices(session, team_id=team_id):
         owners[name_key(choice.name) or choice.name].append(choice.id)
-    phones: dict[str, int] = {}
-    names: dict[str, int] = {}
-    stmt = select(Customer.id, Customer.phone, Customer.name_key).order_by(Customer.id)
-    for cid, phone, key in await session.execute(stmt):
-        if phone:
-            phones.setdefault(phone, cid)
-        if key:
-            names.setdefault(key, cid)
     return Context(
         owners=dict(owners),
         source_names=source_names,
         role_names=role_names or {},
         custom_fields=custom_fields,
-        existing_phones=phones,
-        existing_names=names,
     )
+
+
+async def _existing_duplicates(session: AsyncSession, checks: list[RowCheck]) -> list[RowCheck]:
+    """The batch's checks with every new row that an existing customer duplicates (same
+    phone first, else same name key; the oldest customer) turned into a duplicate of it."""
+    candidates = [duplicate_keys(c) for c in checks]
+    wanted = [c for c in checks if c.verdict == Verdict.NEW]
+    phones = sorted({p for (p, _k), c in zip(candidates, checks, strict=True)
+                     if p and c.verdict == Verdict.NEW})  # fmt: skip
+    keys = sorted({k for (_p, k), c in zip(candidates, checks, strict=True)
+                   if k and c.verdict == Verdict.NEW})  # fmt: skip
+    if not wanted:
+        return checks
+    by_phone = await _first_ids(session, Customer.phone, phones)
+    by_key = await _first_ids(session, Customer.name_key, keys)
+    out = []
+    for check, (phone, key) in zip(checks, candidates, strict=True):
+        found = by_phone.get(phone) or by_key.get(key) if check.verdict == Verdict.NEW else None
+        out.append(as_existing_duplicate(check, found) if found else check)
+    return out
+
+
+async def _first_ids(session: AsyncSession, column, values: list[str]) -> dict[str, int]:
+    """The oldest customer holding each value of an (indexed) column."""
+    found: dict[str, int] = {}
+    for start in range(0, len(values), BATCH):
+        chunk = values[start : start + BATCH]
+        stmt = select(column, Customer.id).where(column.in_(chunk)).order_by(Customer.id)
+        for value, cid in await session.execute(stmt):
+            found.setdefault(value, cid)
+    return found
 
 
 # Core (not ORM) UPDATE: one statement executed for a whole batch of rows.
@@ -225,6 +250,17 @@ _VERDICT_UPDATE = (
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
             duplicate_of=bindparam("p_dup"))
 )  # fmt: skip
+
+
+async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
+    """Check (id, line, cells) rows in file order, yielding to the event loop now and then:
+    checking is CPU work, and other requests must get in while a big file is checked."""
+    checks = []
+    for n, (_row_id, line, cells) in enumerate(rows, 1):
+        checks.append(check_row(line, cells, job.mapping, ctx))
+        if n % CHECK_SLICE == 0:
+            await asyncio.sleep(0)
+    return checks
 
 
 async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Context) -> None:
@@ -240,11 +276,9 @@ async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Conte
         rows = (await session.execute(stmt)).all()
         if not rows:
             break
+        checks = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
         params = []
-        for n, (row_id, line, cells) in enumerate(rows, 1):
-            if n % CHECK_SLICE == 0:
-                await asyncio.sleep(0)  # let other requests in while a big file is checked
-            check = check_row(line, cells, job.mapping, ctx)
+        for (row_id, _line, _cells), check in zip(rows, checks, strict=True):
             reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
             params.append(
                 {"p_id": row_id, "p_verdict": check.verdict.value, "p_reason": reason,
@@ -334,12 +368,8 @@ async def import_run_batch(
     rows = (await session.execute(stmt)).all()
     if not rows:
         return None
-    checks: list[tuple[dict, RowCheck]] = []
-    for n, (rid, line, cells) in enumerate(rows, 1):
-        check = check_row(line, cells, job.mapping, ctx)
-        checks.append((_outcome(rid, check), check))
-        if n % CHECK_SLICE == 0:
-            await asyncio.sleep(0)  # checking is CPU work: let requests in between slices
+    checked = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
+    checks = [(_outcome(row[0], c), c) for row, c in zip(rows, checked, strict=True)]
     await write_gate(session)
     mode = DuplicateMode(job.duplicate_mode)
     new: list[tuple[dict, RowCheck]] = []

@@ -267,6 +267,20 @@ def check_row(line: int, cells: Sequence[str], mapping: Sequence[str], ctx: Cont
     return RowCheck(Verdict.NEW, customer, owner_id, contact=contact)
 
 
+def as_existing_duplicate(check: RowCheck, customer_id: int) -> RowCheck:
+    """A new row's verdict once a customer already in Kehu turns out to have its phone or
+    name (found in the database batch by batch instead of held in memory)."""
+    return RowCheck(Verdict.DUPLICATE, check.customer, check.owner_id, customer_id,
+                    contact=check.contact)  # fmt: skip
+
+
+def duplicate_keys(check: RowCheck) -> tuple[str, str]:
+    """The normalised phone and name key a row is compared with existing customers by."""
+    if check.customer is None:
+        return "", ""
+    return check.customer.phone, name_key(check.customer.name)
+
+
 def _row_contact(form: dict[str, str], ctx: Context, errors: dict[str, str]) -> ContactInput | None:
     """The row's contact person, checked by the contact form's rules (errors added in place).
 
