@@ -184,6 +184,31 @@ def _stored_fields(data: CustomerInput) -> dict:
     }
 
 
+def customer_insert_values(
+    *,
+    data: CustomerInput,
+    number: str,
+    team_id: int,
+    owner_id: int | None,
+    created_by: int | None,
+    now: datetime,
+    follow_up_on: date,
+) -> dict:
+    """The new customer's columns as customer_create stores them (derived search columns
+    included), as a plain dict: the import's bulk path inserts thousands with one Core
+    INSERT and builds no model object per row."""
+    return {
+        "number": number,
+        "team_id": team_id,
+        "owner_id": owner_id,
+        "created_by": created_by,
+        "created_at": now,
+        "updated_at": now,
+        "next_follow_up_on": follow_up_on,
+        **_stored_fields(data),
+    }
+
+
 def customer_build(
     *,
     data: CustomerInput,
@@ -196,18 +221,14 @@ def customer_build(
 ) -> Customer:
     """The new Customer row as customer_create stores it (derived search columns included).
 
-    Not added to a session: the import's bulk path builds a batch of them and flushes once.
+    Not added to a session.
     """
     return Customer(
-        number=number,
-        team_id=team_id,
-        owner_id=owner_id,
-        created_by=created_by,
-        created_at=now,
-        updated_at=now,
-        next_follow_up_on=follow_up_on,
-        **_stored_fields(data),
-    )
+        **customer_insert_values(
+            data=data, number=number, team_id=team_id, owner_id=owner_id,
+            created_by=created_by, now=now, follow_up_on=follow_up_on,
+        )
+    )  # fmt: skip
 
 
 async def customer_create(

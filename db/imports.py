@@ -1,16 +1,18 @@
 """Import jobs: the uploaded file's rows, their verdicts, saved mappings, who may import."""
 
+import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
+from itertools import islice
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
 from db.customers import (
-    customer_build,
+    customer_insert_values,
     customer_numbers_reserve,
     customer_owner_choices,
     customer_update,
@@ -25,6 +27,7 @@ from db.models import (
     ImportJob,
     ImportMapping,
     ImportRow,
+    ImportSetting,
     RecentlyViewed,
     StageChange,
     TransferSetting,
@@ -33,16 +36,21 @@ from db.models import (
 from db.outcomes import cadence_get
 from db.types import utcnow
 from domain.cadence import next_follow_up
+from domain.contacts import ContactInput
 from domain.customers import CustomFieldDef
 from domain.enums import Level, Role
 from domain.exports import DEFAULT_EXPORT_ROLES
 from domain.imports import (
+    DEFAULT_UPLOAD_MB,
     MSG_OTHER_TEAM,
     Context,
     DuplicateMode,
     RowCheck,
     Verdict,
+    as_existing_duplicate,
     check_row,
+    contact_change,
+    duplicate_keys,
     update_changes,
 )
 from domain.names import name_key
@@ -52,8 +60,10 @@ BATCH = 1000
 PREVIEW_PAGE = 100
 # Rows per committed transaction of a running import. New customers go in with a few
 # multi-row statements per batch, so a batch stays short and visits that others record
-# meanwhile wait for the write gate at most one batch.
-RUN_BATCH = 500
+# meanwhile wait for the write gate at most one batch (200 rows: a few tens of ms).
+RUN_BATCH = 200
+# Rows checked between two yields to the event loop (about 15 ms of CPU).
+CHECK_SLICE = 100
 
 
 async def import_roles_get(session: AsyncSession) -> frozenset[Role]:
@@ -62,6 +72,22 @@ async def import_roles_get(session: AsyncSession) -> frozenset[Role]:
     if not rows:
         return DEFAULT_EXPORT_ROLES
     return frozenset(Role(r.role) for r in rows if r.may_import and r.role in set(Role))
+
+
+async def import_max_upload_mb_get(session: AsyncSession) -> int:
+    """The admin's upload size limit in MB (the default when nothing is stored)."""
+    row = await session.get(ImportSetting, 1)
+    return row.max_upload_mb if row is not None else DEFAULT_UPLOAD_MB
+
+
+async def import_max_upload_mb_set(session: AsyncSession, *, mb: int) -> None:
+    """Store the upload size limit in MB; flushes."""
+    row = await session.get(ImportSetting, 1)
+    if row is None:
+        row = ImportSetting(id=1)
+        session.add(row)
+    row.max_upload_mb = mb
+    await session.flush()
 
 
 async def import_job_create(
@@ -74,10 +100,11 @@ async def import_job_create(
     sheets: list[str],
     sheet: str,
     headers: list[str],
-    rows: Sequence[tuple[int, list[str]]],
+    rows: Iterable[tuple[int, list[str]]],
     mapping: list[str],
 ) -> ImportJob:
-    """Store an upload and its rows (not yet checked); flushes."""
+    """Store an upload and its rows (not yet checked), batch by batch as `rows` yields
+    them (a stream need not fit in memory); flushes."""
     job = ImportJob(
         created_by=user_id,
         team_id=team_id,
@@ -87,26 +114,29 @@ async def import_job_create(
         sheet=sheet,
         headers=headers,
         mapping=mapping,
-        total=len(rows),
     )
     session.add(job)
     await session.flush()
-    await _rows_insert(session, job.id, rows)
+    job.total = await _rows_insert(session, job.id, rows)
+    await session.flush()
     return job
 
 
-async def _rows_insert(session: AsyncSession, job_id: int, rows) -> None:
-    """Insert the file's rows in batches of one statement each."""
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
+async def _rows_insert(session: AsyncSession, job_id: int, rows: Iterable) -> int:
+    """Insert the file's rows in batches of one statement each; how many there were."""
+    total = 0
+    it = iter(rows)
+    while chunk := list(islice(it, BATCH)):
         await session.execute(
-            insert(ImportRow),
+            insert(_ROWS),
             [
                 {"job_id": job_id, "line": line, "cells": cells, "verdict": "", "reason": "",
-                 "action": "", "before": {}}
+                 "action": "", "before": {}, "contacts": {}}
                 for line, cells in chunk
             ],
         )  # fmt: skip
+        total += len(chunk)
+    return total
 
 
 async def import_job_replace_rows(
@@ -115,14 +145,14 @@ async def import_job_replace_rows(
     job: ImportJob,
     sheet: str,
     headers: list[str],
-    rows: Sequence[tuple[int, list[str]]],
+    rows: Iterable[tuple[int, list[str]]],
     mapping: list[str],
 ) -> None:
     """Replace a draft's rows with another sheet's; flushes."""
     await session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
-    job.sheet, job.headers, job.mapping, job.total = sheet, headers, mapping, len(rows)
+    job.sheet, job.headers, job.mapping = sheet, headers, mapping
     job.state = "draft"
-    await _rows_insert(session, job.id, rows)
+    job.total = await _rows_insert(session, job.id, rows)
     await session.flush()
 
 
@@ -162,29 +192,54 @@ async def import_context(
     team_id: int,
     source_names: dict[str, str],
     custom_fields: list[CustomFieldDef],
+    role_names: dict[str, str] | None = None,
 ) -> Context:
-    """What checking rows needs: the team's possible owners by name, every customer's keys.
+    """What checking rows needs: the team's possible owners by name, sources, custom fields.
 
-    Duplicates are looked for in the whole company, as the entry form does.
+    Existing customers are not loaded here: each batch of rows looks its phones and name
+    keys up in the database (`_existing_duplicates`), so a 100,000-customer company costs
+    no memory. Duplicates are looked for in the whole company, as the entry form does.
     """
     owners: dict[str, list[int]] = defaultdict(list)
     for choice in await customer_owner_choices(session, team_id=team_id):
         owners[name_key(choice.name) or choice.name].append(choice.id)
-    phones: dict[str, int] = {}
-    names: dict[str, int] = {}
-    stmt = select(Customer.id, Customer.phone, Customer.name_key).order_by(Customer.id)
-    for cid, phone, key in await session.execute(stmt):
-        if phone:
-            phones.setdefault(phone, cid)
-        if key:
-            names.setdefault(key, cid)
     return Context(
         owners=dict(owners),
         source_names=source_names,
+        role_names=role_names or {},
         custom_fields=custom_fields,
-        existing_phones=phones,
-        existing_names=names,
     )
+
+
+async def _existing_duplicates(session: AsyncSession, checks: list[RowCheck]) -> list[RowCheck]:
+    """The batch's checks with every new row that an existing customer duplicates (same
+    phone first, else same name key; the oldest customer) turned into a duplicate of it."""
+    candidates = [duplicate_keys(c) for c in checks]
+    wanted = [c for c in checks if c.verdict == Verdict.NEW]
+    phones = sorted({p for (p, _k), c in zip(candidates, checks, strict=True)
+                     if p and c.verdict == Verdict.NEW})  # fmt: skip
+    keys = sorted({k for (_p, k), c in zip(candidates, checks, strict=True)
+                   if k and c.verdict == Verdict.NEW})  # fmt: skip
+    if not wanted:
+        return checks
+    by_phone = await _first_ids(session, Customer.phone, phones)
+    by_key = await _first_ids(session, Customer.name_key, keys)
+    out = []
+    for check, (phone, key) in zip(checks, candidates, strict=True):
+        found = by_phone.get(phone) or by_key.get(key) if check.verdict == Verdict.NEW else None
+        out.append(as_existing_duplicate(check, found) if found else check)
+    return out
+
+
+async def _first_ids(session: AsyncSession, column, values: list[str]) -> dict[str, int]:
+    """The oldest customer holding each value of an (indexed) column."""
+    found: dict[str, int] = {}
+    for start in range(0, len(values), BATCH):
+        chunk = values[start : start + BATCH]
+        stmt = select(column, Customer.id).where(column.in_(chunk)).order_by(Customer.id)
+        for value, cid in await session.execute(stmt):
+            found.setdefault(value, cid)
+    return found
 
 
 # Core (not ORM) UPDATE: one statement executed for a whole batch of rows.
@@ -195,6 +250,17 @@ _VERDICT_UPDATE = (
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
             duplicate_of=bindparam("p_dup"))
 )  # fmt: skip
+
+
+async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
+    """Check (id, line, cells) rows in file order, yielding to the event loop now and then:
+    checking is CPU work, and other requests must get in while a big file is checked."""
+    checks = []
+    for n, (_row_id, line, cells) in enumerate(rows, 1):
+        checks.append(check_row(line, cells, job.mapping, ctx))
+        if n % CHECK_SLICE == 0:
+            await asyncio.sleep(0)
+    return checks
 
 
 async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Context) -> None:
@@ -210,9 +276,9 @@ async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Conte
         rows = (await session.execute(stmt)).all()
         if not rows:
             break
+        checks = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
         params = []
-        for row_id, line, cells in rows:
-            check = check_row(line, cells, job.mapping, ctx)
+        for (row_id, _line, _cells), check in zip(rows, checks, strict=True):
             reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
             params.append(
                 {"p_id": row_id, "p_verdict": check.verdict.value, "p_reason": reason,
@@ -256,6 +322,25 @@ async def import_job_start(session: AsyncSession, *, job: ImportJob, now: dateti
     await session.flush()
 
 
+# What importing did to each row: one executemany UPDATE per batch (Core, no ORM objects).
+_RUN_UPDATE = (
+    update(_ROWS)
+    .where(_ROWS.c.id == bindparam("p_id"))
+    .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
+            duplicate_of=bindparam("p_dup"), action=bindparam("p_action"),
+            customer_id=bindparam("p_customer"), before=bindparam("p_before"),
+            contacts=bindparam("p_contacts"))
+)  # fmt: skip
+
+
+def _outcome(row_id: int, check: RowCheck) -> dict:
+    """A row's UPDATE parameters, before importing it decides its action."""
+    reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
+    return {"p_id": row_id, "p_verdict": check.verdict.value, "p_reason": reason,
+            "p_dup": check.duplicate_of, "p_action": "", "p_customer": None, "p_before": {},
+            "p_contacts": {}}  # fmt: skip
+
+
 async def import_run_batch(
     session: AsyncSession,
     *,
@@ -268,51 +353,57 @@ async def import_run_batch(
 ) -> int | None:
     """Import the next rows after `after_line`; return the last line done (None: all done).
 
-    Each row is checked again (the data may have changed since the preview); what it did
-    is recorded on the row (created / updated / skipped / failed, and the earlier values
-    of the fields it changed), which is what undo and the report read. Flushes.
+    Each row is checked again (the data may have changed since the preview), before the
+    write gate is taken so that visits recorded meanwhile wait only for the writes; what
+    it did is recorded on the row (created / updated / skipped / failed, the earlier
+    values of the fields and contacts it changed), which is what undo and the report
+    read. Flushes.
     """
     stmt = (
-        select(ImportRow)
-        .where(ImportRow.job_id == job.id, ImportRow.line > after_line)
-        .order_by(ImportRow.line)
+        select(_ROWS.c.id, _ROWS.c.line, _ROWS.c.cells)
+        .where(_ROWS.c.job_id == job.id, _ROWS.c.line > after_line)
+        .order_by(_ROWS.c.line)
         .limit(RUN_BATCH)
     )
-    rows = list((await session.execute(stmt)).scalars())
+    rows = (await session.execute(stmt)).all()
     if not rows:
         return None
+    checked = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
+    checks = [(_outcome(row[0], c), c) for row, c in zip(rows, checked, strict=True)]
     await write_gate(session)
     mode = DuplicateMode(job.duplicate_mode)
-    new: list[tuple[ImportRow, RowCheck]] = []
-    for row in rows:
-        check = check_row(row.line, row.cells, job.mapping, ctx)
-        row.verdict, row.duplicate_of = check.verdict.value, check.duplicate_of
-        row.reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
+    new: list[tuple[dict, RowCheck]] = []
+    for out, check in checks:
         if check.verdict == Verdict.NEW and check.customer is not None:
-            new.append((row, check))
+            new.append((out, check))
         elif check.verdict == Verdict.DUPLICATE and check.customer is not None:
-            await _update_existing(session, job, row, check, mode, definitions)
+            await _update_existing(session, job, out, check, mode, definitions)
         else:
-            row.action = "failed" if check.verdict == Verdict.ERROR else "skipped"
+            out["p_action"] = "failed" if check.verdict == Verdict.ERROR else "skipped"
     await _customers_insert(session, job, new, today=today, comment=comment)
+    await session.execute(_RUN_UPDATE, [out for out, _check in checks])
     job.done += len(rows)
     await session.flush()
-    return rows[-1].line
+    return rows[-1][1]
+
+
+_CUSTOMERS = Customer.__table__
+_CONTACTS = Contact.__table__
 
 
 async def _customers_insert(
     session: AsyncSession,
     job: ImportJob,
-    new: list[tuple[ImportRow, RowCheck]],
+    new: list[tuple[dict, RowCheck]],
     *,
     today: date,
     comment: str,
 ) -> None:
     """Create a batch's new customers as customer_create would, in a few bulk statements.
 
-    One upsert reserves the batch's numbers, one multi-row INSERT stores the customers
-    (the ORM batches it, returning the ids), one executemany each writes their first stage
-    history entry ("Imported from ...") and their customer_created audit events; the rows
+    One upsert reserves the batch's numbers, one multi-row Core INSERT stores the
+    customers from plain dicts (returning their ids), then one each their contacts, their
+    first stage history entry ("Imported from ...") and their audit events; the rows
     record what they created for undo and the report.
     """
     if not new:
@@ -322,58 +413,150 @@ async def _customers_insert(
     numbers = await customer_numbers_reserve(
         session, year=today.year, month=today.month, count=len(new)
     )
-    customers = [
-        customer_build(
+    values = [
+        customer_insert_values(
             data=check.customer, number=number, team_id=job.team_id, owner_id=check.owner_id,
             created_by=job.created_by, now=now,
             follow_up_on=next_follow_up(today, Level(check.customer.level), cadence),
         )
-        for (_row, check), number in zip(new, numbers, strict=True)
+        for (_out, check), number in zip(new, numbers, strict=True)
         if check.customer is not None
     ]  # fmt: skip
-    session.add_all(customers)
-    await session.flush()
+    returned = await session.execute(
+        insert(_CUSTOMERS).returning(_CUSTOMERS.c.id, _CUSTOMERS.c.number), values
+    )
+    ids = dict((number, cid) for cid, number in returned)
+    created = [
+        (out, check, v, ids[v["number"]]) for (out, check), v in zip(new, values, strict=True)
+    ]
+    contacts = await _contacts_insert(
+        session, [(cid, check.contact) for _o, check, _v, cid in created if check.contact], now
+    )
     await session.execute(
-        insert(StageChange),
+        insert(StageChange.__table__),
         [
-            {"customer_id": c.id, "user_id": job.created_by, "at": now, "from_stage": None,
-             "to_stage": c.stage, "from_status": None, "to_status": c.status,
-             "reason": c.loss_reason, "comment": comment}
-            for c in customers
+            {"customer_id": cid, "user_id": job.created_by, "at": now, "from_stage": None,
+             "to_stage": v["stage"], "from_status": None, "to_status": v["status"],
+             "reason": v["loss_reason"], "comment": comment}
+            for _out, _check, v, cid in created
         ],
     )  # fmt: skip
     await audit_insert(
         session,
         [
             {"at": now, "actor_id": job.created_by, "action": "customer_created",
-             "entity": "customer", "entity_id": c.id,
-             "detail": {"number": c.number, "duplicate_confirmed": True}}
-            for c in customers
+             "entity": "customer", "entity_id": cid,
+             "detail": {"number": v["number"], "duplicate_confirmed": True}}
+            for _out, _check, v, cid in created
+        ] + [
+            {"at": now, "actor_id": job.created_by, "action": "contact_added",
+             "entity": "customer", "entity_id": cid, "detail": {"contact_id": contact_id}}
+            for cid, contact_id in contacts
         ],
     )  # fmt: skip
-    for (row, _check), customer in zip(new, customers, strict=True):
-        row.action, row.customer_id = "created", customer.id
+    for out, _check, _v, cid in created:
+        out["p_action"], out["p_customer"] = "created", cid
 
 
-async def _update_existing(session, job, row, check, mode, definitions) -> None:
+async def _contacts_insert(
+    session: AsyncSession, people: list[tuple[int, ContactInput]], now: datetime
+) -> list[tuple[int, int]]:
+    """Add contacts to customers in one INSERT; (customer id, contact id) of each."""
+    if not people:
+        return []
+    returned = await session.execute(
+        insert(_CONTACTS).returning(_CONTACTS.c.customer_id, _CONTACTS.c.id),
+        [
+            {"customer_id": cid, "name": c.name, "role": str(c.role), "phone": c.phone,
+             "email": c.email, "note": c.note, "created_at": now, "updated_at": now}
+            for cid, c in people
+        ],
+    )  # fmt: skip
+    return [(cid, contact_id) for cid, contact_id in returned]
+
+
+async def _update_existing(session, job, out: dict, check: RowCheck, mode, definitions) -> None:
     """Apply a duplicate row to the existing customer per the job's mode (own team only)."""
     existing = await session.get(Customer, check.duplicate_of)
-    row.customer_id = check.duplicate_of
+    out["p_customer"] = check.duplicate_of
     if existing is None or mode == DuplicateMode.SKIP:
-        row.action = "skipped"
+        out["p_action"] = "skipped"
         return
     if existing.team_id != job.team_id:
-        row.action, row.reason = "skipped", json.dumps({"": MSG_OTHER_TEAM})
+        out["p_action"], out["p_reason"] = "skipped", json.dumps({"": MSG_OTHER_TEAM})
         return
     current = customer_values(existing, definitions)
     incoming = input_values(check.customer, definitions, owner_id=None)
     changes = update_changes(current, incoming, job.mapping, mode)
-    if not changes:
-        row.action = "skipped"
+    contacts = await _contact_update(session, job, existing.id, check, mode)
+    if not changes and not contacts:
+        out["p_action"] = "skipped"
         return
-    await customer_update(session, customer=existing, changes=changes, user_id=job.created_by)
-    row.action = "updated"
-    row.before = {k: current[k] for k in changes}
+    if changes:
+        await customer_update(session, customer=existing, changes=changes, user_id=job.created_by)
+    out["p_action"], out["p_contacts"] = "updated", contacts
+    out["p_before"] = {k: current[k] for k in changes}
+
+
+async def _contact_update(
+    session: AsyncSession, job: ImportJob, customer_id: int, check: RowCheck, mode
+) -> dict:
+    """Add or fill the row's contact on an existing customer; what undo needs to reverse it.
+
+    Returns {"added": [contact id]} or {"changed": {contact id: {field: earlier value}}},
+    or {} when nothing changed.
+    """
+    if check.contact is None:
+        return {}
+    rows = await session.execute(
+        select(Contact.id, Contact.name, Contact.phone, Contact.email, Contact.role, Contact.note)
+        .where(Contact.customer_id == customer_id)
+        .order_by(Contact.id)
+    )
+    existing = [r._asdict() for r in rows]
+    change = contact_change(existing, check.contact, DuplicateMode(mode))
+    if change.add:
+        added = await _contacts_insert(session, [(customer_id, check.contact)], utcnow())
+        await audit_insert(
+            session,
+            [{"at": utcnow(), "actor_id": job.created_by, "action": "contact_added",
+              "entity": "customer", "entity_id": customer_id,
+              "detail": {"contact_id": added[0][1]}}],
+        )  # fmt: skip
+        return {"added": [added[0][1]]}
+    if not change.changes or change.contact_id is None:
+        return {}
+    before = next(c for c in existing if c["id"] == change.contact_id)
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == change.contact_id)
+        .values(**change.changes, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await audit_insert(
+        session,
+        [{"at": utcnow(), "actor_id": job.created_by, "action": "contact_updated",
+          "entity": "customer", "entity_id": customer_id,
+          "detail": {"contact_id": change.contact_id}}],
+    )  # fmt: skip
+    return {"changed": {str(change.contact_id): {k: before[k] for k in change.changes}}}
+
+
+async def _contacts_restore(session: AsyncSession, done: dict) -> None:
+    """Reverse what an update did to contacts: remove added ones, restore changed fields."""
+    added = [int(i) for i in done.get("added", [])]
+    if added:
+        await session.execute(delete(Contact).where(Contact.id.in_(added)))
+    for contact_id, before in (done.get("changed") or {}).items():
+        await session.execute(
+            update(Contact)
+            .where(Contact.id == int(contact_id))
+            .values(**{k: v for k, v in before.items() if k in _CONTACT_RESTORABLE})
+            .execution_options(synchronize_session=False)
+        )
+
+
+_CONTACT_RESTORABLE = frozenset({"phone", "email", "role", "note"})
 
 
 async def import_job_finish(
@@ -498,6 +681,7 @@ async def import_undo(session: AsyncSession, *, job: ImportJob, user_id: int, ip
         customer = await session.get(Customer, row.customer_id)
         if customer is not None and row.before:
             await customer_update(session, customer=customer, changes=row.before, user_id=user_id)
+        await _contacts_restore(session, row.contacts or {})
     job.state = "undone"
     await audit_add(
         session, action="import_undone", actor_id=user_id, entity="import_job", entity_id=job.id,

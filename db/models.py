@@ -438,6 +438,8 @@ class ImportJob(SQLModel, table=True):
     # with several workers, only a job whose process died is marked stopped.
     owner: str = Field(default="", max_length=64)
     heartbeat_at: datetime | None = _dt(default=None)
+    # The stored upload was dropped by an erasure (it held the person); added by 0013.
+    file_erased: bool = False
 
 
 class ImportRow(SQLModel, table=True):
@@ -462,6 +464,20 @@ class ImportRow(SQLModel, table=True):
     action: str = Field(default="", max_length=16)
     # The fields an update changed, with their earlier values (what undo restores).
     before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What the row did to contacts: {"added": [ids]} or {"changed": {id: {field: earlier}}};
+    # added by 0013.
+    contacts: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+
+
+class ImportSetting(SQLModel, table=True):
+    """Admin-set import limits (one row, id 1); added by 0013."""
+
+    __tablename__ = "import_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    max_upload_mb: int = 20
 
 
 class ImportMapping(SQLModel, table=True):

@@ -31,6 +31,7 @@ from domain.privacy import (
     RequestInput,
     RequestStatus,
     erasure_refusal,
+    file_mentions,
     needles,
     redact,
     retention_cutoff,
@@ -54,6 +55,13 @@ class Place:
     blank: tuple[str, ...] = ()
     null: tuple[str, ...] = ()
     json: dict[str, str] = field(default_factory=dict)
+    # JSON lists of cells: a row that points at the customer or holds one of the person's
+    # values in any cell has every filled cell replaced by the marker (the whole line of
+    # a spreadsheet is about that person), and its `json` columns emptied.
+    cells: tuple[str, ...] = ()
+    # Stored files (binary column -> flag column): a file that holds the person is
+    # dropped and flagged as erased.
+    files: dict[str, str] = field(default_factory=dict)
 
 
 # Every place personal data lives: erasure walks this list, the erasure test seeds each one.
@@ -87,7 +95,13 @@ PLACES: list[Place] = [
         json={"payload": "{}"},
     ),
     Place("privacy_request", by=None, text=("requester", "contact", "subject", "reason")),
-]
+    # Imports: each line of an uploaded sheet (its cells, the earlier values an update
+    # replaced, the contact values it changed), found by customer or by value, since
+    # the error report's lines point at no customer; then the upload itself and its name.
+    Place("import_row", by="customer_id", json={"before": "{}", "contacts": "{}"},
+          cells=("cells",)),
+    Place("import_job", by=None, text=("filename",), files={"file": "file_erased"}),
+]  # fmt: skip
 
 
 class ErasureRefused(Exception):
@@ -515,7 +529,9 @@ async def _personal_values(session: AsyncSession, customer_id: int) -> list[str]
     """Every personal value stored for a customer, from every place that points at it."""
     values: list[str] = []
     for place in PLACES:
-        if place.by is None or not (place.text or place.json):
+        # An import line's cells hold non-personal values too (levels, sources, industries):
+        # as needles they would redact unrelated text. Its lines are found by the others.
+        if place.by is None or place.cells or not (place.text or place.json):
             continue
         cols = ", ".join((*place.text, *place.json))
         rows = await session.execute(
@@ -589,6 +605,12 @@ async def customer_erase(
         (await session.execute(select(Visit.id).where(Visit.customer_id == customer_id))).scalars()
     )
     for place in PLACES:
+        if place.cells:
+            counts[place.table] = await _cells_erase(session, place, customer_id, found)
+            continue
+        if place.files:
+            counts[place.table] = await _files_erase(session, place, found, likes)
+            continue
         clause = _set_clause(place)
         if not clause:
             continue
@@ -652,6 +674,86 @@ async def customer_erase(
         detail={"request_id": request_id, "counts": counts},
     )
     return counts
+
+
+async def _cells_erase(
+    session: AsyncSession, place: Place, customer_id: int, found: list[str]
+) -> int:
+    """Blank every line (all its cells) that points at the customer or holds a value of
+    the person, and empty its `json` columns; how many lines. Jobs whose lines held the
+    person are remembered on the session for the file step.
+
+    Cells are scanned in Python, in id order and batches: a phone typed as
+    "139 1234 5678" in a sheet matches by its digits, which SQL LIKE cannot see.
+    """
+    cols = ", ".join(place.cells)
+    jobs: set[int] = session.info.setdefault(_ERASED_JOBS, set())
+    changed, after = 0, 0
+    while True:
+        sql = (f"SELECT id, job_id, {place.by}, {cols} FROM {place.table} WHERE id > :after "
+               f"ORDER BY id LIMIT {SCAN_BATCH}")  # fmt: skip
+        with sql_in_thread():
+            rows = (await session.execute(text(sql), {"after": after})).all()
+        if not rows:
+            return changed
+        after = rows[-1][0]
+        for row_id, job_id, owner, *values in rows:
+            lists = [_json_list(v) for v in values]
+            if owner != customer_id and redact(lists, found) == lists:
+                continue
+            sets = {c: json.dumps([ERASED if cell else cell for cell in cells])
+                    for c, cells in zip(place.cells, lists, strict=True)}  # fmt: skip
+            sets |= dict(place.json)
+            assign = ", ".join(f"{c} = :{c}" for c in sets)
+            await session.execute(
+                text(f"UPDATE {place.table} SET {assign} WHERE id = :rid"), {**sets, "rid": row_id}
+            )
+            jobs.add(job_id)
+            changed += 1
+
+
+_ERASED_JOBS = "kehu_privacy_erased_jobs"  # session.info: jobs whose lines held the person
+SCAN_BATCH = 2000
+
+
+def _json_list(value: object) -> list:
+    """A JSON list column's value as a list (the driver may hand over its text)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+async def _files_erase(
+    session: AsyncSession, place: Place, found: list[str], likes: dict[str, str]
+) -> int:
+    """Drop each stored file that holds the person (or whose lines did); redact the place's
+    text columns (the file's name) by value. How many rows changed."""
+    jobs: set[int] = session.info.pop(_ERASED_JOBS, set())
+    ((blob, flag),) = place.files.items()
+    changed: set[int] = set()
+    after = 0
+    while True:
+        sql = (f"SELECT id, {blob}, {', '.join(place.text)} FROM {place.table} "
+               f"WHERE id > :after AND {flag} = :no ORDER BY id LIMIT 20")  # fmt: skip
+        rows = (await session.execute(text(sql), {"after": after, "no": False})).all()
+        if not rows:
+            break
+        after = rows[-1][0]
+        for row_id, data, *names in rows:
+            named = [redact(n, found) for n in names]
+            mentions = row_id in jobs or file_mentions(bytes(data or b""), found)
+            if not mentions and named == names:
+                continue
+            sets: dict[str, object] = dict(zip(place.text, named, strict=True))
+            if mentions:
+                sets |= {blob: b"", flag: True}
+            assign = ", ".join(f"{c} = :{c}" for c in sets)
+            await session.execute(
+                text(f"UPDATE {place.table} SET {assign} WHERE id = :rid"), {**sets, "rid": row_id}
+            )
+            changed.add(row_id)
+    return len(changed)
 
 
 async def privacy_scrub_files(session: AsyncSession) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from domain.contacts import ContactInput, ContactRole, validate_contact
 from domain.customers import CustomerInput, CustomFieldDef, validate_customer
 from domain.enums import Level, Source
 from domain.names import name_key
@@ -24,6 +25,7 @@ MSG_UNKNOWN_SOURCE = "Unknown source."
 MSG_OWNER_NOT_FOUND = "No user has this owner name."
 MSG_OWNER_AMBIGUOUS = "Several users have this owner name."
 MSG_NO_NAME_COLUMN = "No column is mapped to the customer name."
+MSG_UNKNOWN_CONTACT_ROLE = "Unknown contact role."
 MESSAGES = (
     MSG_DAMAGED_NUMBER,
     MSG_UNKNOWN_LEVEL,
@@ -31,7 +33,20 @@ MESSAGES = (
     MSG_OWNER_NOT_FOUND,
     MSG_OWNER_AMBIGUOUS,
     MSG_NO_NAME_COLUMN,
+    MSG_UNKNOWN_CONTACT_ROLE,
 )
+
+DEFAULT_UPLOAD_MB = 20  # the upload size limit until an admin sets another
+MAX_UPLOAD_MB = 100  # the largest limit an admin may set (the server reads a file whole)
+
+
+def upload_limit_parse(raw: str) -> int | None:
+    """The admin's upload size limit: a whole number of MB from 1 to MAX_UPLOAD_MB, or None."""
+    value = unicodedata.normalize("NFKC", raw).strip()
+    if not value.isdecimal() or len(value) > 4 or not 1 <= int(value) <= MAX_UPLOAD_MB:
+        return None
+    return int(value)
+
 
 # The Kehu fields a column can fill ("" ignores the column); custom fields are custom_<key>.
 TARGETS = (
@@ -46,7 +61,15 @@ TARGETS = (
     "needs",
     "email",
     "tags",
+    "contact_phone",
+    "contact_email",
+    "contact_role",
+    "contact_title",
 )
+# The columns that describe the row's contact person (a Contact of the customer). The
+# contact's name is contact_name, which also fills the customer's main contact field.
+CONTACT_TARGETS = ("contact_name", "contact_phone", "contact_email", "contact_role",
+                   "contact_title")  # fmt: skip
 # Header texts (compared by header_key) that name each field, in Chinese and English.
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("客户名称", "公司名称", "客户名", "客户", "名称", "公司", "单位名称", "name",
@@ -62,6 +85,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "needs": ("备注", "需求", "说明", "notes", "note", "needs", "remarks", "comment"),
     "email": ("邮箱", "电子邮箱", "email", "e-mail", "mail"),
     "tags": ("标签", "tags", "tag"),
+    "contact_phone": ("联系人电话", "联系人手机", "联系人手机号", "联系人手机号码",
+                      "联系人联系电话", "contactphone", "contactmobile", "contacttel"),
+    "contact_email": ("联系人邮箱", "联系人电子邮箱", "contactemail", "contactmail"),
+    "contact_role": ("联系人角色", "决策角色", "角色", "contactrole", "role", "decisionrole"),
+    "contact_title": ("职务", "职位", "联系人职务", "联系人职位", "title", "jobtitle",
+                      "position", "contacttitle"),
 }  # fmt: skip
 
 # "公司名称（必填）", "Phone [mobile]": a remark in brackets does not change the field.
@@ -154,6 +183,17 @@ def resolve_owner(text: str, owners: Mapping[str, Sequence[int]]) -> tuple[int |
     return ids[0], ""
 
 
+def parse_contact_role(text: str, names: Mapping[str, str]) -> str | None:
+    """A contact role code from its code or display name (`names`: name -> code); None if
+    unknown; empty is "other"."""
+    value = text.strip()
+    if not value:
+        return ContactRole.OTHER.value
+    if value.lower() in set(ContactRole):
+        return value.lower()
+    return names.get(header_key(value))
+
+
 @dataclass
 class RowCheck:
     """One row's verdict, what it would store, and why not (field -> English message)."""
@@ -163,6 +203,7 @@ class RowCheck:
     owner_id: int | None = None
     duplicate_of: int | None = None  # an existing customer's id, or an earlier row's line
     errors: dict[str, str] = field(default_factory=dict)
+    contact: ContactInput | None = None  # the row's contact person, when it names one
 
 
 @dataclass
@@ -171,6 +212,7 @@ class Context:
 
     owners: Mapping[str, Sequence[int]] = field(default_factory=dict)
     source_names: Mapping[str, str] = field(default_factory=dict)
+    role_names: Mapping[str, str] = field(default_factory=dict)
     custom_fields: Iterable[CustomFieldDef] = ()
     existing_phones: Mapping[str, int] = field(default_factory=dict)
     existing_names: Mapping[str, int] = field(default_factory=dict)
@@ -205,6 +247,7 @@ def check_row(line: int, cells: Sequence[str], mapping: Sequence[str], ctx: Cont
         errors["owner"] = owner_error
     form["level"] = level or Level.C.value
     form["source"] = source or Source.OTHER.value
+    contact = _row_contact(form, ctx, errors)
     customer, form_errors = validate_customer(form, ctx.custom_fields)
     errors = form_errors | errors
     if errors or customer is None:
@@ -215,13 +258,94 @@ def check_row(line: int, cells: Sequence[str], mapping: Sequence[str], ctx: Cont
     if key:
         ctx.seen_names.setdefault(key, line)
     if earlier is not None:
-        return RowCheck(Verdict.DUPLICATE_IN_FILE, customer, owner_id, earlier)
+        return RowCheck(Verdict.DUPLICATE_IN_FILE, customer, owner_id, earlier, contact=contact)
     existing = ctx.existing_phones.get(customer.phone) or (
         ctx.existing_names.get(key) if key else None
     )
     if existing is not None:
-        return RowCheck(Verdict.DUPLICATE, customer, owner_id, existing)
-    return RowCheck(Verdict.NEW, customer, owner_id)
+        return RowCheck(Verdict.DUPLICATE, customer, owner_id, existing, contact=contact)
+    return RowCheck(Verdict.NEW, customer, owner_id, contact=contact)
+
+
+def as_existing_duplicate(check: RowCheck, customer_id: int) -> RowCheck:
+    """A new row's verdict once a customer already in Kehu turns out to have its phone or
+    name (found in the database batch by batch instead of held in memory)."""
+    return RowCheck(Verdict.DUPLICATE, check.customer, check.owner_id, customer_id,
+                    contact=check.contact)  # fmt: skip
+
+
+def duplicate_keys(check: RowCheck) -> tuple[str, str]:
+    """The normalised phone and name key a row is compared with existing customers by."""
+    if check.customer is None:
+        return "", ""
+    return check.customer.phone, name_key(check.customer.name)
+
+
+def _row_contact(form: dict[str, str], ctx: Context, errors: dict[str, str]) -> ContactInput | None:
+    """The row's contact person, checked by the contact form's rules (errors added in place).
+
+    A row without any contact cell has none; a contact phone, email, role or title
+    without the contact's name is an error on the name, as on the contact form.
+    """
+    if not any(form.get(t, "").strip() for t in CONTACT_TARGETS):
+        return None
+    role = parse_contact_role(form.get("contact_role", ""), ctx.role_names)
+    if role is None:
+        errors["contact_role"] = MSG_UNKNOWN_CONTACT_ROLE
+        role = ContactRole.OTHER.value
+    contact, contact_errors = validate_contact(
+        {"name": form.get("contact_name", ""), "role": role,
+         "phone": form.get("contact_phone", ""), "email": form.get("contact_email", ""),
+         "note": form.get("contact_title", "")}
+    )  # fmt: skip
+    # The contact form's field names, as the import's column targets.
+    for name, message in contact_errors.items():
+        errors["contact_title" if name == "note" else f"contact_{name}"] = message
+    return contact
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """What a duplicate row does to the existing customer's contacts."""
+
+    add: bool = False  # add the row's contact as a new one
+    contact_id: int | None = None  # or change this existing contact
+    changes: dict[str, str] = field(default_factory=dict)  # field -> new value
+
+
+_CONTACT_FIELDS = ("phone", "email", "role", "note")
+
+
+def contact_change(
+    existing: Sequence[Mapping[str, object]], incoming: ContactInput, mode: "DuplicateMode"
+) -> ContactChange:
+    """How a duplicate row's contact lands on the customer's contacts (`existing`: their
+    id, name, phone, email, role, note).
+
+    "skip" changes nothing. Otherwise a contact is the same person when the name matches
+    (loosely, as names are compared for duplicates) or, failing that, the phone does:
+    "fill_empty" fills that contact's empty fields, "overwrite" replaces differing ones
+    with the row's non-empty values (a role of "other" counts as empty). A person the
+    customer does not have yet is added in both modes.
+    """
+    if mode == DuplicateMode.SKIP:
+        return ContactChange()
+    key = name_key(incoming.name)
+    same = next((c for c in existing if name_key(str(c["name"])) == key), None)
+    if same is None and incoming.phone:
+        same = next((c for c in existing if c["phone"] == incoming.phone), None)
+    if same is None:
+        return ContactChange(add=True)
+    changes: dict[str, str] = {}
+    for name in _CONTACT_FIELDS:
+        new = str(getattr(incoming, name))
+        old = str(same[name] or "")
+        if not new or (name == "role" and new == ContactRole.OTHER.value) or new == old:
+            continue
+        empty = not old or (name == "role" and old == ContactRole.OTHER.value)
+        if mode == DuplicateMode.OVERWRITE or empty:
+            changes[name] = new
+    return ContactChange(contact_id=int(same["id"]), changes=changes)  # type: ignore[call-overload]
 
 
 # Fields an import never changes on an existing customer: who they are and who owns them.

@@ -2,8 +2,12 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
+from pypinyin.constants import RE_HANS
+from pypinyin.seg.mmseg import seg as _phrase_seg
+from pypinyin.seg.simpleseg import simple_seg
 
 # Names produce no user-facing messages; kept for symmetry with the other modules.
 MESSAGES: tuple[str, ...] = ()
@@ -92,17 +96,49 @@ def _compact(text: str) -> str:
     return _SEPARATORS.sub("", text.lower())
 
 
+@lru_cache(maxsize=16384)
+def _word_forms(word: str) -> tuple[str, str]:
+    """(full pinyin, initials) of one CJK word or character, as pypinyin reads it alone.
+
+    A list argument tells lazy_pinyin the text is already cut into words, so the word is
+    converted as it is (its phrase reading when it is a phrase). The initials are the
+    first letters of the same syllables: what Style.FIRST_LETTER returns, without a
+    second conversion. Words repeat across company names (上海, 机械, 有限公司), so the
+    cache answers most of them.
+    """
+    syllables = lazy_pinyin([word])
+    return (
+        "".join(_compact(s) for s in syllables),
+        "".join(_compact(s[:1]) for s in syllables),
+    )
+
+
 def pinyin_forms(name: str) -> tuple[str, str]:
     """Return (full pinyin, initials) of a name for search, both lowercase without spaces.
 
     上海华东机械有限公司 → ("shanghaihuadongjixieyouxiangongsi", "shhdjxyxgs"). Latin
     words and digits are kept whole in both forms. Heteronyms follow pypinyin's phrase
     dictionary (重庆 → chongqing), which is right for place and company names.
+
+    The text is cut the way lazy_pinyin cuts it (CJK runs apart from the rest, each run
+    into phrases by pypinyin's own segmenter), and each word converted once (cached), so
+    the result is the same as two lazy_pinyin passes (NORMAL and FIRST_LETTER) at a
+    fraction of the cost: a bulk import computes it for every row.
     """
     text = unicodedata.normalize("NFKC", name or "")
-    full = "".join(_compact(part) for part in lazy_pinyin(text))
-    initials = "".join(_compact(part) for part in lazy_pinyin(text, style=Style.FIRST_LETTER))
-    return full, initials
+    full: list[str] = []
+    initials: list[str] = []
+    for run in simple_seg(text) if text else ():
+        if RE_HANS.match(run):
+            for word in _phrase_seg.cut(run):
+                word_full, word_initials = _word_forms(word)
+                full.append(word_full)
+                initials.append(word_initials)
+        else:
+            compact = _compact(run)
+            full.append(compact)
+            initials.append(compact)
+    return "".join(full), "".join(initials)
 
 
 def has_cjk(text: str) -> bool:

@@ -1,7 +1,10 @@
 """Personal data rules (PIPL): request due dates, who may, erasure marker, legal hold, retention."""
 
+import html
+import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -117,6 +120,55 @@ def redact(value: object, found: list[str]) -> object:
     if isinstance(value, dict):
         return {k: redact(v, found) for k, v in value.items()}
     return value
+
+
+# A number as a sheet may write it: digits with spaces, dashes or dots between them.
+_NUMBER = re.compile(r"\+?\d[\d \-.]{5,}\d")
+_ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+_MAX_MEMBER = 200 * 1024 * 1024  # an XLSX part larger than this is not read (a zip bomb)
+
+
+def text_mentions(text: str, found: list[str]) -> bool:
+    """Whether a document's text holds a personal needle (numbers compared by digits)."""
+    folded = _fold(text)
+    if any(n in folded for n in found if not n.isdigit()):
+        return True
+    digits = [n for n in found if n.isdigit()]
+    if not digits:
+        return False
+    runs = [re.sub(r"\D", "", m) for m in _NUMBER.findall(folded)]
+    return any(n in run for run in runs for n in digits)
+
+
+def file_mentions(data: bytes, found: list[str]) -> bool:
+    """Whether an uploaded spreadsheet holds one of a person's values, on any sheet.
+
+    An XLSX/ODS is a zip of XML parts, read part by part (entities unescaped); a CSV is
+    text in UTF-8 or GB18030. A file that cannot be read as either (an old .xls) cannot
+    be ruled out, so it counts as holding the person: erasure then drops it.
+    """
+    if not data or not found:
+        return False
+    if data.startswith(_ZIP):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as book:
+                for part in book.infolist():
+                    if part.file_size > _MAX_MEMBER:
+                        return True
+                    text = html.unescape(book.read(part).decode("utf-8", "replace"))
+                    if text_mentions(text, found):
+                        return True
+            return False
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+            return True
+    if data.startswith(_OLE):
+        return True
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return text_mentions(data.decode(encoding), found)
+        except UnicodeDecodeError:
+            continue
+    return True
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from db.models import (
     AuditEvent,
     Contact,
     Customer,
+    ImportJob,
+    ImportRow,
     LegalHold,
     StageChange,
     Visit,
@@ -106,6 +108,7 @@ async def seed_person(db, team, rep) -> int:
     await audit_add(
         db, action="note", actor_id=rep.id, entity="other", detail={"text": f"致电{PHONE}"}
     )
+    await seed_import(db, team, rep, cid)
     await privacy_request_add(
         db,
         data=RequestInput(
@@ -122,6 +125,43 @@ async def seed_person(db, team, rep) -> int:
     )
     await db.commit()
     return cid
+
+
+# Someone else's line in the same import: it must come through the erasure untouched.
+OTHER_LINE = ["王芳五金店", "13500001234", "B", "老客户"]
+
+
+async def seed_import(db, team, rep, cid) -> None:
+    """A finished import of a UTF-8 CSV naming the person, with an error report line."""
+    header = ["客户名称", "手机", "级别", "备注"]
+    lines = [
+        [NAME, PHONE, "A", NOTE],
+        # Not imported (unknown level): the error report's line points at no customer,
+        # and the phone is typed with spaces, as sheets often have it.
+        [f"{NAME}分店", "139 1234 5678", "Z", f"{CONTACT} {EMAIL}"],
+        OTHER_LINE,
+    ]
+    data = "\n".join(",".join(r) for r in [header, *lines]).encode()
+    job = ImportJob(created_by=rep.id, team_id=team.id, filename=f"{NAME}名单.csv", file=data,
+                    headers=header, mapping=["name", "phone", "level", "needs"], state="done",
+                    total=3, done=3, finished_at=NOW)  # fmt: skip
+    db.add(job)
+    await db.flush()
+    db.add_all(
+        [
+            ImportRow(job_id=job.id, line=2, cells=lines[0], verdict="new", action="updated",
+                      customer_id=cid, before={"needs": "以前的备注" + NOTE},
+                      contacts={"changed": {"1": {"phone": "13800001111"}}}),
+            ImportRow(job_id=job.id, line=3, cells=lines[1], verdict="error", action="failed",
+                      reason='{"level": "Unknown level: use A, B or C."}'),
+            ImportRow(job_id=job.id, line=4, cells=OTHER_LINE, verdict="new", action="created"),
+        ]
+    )  # fmt: skip
+    # A second upload of the person (another sheet of theirs), still a draft: no lines.
+    db.add(
+        ImportJob(created_by=rep.id, team_id=team.id, filename="draft.csv",
+                  file=f"名称,手机\n{CONTACT},{PHONE}\n".encode(), headers=["名称", "手机"])
+    )  # fmt: skip
 
 
 def scan_tables(path) -> list[str]:
@@ -194,6 +234,14 @@ async def test_erasure_leaves_no_trace_in_any_table_or_the_file_bytes(db, settin
             continue
         for secret in SECRETS:
             assert not any(form in data for form in byte_forms(secret)), (file, secret)
+    # The import's lines and uploads held the person: gone, and someone else's line stays.
+    rows = list((await db.execute(select(ImportRow).order_by(ImportRow.line))).scalars())
+    assert [r.cells for r in rows[:2]] == [[ERASED] * 4, [ERASED] * 4]
+    assert rows[0].before == {} and rows[0].contacts == {}
+    assert rows[2].cells == OTHER_LINE
+    jobs = list((await db.execute(select(ImportJob).order_by(ImportJob.id))).scalars())
+    assert [(j.file, j.file_erased) for j in jobs] == [(b"", True), (b"", True)]
+    assert counts["import_row"] == 2 and counts["import_job"] == 2
     # The erasure is itself audited, by counts only.
     event = (
         await db.execute(select(AuditEvent).where(AuditEvent.action == "customer_erased"))

@@ -380,7 +380,7 @@ async def test_a_correction_is_audited_with_the_request_and_listed_on_it(client,
     ).scalar_one()
     assert event.detail["privacy_request_id"] == rid and "name" in event.detail["fields"]
     rows = html(await client.get(f"/admin/privacy/{rid}")).css(".privacy-corrections li")
-    assert len(rows) == 1 and "王芳" in rows[0].text() and "name" in rows[0].text()
+    assert len(rows) == 1 and "王芳" in rows[0].text() and "Changed: Name" in rows[0].text()
 
 
 async def test_an_edit_without_the_request_or_the_permission_names_no_request(client, db):

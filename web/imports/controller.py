@@ -20,6 +20,7 @@ from db.imports import (
     import_job_start,
     import_mapping_find,
     import_mapping_save,
+    import_max_upload_mb_get,
     import_roles_get,
     import_rows_check,
     import_rows_not_imported,
@@ -34,6 +35,7 @@ from domain.customers import CustomFieldDef
 from domain.enums import Role
 from domain.exports import export_allowed
 from domain.imports import (
+    MAX_UPLOAD_MB,
     MSG_NO_NAME_COLUMN,
     MSG_UNDO_EXPIRED,
     MSG_UNDO_VISITED,
@@ -45,7 +47,7 @@ from domain.imports import (
     header_key,
     headers_signature,
 )
-from domain.labels import SOURCES
+from domain.labels import CONTACT_ROLES, SOURCES
 from domain.users import Actor
 from web.core import labels
 from web.core.client_ip import client_ip
@@ -56,14 +58,26 @@ from web.core.i18n import N_, catalogue
 from web.core.i18n import gettext as _
 from web.core.settings import Settings
 from web.imports import jobs
-from web.imports.reader import MAX_BYTES, FileProblem, Table, read_table
+from web.imports.reader import MSG_TOO_LARGE, FileProblem, open_table
 from web.imports.writers import MEDIA, xlsx_stream
 
 MSG_CHOOSE_FILE = N_("Choose a file to upload.")
 MSG_CHOOSE_TEAM = N_("Choose the team the customers join.")
-MESSAGES = (MSG_CHOOSE_FILE, MSG_CHOOSE_TEAM)
-# Room for the form's other fields around a file of the largest allowed size.
-UPLOAD_LIMIT = MAX_BYTES + 64 * 1024
+MSG_FILE_ERASED = N_("The uploaded file was erased; upload it again to read another sheet.")
+MESSAGES = (MSG_CHOOSE_FILE, MSG_CHOOSE_TEAM, MSG_FILE_ERASED)
+MB = 1024 * 1024
+# Room for the form's other fields around a file of the largest limit an admin may set;
+# the admin's own limit is checked in the handler, from Content-Length before the body
+# is read when the client sends one.
+FORM_ROOM = 64 * 1024
+UPLOAD_LIMIT = MAX_UPLOAD_MB * MB + FORM_ROOM
+# The columns that fill a contact's fields (contact_name is the main contact's field).
+CONTACT_LABELS = {
+    "contact_phone": N_("Contact's phone"),
+    "contact_email": N_("Contact's email"),
+    "contact_role": N_("Contact's decision role"),
+    "contact_title": N_("Contact's title"),
+}
 VERDICT_LABELS = {
     Verdict.NEW: N_("New"),
     Verdict.DUPLICATE: N_("Duplicate of a customer"),
@@ -92,21 +106,39 @@ def _custom_labels(definitions: list[CustomFieldDef]) -> dict[str, str]:
     return found
 
 
-def _source_names() -> dict[str, str]:
-    """Every source's display name in both languages -> its code."""
+def _display_names(table: dict[str, str]) -> dict[str, str]:
+    """Every code's display name in both languages -> its code."""
     zh = catalogue("zh_CN")
     names = {}
-    for code, msgid in SOURCES.items():
+    for code, msgid in table.items():
         names[header_key(msgid)] = str(code)
         names[header_key(zh.get(msgid, msgid))] = str(code)
     return names
+
+
+def _source_names() -> dict[str, str]:
+    """Every source's display name in both languages -> its code."""
+    return _display_names(SOURCES)
+
+
+def _role_names() -> dict[str, str]:
+    """Every contact role's display name in both languages -> its code."""
+    return _display_names(CONTACT_ROLES)
 
 
 def target_label(target: str, definitions: list[CustomFieldDef]) -> str:
     """The name a column's select shows for a field."""
     if target == "owner":
         return labels.field("owner_id")
+    if target in CONTACT_LABELS:
+        return _(CONTACT_LABELS[target])
     return labels.field(target, definitions)
+
+
+def _too_large(request: Request, limit_mb: int) -> bool:
+    """Whether the request says (Content-Length) it is larger than the limit allows."""
+    raw = request.headers.get("content-length", "")
+    return raw.isdigit() and int(raw) > limit_mb * MB + FORM_ROOM
 
 
 async def _may_import(db: AsyncSession, actor: Actor) -> None:
@@ -131,6 +163,14 @@ async def _guess(db: AsyncSession, headers: list[str], definitions) -> list[str]
     return guess_mapping(headers, _custom_labels(definitions))
 
 
+async def _context(db: AsyncSession, job: ImportJob, definitions: list[CustomFieldDef]):
+    """What checking the job's rows needs to know (owners, customers, names of codes)."""
+    return await import_context(
+        db, team_id=job.team_id, source_names=_source_names(), custom_fields=definitions,
+        role_names=_role_names(),
+    )  # fmt: skip
+
+
 class ImportController(Controller):
     """Upload → mapping → preview; who may import is an admin setting per role."""
 
@@ -143,7 +183,7 @@ class ImportController(Controller):
         """The upload form (admins also choose the team the customers join)."""
         teams = await customer_team_choices(db) if actor.role == Role.ADMIN else []
         context = {"active": "customers", "teams": teams, "errors": errors,
-                   "max_mb": MAX_BYTES // (1024 * 1024)}  # fmt: skip
+                   "max_mb": await import_max_upload_mb_get(db)}  # fmt: skip
         return render(request, "pages/imports/upload.html", context, status_code=status)
 
     @get("/new", name="imports.new")
@@ -156,19 +196,23 @@ class ImportController(Controller):
     async def upload(self, request: Request, db: AsyncSession, actor: Actor) -> Template | Redirect:
         """Read the file; nothing is written unless it is a spreadsheet with a header row."""
         await _may_import(db, actor)
+        limit = await import_max_upload_mb_get(db)
+        if _too_large(request, limit):
+            # Refused before the body is read: one sentence, nothing written.
+            errors = {"file": _(MSG_TOO_LARGE, mb=limit)}
+            return await self._upload_page(request, db, actor, errors, 422)
         form = await request.form()
         upload = form.get("file")
         team_id, errors = await self._team(db, actor, form.get("team_id"))
-        table: Table | None = None
         if not isinstance(upload, UploadFile) or not upload.filename:
             errors["file"] = _(MSG_CHOOSE_FILE)
-        else:
-            data = await upload.read()
-            try:
-                table = read_table(data, upload.filename)
-            except FileProblem as problem:
-                errors["file"] = _(problem.message, **problem.values)
-        if errors or table is None or team_id is None:
+            return await self._upload_page(request, db, actor, errors, 422)
+        data = await upload.read()
+        try:
+            table = open_table(data, upload.filename, max_bytes=limit * MB)
+        except FileProblem as problem:
+            errors["file"] = _(problem.message, **problem.values)
+        if errors or team_id is None:
             return await self._upload_page(request, db, actor, errors, 422)
         mapping = await _guess(db, table.headers, await _definitions(db))
         job = await import_job_create(
@@ -247,10 +291,7 @@ class ImportController(Controller):
             await import_mapping_save(
                 db, signature=headers_signature(job.headers), mapping=mapping, user_id=actor.id
             )
-        ctx = await import_context(
-            db, team_id=job.team_id, source_names=_source_names(), custom_fields=definitions
-        )
-        await import_rows_check(db, job=job, ctx=ctx)
+        await import_rows_check(db, job=job, ctx=await _context(db, job, definitions))
         await db.commit()
         return see_other(request, request.app.route_reverse("imports.preview", job_id=job.id))
 
@@ -258,8 +299,10 @@ class ImportController(Controller):
         self, request: Request, db: AsyncSession, job: ImportJob, sheet: str
     ) -> Template | Redirect:
         """Read another sheet of the workbook and map it afresh."""
+        if job.file_erased:
+            return await self._mapping_page(request, db, job, {"sheet": _(MSG_FILE_ERASED)}, 422)
         try:
-            table = read_table(job.file, job.filename, sheet=sheet)
+            table = open_table(job.file, job.filename, sheet=sheet, max_bytes=len(job.file))
         except FileProblem as problem:
             message = _(problem.message, **problem.values)
             return await self._mapping_page(request, db, job, {"sheet": message}, 422)
@@ -372,7 +415,7 @@ class ImportRunController(Controller):
         await db.commit()
         jobs.start(
             request.app.state.sessionmaker, job.id, today=local, comment=comment,
-            source_names=_source_names(),
+            source_names=_source_names(), role_names=_role_names(),
         )  # fmt: skip
         return see_other(request, progress)
 

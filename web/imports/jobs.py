@@ -61,11 +61,13 @@ def start(
     today: date,
     comment: str,
     source_names: dict[str, str],
+    role_names: dict[str, str] | None = None,
 ) -> None:
     """Run the job in the background (the caller has marked it running and committed)."""
     task = asyncio.get_running_loop().create_task(
-        run(sessionmaker, job_id, today=today, comment=comment, source_names=source_names)
-    )
+        run(sessionmaker, job_id, today=today, comment=comment, source_names=source_names,
+            role_names=role_names)
+    )  # fmt: skip
     TASKS[job_id] = task
     task.add_done_callback(lambda _t: TASKS.pop(job_id, None))
 
@@ -77,6 +79,7 @@ async def run(
     today: date,
     comment: str,
     source_names: dict[str, str],
+    role_names: dict[str, str] | None = None,
 ) -> None:
     """Import every row in committed batches; on a failure stop and say at which line."""
     async with sessionmaker() as session:
@@ -87,8 +90,9 @@ async def run(
             return
         definitions = custom_field_defs(await custom_field_list(session))
         ctx = await import_context(
-            session, team_id=job.team_id, source_names=source_names, custom_fields=definitions
-        )
+            session, team_id=job.team_id, source_names=source_names, custom_fields=definitions,
+            role_names=role_names,
+        )  # fmt: skip
         await session.commit()
         after = 0
         try:

@@ -6,8 +6,10 @@ every cell comes out as text, so the domain rules see what the user typed.
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import chain, islice
 
 import python_calamine
 from charset_normalizer import from_bytes
@@ -47,6 +49,20 @@ class Table:
     rows: list[tuple[int, list[str]]]
 
 
+@dataclass
+class TableStream:
+    """A sheet's header and an iterator over the lines below it, read as they are consumed.
+
+    An upload of 100,000 rows is stored batch by batch from this, so the server never
+    holds the whole sheet as Python lists at once.
+    """
+
+    sheets: list[str]
+    sheet: str
+    headers: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+
+
 def cell_text(value: object) -> str:
     """A cell as text: whole numbers without ".0", dates as YYYY-MM-DD."""
     if value is None:
@@ -78,17 +94,17 @@ def decode_csv(data: bytes) -> str:
     return str(best)
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
     """Split a CSV file on the delimiter its first lines use most: , ; or tab."""
     text = decode_csv(data)
     if "\x00" in text:
         raise FileProblem(MSG_NOT_A_SPREADSHEET)
-    sample = "\n".join(text.splitlines()[:20])
+    sample = "\n".join(islice(io.StringIO(text), 20))
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = max(",;\t", key=sample.count)
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    return ([c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
 def _workbook(data: bytes):
@@ -116,10 +132,24 @@ def _fill_merged(headers: list[str]) -> list[str]:
     return filled
 
 
-def read_table(data: bytes, filename: str, sheet: str | None = None) -> Table:
+def read_table(
+    data: bytes, filename: str, sheet: str | None = None, *, max_bytes: int = MAX_BYTES
+) -> Table:
     """Read the file's chosen sheet (the first by default); raise FileProblem with the reason."""
-    if len(data) > MAX_BYTES:
-        raise FileProblem(MSG_TOO_LARGE, mb=MAX_BYTES // (1024 * 1024))
+    stream = open_table(data, filename, sheet, max_bytes=max_bytes)
+    return Table(stream.sheets, stream.sheet, stream.headers, list(stream.rows))
+
+
+def open_table(
+    data: bytes, filename: str, sheet: str | None = None, *, max_bytes: int = MAX_BYTES
+) -> TableStream:
+    """Find the chosen sheet's header; its rows are read as the caller consumes them.
+
+    Every refusal (too large, not a spreadsheet, empty, no header) is raised here, before
+    anything is written; the rows that follow are only read, never judged.
+    """
+    if len(data) > max_bytes:
+        raise FileProblem(MSG_TOO_LARGE, mb=_mb(max_bytes))
     if not data.strip():
         raise FileProblem(MSG_EMPTY)
     if data.startswith((_ZIP, _OLE)):
@@ -130,29 +160,42 @@ def read_table(data: bytes, filename: str, sheet: str | None = None) -> Table:
         chosen = sheet if sheet else sheets[0]
         if chosen not in sheets:
             raise FileProblem(MSG_NO_SHEET)
-        grid = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-        rows = [[cell_text(v) for v in row] for row in grid]
+        try:
+            grid = book.get_sheet_by_name(chosen).iter_rows()
+        except Exception as exc:  # a damaged sheet inside a readable workbook
+            raise FileProblem(MSG_NOT_A_SPREADSHEET) from exc
+        rows: Iterator[list[str]] = ([cell_text(v) for v in row] for row in grid)
     else:
         sheets, chosen = [], ""
         rows = _csv_rows(data)
     return _table(rows, sheets, chosen)
 
 
-def _table(rows: list[list[str]], sheets: list[str], chosen: str) -> Table:
-    """Find the header, drop blank lines, pad every row to the header's width."""
-    if not any(any(c for c in row) for row in rows):
-        raise FileProblem(MSG_EMPTY)
-    at = _header_at(rows)
-    headers = list(rows[at])
+def _mb(limit: int) -> str:
+    """A byte limit in whole megabytes as the message shows it."""
+    return f"{limit / (1024 * 1024):g}"
+
+
+def _table(rows: Iterable[list[str]], sheets: list[str], chosen: str) -> TableStream:
+    """Find the header among the first rows; the body drops blank lines and is padded."""
+    rows = iter(rows)
+    top = list(islice(rows, _HEADER_SCAN))
+    if not any(any(c for c in row) for row in top):
+        # The header is looked for in the first rows only: content further down has none.
+        raise FileProblem(MSG_NO_HEADER if any(any(c for c in r) for r in rows) else MSG_EMPTY)
+    at = _header_at(top)
+    headers = list(top[at])
     while headers and not headers[-1]:
         headers.pop()
     headers = _fill_merged(headers)
     width = len(headers)
-    body = [
+    rest = chain(top[at + 1 :], rows)
+    body = (
         (at + 2 + i, (row + [""] * width)[:width])
-        for i, row in enumerate(rows[at + 1 :])
+        for i, row in enumerate(rest)
         if any(c for c in row)
-    ]
-    if not body:
+    )
+    first = next(body, None)
+    if first is None:
         raise FileProblem(MSG_EMPTY)
-    return Table(sheets, chosen, headers, body)
+    return TableStream(sheets, chosen, headers, chain((first,), body))

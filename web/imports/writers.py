@@ -1,4 +1,4 @@
-"""Stream rows out as CSV (UTF-8 with BOM) or XLSX (openpyxl write-only), in constant memory."""
+"""Stream rows out as CSV (UTF-8 with BOM) or XLSX (xlsxwriter, constant memory mode)."""
 
 import csv
 import io
@@ -8,7 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import anyio
-from openpyxl import Workbook
+import xlsxwriter
 
 from domain.exports import neutralise_cell
 
@@ -53,6 +53,16 @@ async def csv_stream(
         yield buffer.getvalue().encode("utf-8")
 
 
+# Cells are written as what they are: text is never read as a formula or a link (the
+# export neutralises formula-like text besides), dates get a readable format.
+_XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "default_date_format": "yyyy-mm-dd hh:mm:ss",
+}
+
+
 async def xlsx_stream(
     title: str,
     header: Sequence[str],
@@ -60,19 +70,29 @@ async def xlsx_stream(
     convert: Callable[[tuple], Sequence[object]],
     tz: ZoneInfo,
 ) -> AsyncIterator[bytes]:
-    """Yield an XLSX file: rows go to a write-only workbook on disk, then the file is sent.
+    """Yield an XLSX file: rows go to a workbook on disk, row by row, then the file is sent.
 
-    The workbook is written in a worker thread batch by batch, so the event loop keeps
-    serving other requests and memory holds one batch at a time.
+    xlsxwriter's constant memory mode flushes each row to a temporary file, and the rows
+    are written in a worker thread batch by batch, so the event loop keeps serving other
+    requests and memory holds one batch at a time. It writes about twice as fast as
+    openpyxl's write-only mode, which matters for a 100,000-customer export.
     """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append(list(header))
-    async for batch in batches:
-        rows = [[cell(v, tz) for v in convert(row)] for row in batch]
-        await anyio.to_thread.run_sync(lambda rows=rows: [sheet.append(r) for r in rows])
-    with tempfile.TemporaryFile() as handle:
-        await anyio.to_thread.run_sync(workbook.save, handle)
-        handle.seek(0)
-        while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK):
-            yield chunk
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/export.xlsx"
+        workbook = xlsxwriter.Workbook(path, {**_XLSX_OPTIONS, "tmpdir": tmp})
+        sheet = workbook.add_worksheet(title[:31])
+        sheet.write_row(0, 0, list(header))
+        at = 1
+        async for batch in batches:
+            rows = [[cell(v, tz) for v in convert(row)] for row in batch]
+
+            def write(rows=rows, first=at) -> None:
+                for n, values in enumerate(rows):
+                    sheet.write_row(first + n, 0, values)
+
+            await anyio.to_thread.run_sync(write)
+            at += len(rows)
+        await anyio.to_thread.run_sync(workbook.close)
+        with open(path, "rb") as handle:  # noqa: ASYNC230 (each read runs in a thread)
+            while chunk := await anyio.to_thread.run_sync(handle.read, CHUNK):
+                yield chunk

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
+from db.custom_fields import custom_field_defs, custom_field_list
 from db.models import PrivacyRequest
 from db.privacy import (
     ErasureRefused,
@@ -45,6 +46,7 @@ from domain.privacy import (
 )
 from domain.users import Actor
 from pdf.privacy_copy import render_copy_pdf
+from web.core import labels
 from web.core.client_ip import client_ip
 from web.core.forms import Form, field, fields
 from web.core.guards import actor_of, require_user
@@ -131,11 +133,17 @@ async def _match_or_404(db: AsyncSession, cid: int):
 
 async def _detail_context(db: AsyncSession, req: PrivacyRequest, q: str, **extra) -> dict:
     """What a request's page shows: the request and everything found about the person."""
+    corrections = await privacy_corrections(db, request_id=req.id)
+    definitions = custom_field_defs(await custom_field_list(db)) if corrections else []
     return {
         "req": req,
         "q": q,
         "matches": await privacy_find(db, q=q),
-        "corrections": await privacy_corrections(db, request_id=req.id),
+        "corrections": corrections,
+        # The changed fields by their form labels, in the reader's language.
+        "correction_fields": [
+            labels.join(labels.field(name, definitions) for name in c.fields) for c in corrections
+        ],
         "errors": {},
         **LABELS,
         **extra,

@@ -28,7 +28,8 @@ class RetentionLoop:
 
     async def run_once(self) -> int:
         """Drop the locations that are past the period now; how many visits lost theirs."""
-        async with self.sessionmaker() as db, write_gate(db):
+        async with self.sessionmaker() as db:
+            await write_gate(db)  # a coroutine, not a context manager: held until commit
             dropped = await privacy_retention_run(db, now=utcnow())
             await db.commit()
         return dropped

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.today import TodayRow, recently_viewed_list, today_due
 from domain.enums import Level
+from domain.privacy import can_handle_requests
 from domain.today import (
     GROUP_ROWS,
     LATE_LABELS,
@@ -183,6 +184,8 @@ class HomeController(Controller):
             "actions": actions,
             "recent": links.section(recent, "recent", "recent-heading", RECENT_ROWS),
             "due_count": due_count,
+            # Everyone who handles privacy requests (not only admins) sees the overdue ones.
+            "privacy_overdue": can_handle_requests(actor),
             **await sales_today_context(db, actor=actor),
         }
         return render(request, "pages/today/index.html", context)
