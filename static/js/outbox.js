@@ -5,8 +5,16 @@
 // when two tabs and the worker wake up together.
 (function (root) {
   "use strict";
-  var kv = root.idbKeyval;
-  if (!kv || root.kehuOutbox) return;
+  if (root.kehuOutbox) return;
+  // idb-keyval is looked up on use: the page loads both scripts async, in any order.
+  var kv = {
+    createStore: function (a, b) { return root.idbKeyval.createStore(a, b); },
+    values: function (s) { return root.idbKeyval.values(s); },
+    get: function (k, s) { return root.idbKeyval.get(k, s); },
+    set: function (k, v, s) { return root.idbKeyval.set(k, v, s); },
+    del: function (k, s) { return root.idbKeyval.del(k, s); },
+    clear: function (s) { return root.idbKeyval.clear(s); }
+  };
   var stores = {};
   var channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("kehu-outbox") : null;
 

@@ -89,7 +89,14 @@
     p.recorder.classList.remove("open");
   }
 
+  function stamp(form) {
+    setField(form, "device_at", new Date().toISOString());
+    fill(form);
+  }
+
   window.kehuVisits = {
+    // The device time and the latest location, written into the outcome form.
+    stamp: stamp,
     // The outbox took the visit (offline.js): the key is spent, the sheet closes.
     kept: function (form) {
       form.dataset.keyUsed = "1";
@@ -112,8 +119,7 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("outcome-sheet")) return;
-    setField(form, "device_at", new Date().toISOString());
-    fill(form);
+    stamp(form);
   }, true);
 
   // A saved visit is prepended to the list: drop the "No visits yet" line, an older copy

@@ -1,6 +1,7 @@
 """Offline and weak network on a real phone browser: the outbox, the service worker, the
 in-flight state of a tap, and a customer page's load time on a throttled network."""
 
+import contextlib
 import socket
 import sqlite3
 import subprocess
@@ -8,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot, signed_in_context
+from tests.e2e.conftest import PHONE, shot, signed_in_context
 from tests.e2e.test_visits_e2e import add_customer, visit_rows
 
 pytestmark = pytest.mark.e2e
@@ -33,14 +35,20 @@ def rep(browser, server):
     ctx.close()
 
 
-def wait_for(check, timeout: float = 15.0, every: float = 0.2):
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+def wait_for(check, timeout: float = 15.0, every: float = 0.2, page=None):
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds.
+
+    With a page, the pause lets Playwright run (route handlers are called only then).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(every)
+        if page is not None:
+            page.wait_for_timeout(every * 1000)
+        else:
+            time.sleep(every)
     raise AssertionError(f"gave up waiting after {timeout} s")
 
 
@@ -146,9 +154,9 @@ def test_two_visits_recorded_offline_wait_survive_a_reload_and_sync_exactly_once
     assert badge_count(page) == "2"
 
     rep.set_offline(False)
-    wait_for(lambda: visit_rows(server, cid) == 2)
+    wait_for(lambda: visit_rows(server, cid) == 2, page=page)
     page.wait_for_function("() => document.getElementById('visit-outbox-badge').hidden")
-    time.sleep(1.0)  # a second sender (timer, Background Sync) would show up here
+    page.wait_for_timeout(1000)  # a second sender (timer, Background Sync) shows up here
     assert outcomes_stored(server, cid) == ["called", "message"]
     page.wait_for_function("() => !document.querySelector('[data-pending-visit]')")
     assert page.locator("#visit-list li.visit-item").count() == 2
@@ -179,7 +187,7 @@ def test_the_server_killed_during_the_sync_still_stores_each_visit_once(server, 
     # On the context, so a send by the service worker (Background Sync) is caught too.
     rep.route("**/visits/sync", die_after_storing)
     rep.set_offline(False)
-    wait_for(lambda: killed)
+    wait_for(lambda: killed, page=page)
     rep.unroute("**/visits/sync")
     assert visit_rows(server, cid) == 1
     assert badge_count(page) == "2"  # nothing was confirmed, so both still wait
@@ -187,8 +195,8 @@ def test_the_server_killed_during_the_sync_still_stores_each_visit_once(server, 
     restart(server)
     page.locator("#visit-outbox-badge").click()
     page.get_by_role("button", name="立即发送").click()
-    wait_for(lambda: badge_count(page) == "")
-    time.sleep(1.0)
+    wait_for(lambda: badge_count(page) == "", page=page)
+    page.wait_for_timeout(1000)
     assert outcomes_stored(server, cid) == ["not_met", "met_interested"]
     page.close()
 
@@ -219,7 +227,7 @@ def test_a_visit_refused_by_the_server_shows_its_reason_with_retry_and_discard(s
     assert visit_rows(server, cid) == 0
 
     item.get_by_role("button", name="丢弃").click()
-    wait_for(lambda: badge_count(page) == "")
+    wait_for(lambda: badge_count(page) == "", page=page)
     assert page.locator("[data-pending-visit]").count() == 0
     page.close()
 
@@ -231,16 +239,17 @@ def test_a_delayed_visit_post_shows_the_pending_state(server, rep):
     held = []
     page.route(f"**/customers/{cid}/visits", lambda route: held.append(route))
     page.get_by_role("button", name="记录拜访").click()
-    outcome = page.get_by_role("button", name="电话沟通", exact=True)
+    outcome = page.locator("#outcome-sheet button[value=called]")
+    assert outcome.inner_text() == "电话沟通"
     outcome.click()
-    wait_for(lambda: held)
+    wait_for(lambda: held, page=page)
     assert "is-pending" in outcome.get_attribute("class")  # pressed at once
     page.wait_for_selector("#outcome-sheet button.is-slow", timeout=2000)  # spinner by ~300 ms
     assert outcome.is_disabled()
     assert page.locator("#outcome-sheet button:not([disabled])").count() == 0
     shot(page, "visit-pending-state")
     outcome.click(force=True)  # a second tap while in flight sends nothing
-    time.sleep(0.3)
+    page.wait_for_timeout(300)
     assert len(held) == 1
     held[0].continue_()
     page.wait_for_selector("#visit-list li.visit-item:not([data-pending-visit])")
@@ -264,12 +273,13 @@ def test_a_visit_post_that_times_out_is_kept_with_its_key_and_stored_once(server
     assert page.locator(f"#pending-{key}").count() == 1  # the same key goes to the outbox
     page.unroute(f"**/customers/{cid}/visits")
     for route in held:
-        route.abort()
+        with contextlib.suppress(Exception):  # the browser may have dropped it already
+            route.abort()
     page.get_by_role("button", name="记录拜访").click()
     assert page.locator("#outcome-sheet input[name=idempotency_key]").input_value() != key
     # The outbox sends it by itself (Background Sync, or the page's timer).
-    wait_for(lambda: visit_rows(server, cid) == 1, timeout=30)
-    wait_for(lambda: badge_count(page) == "")
+    wait_for(lambda: visit_rows(server, cid) == 1, timeout=30, page=page)
+    wait_for(lambda: badge_count(page) == "", page=page)
     assert visit_rows(server, cid) == 1
     page.close()
 
@@ -288,7 +298,9 @@ def test_a_failed_htmx_action_says_so_beside_it_and_retries(server, rep):
     assert page.locator("#error-banner").inner_text().strip() == ""  # said here, not twice
     page.unroute("**/visits/*/edit")
     error.get_by_role("button", name="重试").click()
-    page.wait_for_selector("form.visit-details, #visit-list form[method=post] textarea", timeout=5000)
+    page.wait_for_selector(
+        "form.visit-details, #visit-list form[method=post] textarea", timeout=5000
+    )
     assert page.locator("[data-request-error]").count() == 0
     page.close()
 
@@ -296,8 +308,10 @@ def test_a_failed_htmx_action_says_so_beside_it_and_retries(server, rep):
 def test_a_customer_page_that_arrives_by_a_swap_records_in_two_taps(server, rep):
     page = rep.new_page()
     page.goto(f"{server.origin}/customers/new")
-    page.get_by_label("名称").fill("常州天宁纺织")
-    page.get_by_label("电话").fill("13912345688")
+    page.get_by_label("名称", exact=True).fill("常州天宁纺织")
+    page.get_by_label("电话", exact=True).fill("139 1234 5688")
+    page.get_by_label("客户级别").select_option("A")
+    page.get_by_label("客户来源").select_option("referral")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
     page.get_by_role("button", name="保存").click()
@@ -325,7 +339,7 @@ def test_an_update_of_the_worker_deletes_the_old_caches(server, rep):
     page.goto(f"{server.origin}/")
     page.evaluate("() => navigator.serviceWorker.ready")
     version = page.evaluate(
-        "async () => (await (await fetch('/sw.js')).text()).match(/\"version\": \"(\\w+)\"/)[1]"
+        'async () => (await (await fetch(\'/sw.js\')).text()).match(/"version": "(\\w+)"/)[1]'
     )
     names = page.wait_for_function(
         """async () => {
@@ -339,7 +353,7 @@ def test_an_update_of_the_worker_deletes_the_old_caches(server, rep):
     page.close()
 
 
-def test_signing_out_asks_before_discarding_unsent_visits_then_clears_them(server, browser):
+def test_signing_out_asks_before_discarding_unsent_visits_then_clears_them(server, browser, rep):
     ctx = signed_in_context(browser, server, name="周敏", role="rep", team=TEAM, size="phone")
     cid = add_customer(server, name="嘉兴南湖食品", number="C202612507", level="A")
     con = sqlite3.connect(server.workdir / "e2e.db")
@@ -365,7 +379,7 @@ def test_signing_out_asks_before_discarding_unsent_visits_then_clears_them(serve
 
     page.once("dialog", lambda d: answer(d, False))
     page.get_by_role("button", name="退出登录").click()
-    wait_for(lambda: asked)
+    wait_for(lambda: asked, page=page)
     assert "1" in asked[0] and "丢弃" in asked[0]
     assert page.locator("#visit-offline").count() == 1  # still signed in, still waiting
     assert badge_count(page) == "1"
@@ -394,7 +408,7 @@ def test_signing_out_asks_before_discarding_unsent_visits_then_clears_them(serve
     ctx.close()
 
 
-def test_a_customer_page_loads_usably_in_under_3_s_at_400_kbps_and_400_ms(server, browser):
+def test_a_customer_page_loads_usably_in_under_3_s_at_400_kbps_and_400_ms(server, browser, rep):
     """Cold cache, 400 kbit/s both ways, 400 ms round trip (CDP network emulation)."""
     ctx = signed_in_context(browser, server, name="吴刚", role="rep", team=TEAM, size="phone")
     cid = add_customer(server, name="绍兴柯桥布业", number="C202612508", level="A")
@@ -403,23 +417,50 @@ def test_a_customer_page_loads_usably_in_under_3_s_at_400_kbps_and_400_ms(server
         uid = con.execute("select id from user where name = ?", ("吴刚",)).fetchone()[0]
         con.execute("update customer set owner_id = ? where id = ?", (uid, cid))
     con.close()
+    # The server renders this page once first (its templates compiled), outside the browser:
+    # the browser itself starts cold, with no cache and no service worker.
+    cookies = {c["name"]: c["value"] for c in ctx.cookies()}
+    for _ in range(2):
+        answer = httpx.get(f"{server.origin}/customers/{cid}", cookies=cookies, timeout=30)
+        assert answer.status_code == 200
+    throttled = usable_load(browser, ctx, f"{server.origin}/customers/{cid}", WEAK_NETWORK)
+    floor_ctx = browser.new_context(**PHONE, locale="zh-CN")
+    floor_ctx.add_cookies(ctx.cookies())
+    floor = usable_load(browser, floor_ctx, f"{server.origin}/customers/{cid}", None)
+    floor_ctx.close()
+    ctx.close()
+    print(
+        f"\nweak network (400 kbit/s, 400 ms RTT): customer page usable in {throttled[0]:.0f} ms,"
+        f" {throttled[1] / 1024:.1f} KiB transferred; same page unthrottled in the same run:"
+        f" {floor[0]:.0f} ms (ratio {throttled[0] / max(floor[0], 1):.1f})"
+    )
+    assert throttled[0] < 3000
+
+
+# 400 kbit/s both ways and 400 ms round trip, as Chromium's DevTools emulates a network.
+WEAK_NETWORK = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400_000 / 8,
+    "uploadThroughput": 400_000 / 8,
+}
+
+
+def usable_load(browser, ctx, url: str, network: dict | None) -> tuple[float, int]:
+    """Open `url` in a cold page; return when it became usable (ms) and the bytes moved.
+
+    Usable: drawn with its styles and its scripts run, so Record visit opens in place.
+    """
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {
-            "offline": False,
-            "latency": 400,
-            "downloadThroughput": 400_000 / 8,
-            "uploadThroughput": 400_000 / 8,
-        },
-    )
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    page.goto(f"{server.origin}/customers/{cid}", wait_until="commit")
-    # Usable: the page is drawn with its styles and Record visit works (scripts ran).
+    if network:
+        cdp.send("Network.emulateNetworkConditions", network)
+    page.goto(url, wait_until="commit")
     page.wait_for_function(
-        "() => window.kehuVisits && window.htmx && document.querySelector('[data-visit-open]')",
+        "() => window.kehuVisits && window.htmx && document.querySelector('[data-visit-open]')"
+        " && performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd > 0",
         timeout=20000,
     )
     usable = page.evaluate(
@@ -429,9 +470,7 @@ def test_a_customer_page_loads_usably_in_under_3_s_at_400_kbps_and_400_ms(server
         "() => performance.getEntriesByType('resource').concat(performance.getEntriesByType("
         "'navigation')).reduce((s, e) => s + (e.transferSize || 0), 0)"
     )
-    print(f"\nweak network (400 kbit/s, 400 ms RTT): customer page usable in {usable:.0f} ms, "
-          f"{weight / 1024:.1f} KiB transferred")  # fmt: skip
-    assert usable < 3000
     page.get_by_role("button", name="记录拜访").click()
     assert page.locator("#outcome-sheet").is_visible()
-    ctx.close()
+    page.close()
+    return usable, weight
