@@ -145,6 +145,9 @@
         if (!recorder || !timeline) return items;
         var mine = items.filter(function (i) { return String(i.customer_id) === recorder.dataset.customerId; });
         mine.forEach(function (i) { timeline.insertBefore(timelineItem(i), timeline.firstChild); });
+        var note = document.querySelector("[data-outbox-note]");
+        var waiting = mine.some(function (i) { return i.state !== "refused"; });
+        if (note && !waiting) note.remove(); // "kept on this phone" is true only while it waits
         var empty = document.querySelector("[data-visits-empty]");
         if (empty) empty.hidden = mine.length > 0;
         return items;
