@@ -184,6 +184,8 @@ async def test_a_customer_reassigned_meanwhile_is_refused_with_its_reason(client
         ({"idempotency_key": "short"}, 400, "invalid"),
         ({"customer_id": "abc"}, 400, "invalid"),
         ({"customer_id": ""}, 400, "invalid"),
+        ({"customer_id": "²"}, 400, "invalid"),  # a digit to str.isdigit(), not to int()
+        ({"customer_id": "1" * 30}, 400, "invalid"),
     ],
 )
 async def test_a_visit_the_server_cannot_store_gets_a_machine_readable_reason(

@@ -144,7 +144,7 @@ def _refusal(exc: VisitError | BadKey) -> Response:
 def _customer_id(data: Form) -> int | None:
     """The customer id the outbox sent, or None."""
     raw = field(data, "customer_id")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
 
 
 class SyncController(Controller):
