@@ -160,6 +160,21 @@ class Visit(SQLModel, table=True):
     milestone: str | None = Field(default=None, max_length=32)
     amount_cents: int | None = None
     idempotency_key: str = Field(unique=True, max_length=64)
+    # Added by 0014: when the server received the visit (`at` is when it happened: the
+    # device time when plausible), when the location fix was taken, and why the device
+    # time was not used ("future" / "too_old"; None when it was, or none was sent).
+    received_at: datetime | None = _dt(default=None)
+    fix_at: datetime | None = _dt(default=None)
+    clock_note: str | None = Field(default=None, max_length=16)
+
+
+class VisitSetting(SQLModel, table=True):
+    """Admin settings of visit recording (one row, id 1); added by 0014."""
+
+    __tablename__ = "visit_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    device_max_age_hours: int = 72
 
 
 class AuditEvent(SQLModel, table=True):

@@ -4,13 +4,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Date, Float, Integer, String, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Date,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
 from db.engine import write_gate
-from db.models import AuditEvent, Cadence, Customer, Outcome, RecentlyViewed, User, Visit
+from db.models import (
+    AuditEvent,
+    Cadence,
+    Customer,
+    Outcome,
+    RecentlyViewed,
+    User,
+    Visit,
+    VisitSetting,
+)
 from db.outcomes import cadence_get
 from db.reads import per_actor, rows
 from db.types import UTCDateTime, utcnow
@@ -18,11 +39,13 @@ from db.visibility import visible_customers
 from domain.cadence import follow_up_after, follow_up_with_action
 from domain.users import Actor
 from domain.visits import (
+    DEFAULT_DEVICE_MAX_AGE_HOURS,
     Location,
     VisitDetails,
     can_undo_visit,
     distance_to_customer,
     undo_allowed,
+    visit_clock,
 )
 
 
@@ -77,6 +100,8 @@ class VisitView:
     next_action_due: date | None
     milestone: str | None
     amount_cents: int | None
+    received_at: datetime | None = None  # None for visits stored before 0011
+    clock_note: str | None = None  # why the device time was not used (see visit_clock)
 
     def label(self, locale: str) -> str:
         """Return the outcome label in the user's language (the code if it was removed)."""
@@ -111,6 +136,8 @@ _VIEW_COLUMNS = (
     Visit.next_action_due,
     Visit.milestone,
     Visit.amount_cents,
+    Visit.received_at,
+    Visit.clock_note,
 )
 
 
@@ -175,7 +202,10 @@ def _visit_insert(insert):
         "outcome": String,
         "method": String,
         "at": UTCDateTime,
+        "received_at": UTCDateTime,
         "device_at": UTCDateTime,
+        "fix_at": UTCDateTime,
+        "clock_note": String,
         "lat": Float,
         "lng": Float,
         "accuracy_m": Float,
@@ -198,10 +228,19 @@ _VISIT_INSERT = {
     "sqlite": _visit_insert(sqlite.insert),
     "postgresql": _visit_insert(postgresql.insert),
 }
+# Only ever moves "last visit" forward: a visit recorded offline earlier than one already
+# stored (synced later) leaves the customer's dates alone. One portable statement, so a
+# concurrent newer visit on another connection cannot be overwritten either.
 _CUSTOMER_VISITED = (
     update(Customer)
     .execution_options(synchronize_session=False)
-    .where(Customer.id == bindparam("p_id", type_=Integer()))
+    .where(
+        Customer.id == bindparam("p_id", type_=Integer()),
+        or_(
+            Customer.last_visit_at.is_(None),
+            Customer.last_visit_at <= bindparam("p_at", type_=UTCDateTime()),
+        ),
+    )
     .values(
         last_visit_at=bindparam("p_at", type_=UTCDateTime()),
         next_follow_up_on=bindparam("p_next", type_=Date()),
@@ -235,6 +274,7 @@ class Prepared:
     label_zh: str
     asks_amount: bool
     cadence_days: int | None
+    max_age_hours: int
 
 
 def _visit_prepare_select(actor: Actor):
@@ -253,10 +293,13 @@ def _visit_prepare_select(actor: Actor):
             # The level's row of the cadence table, read in the same query (hot path);
             # follow_up_after() supplies the default when the row is missing.
             Cadence.days,
+            # The admin's limit on device times, from its one-row table (same query).
+            VisitSetting.device_max_age_hours,
         )
         .select_from(Customer)
         .outerjoin(Outcome, Outcome.code == bindparam("p_outcome", type_=String()))
         .outerjoin(Cadence, Cadence.level == Customer.level)
+        .outerjoin(VisitSetting, VisitSetting.id == literal(1))
         .where(Customer.id == bindparam("p_customer_id"), visible_customers(actor))
     )
 
@@ -278,7 +321,7 @@ async def _visit_prepare(
     if not found:
         raise CustomerNotVisible()
     row = found[0]
-    level, lat, lng, prev_last, prev_next, method, label_en, label_zh, asks, days = row
+    level, lat, lng, prev_last, prev_next, method, label_en, label_zh, asks, days, max_age = row
     if method is None:
         raise OutcomeUnknown(outcome)
     return Prepared(
@@ -294,6 +337,7 @@ async def _visit_prepare(
         label_zh or "",
         bool(asks),
         days,
+        max_age or DEFAULT_DEVICE_MAX_AGE_HOURS,
     )
 
 
@@ -307,6 +351,7 @@ async def visit_record(
     tz: tzinfo,
     where: Location | None = None,
     device_at: datetime | None = None,
+    fix_at: datetime | None = None,
     now: datetime | None = None,
     ip: str = "",
 ) -> Recorded:
@@ -314,19 +359,26 @@ async def visit_record(
 
     A repeated key returns the visit already stored, whoever got there first (the unique
     constraint decides, so concurrent duplicates from several connections store one row).
+    The visit counts at the device time when plausible (`visit_clock`), else at `now`; both
+    are kept, and the customer's last visit only moves forward.
     Raise CustomerNotVisible, OutcomeUnknown or KeyReused. The write waits for the
     process's SQLite write gate, held until the caller commits.
     """
     now = now or utcnow()
     p = await _visit_prepare(session, actor=actor, customer_id=customer_id, outcome=outcome)
     distance = distance_to_customer(where, p.lat, p.lng)
+    clock = visit_clock(device_at, now, max_age_hours=p.max_age_hours)
+    at = clock.at
     params = {
         "p_customer_id": customer_id,
         "p_user_id": actor.id,
         "p_outcome": outcome,
         "p_method": p.method,
-        "p_at": now,
+        "p_at": at,
+        "p_received_at": now,
         "p_device_at": device_at,
+        "p_fix_at": fix_at if where else None,
+        "p_clock_note": clock.corrected,
         "p_lat": where.lat if where else None,
         "p_lng": where.lng if where else None,
         "p_accuracy_m": where.accuracy_m if where else None,
@@ -341,7 +393,7 @@ async def visit_record(
     cadence = {p.level: p.cadence_days} if p.cadence_days is not None else None
     await session.execute(
         _CUSTOMER_VISITED,
-        {"p_id": customer_id, "p_at": now, "p_next": follow_up_after(now, tz, p.level, cadence)},
+        {"p_id": customer_id, "p_at": at, "p_next": follow_up_after(at, tz, p.level, cadence)},
     )
     await audit_insert(
         session,
@@ -356,6 +408,8 @@ async def visit_record(
                     "customer_id": customer_id,
                     "outcome": outcome,
                     "located": where is not None,
+                    "received_at": now.isoformat(),
+                    "clock": clock.corrected,
                     "prev": {
                         "last_visit_at": _iso(p.prev_last),
                         "next_follow_up_on": _iso(p.prev_next),
@@ -370,7 +424,7 @@ async def visit_record(
         customer_id=customer_id,
         user_id=actor.id,
         user_name=actor.name,
-        at=now,
+        at=at,
         outcome=outcome,
         outcome_en=p.label_en,
         outcome_zh=p.label_zh,
@@ -385,8 +439,10 @@ async def visit_record(
         next_action_due=None,
         milestone=None,
         amount_cents=None,
+        received_at=now,
+        clock_note=clock.corrected,
     )
-    return Recorded(visit_id, customer_id, now, created=True, view=view)
+    return Recorded(visit_id, customer_id, at, created=True, view=view)
 
 
 async def _recorded_before(
@@ -639,3 +695,19 @@ async def recently_viewed_upsert(
         index_elements=["user_id", "customer_id"], set_={"viewed_at": stmt.excluded.viewed_at}
     )
     await session.execute(stmt)
+
+
+async def visit_setting_get(session: AsyncSession) -> int:
+    """Return the admin's limit on how old a device time may be, in hours."""
+    row = await session.get(VisitSetting, 1)
+    return row.device_max_age_hours if row is not None else DEFAULT_DEVICE_MAX_AGE_HOURS
+
+
+async def visit_setting_set(session: AsyncSession, *, device_max_age_hours: int) -> bool:
+    """Store the device-time limit; return whether it changed."""
+    row = await session.get(VisitSetting, 1) or VisitSetting(id=1)
+    changed = row.device_max_age_hours != device_max_age_hours or row not in session
+    row.device_max_age_hours = device_max_age_hours
+    session.add(row)
+    await session.flush()
+    return changed

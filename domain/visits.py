@@ -46,6 +46,7 @@ MSG_CODE_TAKEN = "An outcome with this code already exists."
 MSG_LABEL_REQUIRED = "Enter a label."
 MSG_METHOD_INVALID = "Choose a method from the list."
 MSG_POSITION_INVALID = "Enter a whole number between 0 and 999."
+MSG_MAX_AGE_INVALID = "Enter a whole number of hours between 1 and 720."
 
 MESSAGES: tuple[str, ...] = (
     MSG_AMOUNT_INVALID,
@@ -60,6 +61,7 @@ MESSAGES: tuple[str, ...] = (
     MSG_LABEL_REQUIRED,
     MSG_METHOD_INVALID,
     MSG_POSITION_INVALID,
+    MSG_MAX_AGE_INVALID,
 )
 
 
@@ -135,6 +137,82 @@ def device_time_parse(raw: object, server_now: datetime) -> datetime | None:
     if abs(value - server_now) > MAX_DEVICE_SKEW:
         return None
     return value
+
+
+# --- the device clock of a visit recorded offline ---------------------------------------
+
+# A visit recorded offline reaches the server later, so its time comes from the phone. The
+# phone's clock may be wrong: a time ahead of the server by more than this is refused, and
+# one older than the admin's limit (DEFAULT_DEVICE_MAX_AGE_HOURS unless set) too.
+DEVICE_FUTURE_SKEW = timedelta(minutes=5)
+DEFAULT_DEVICE_MAX_AGE_HOURS = 72
+MAX_DEVICE_MAX_AGE_HOURS = 24 * 30
+CLOCK_FUTURE = "future"
+CLOCK_TOO_OLD = "too_old"
+# After this delay between the phone's time and the server's, the timeline says "sent later".
+SENT_LATER_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class VisitClock:
+    """When a visit counts as having happened, and why the device time was not used."""
+
+    at: datetime
+    corrected: str | None = None  # CLOCK_FUTURE or CLOCK_TOO_OLD: the server time was used
+
+
+def device_time_read(raw: object) -> datetime | None:
+    """Parse the device's ISO time with its zone (kept as sent, plausible or not); else None."""
+    if not raw or not isinstance(raw, str) or len(raw) > 40:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None or not 2000 <= value.year <= 2100:
+        return None
+    return value.astimezone(UTC)
+
+
+def visit_clock(
+    device_at: datetime | None,
+    server_now: datetime,
+    *,
+    max_age_hours: int = DEFAULT_DEVICE_MAX_AGE_HOURS,
+) -> VisitClock:
+    """Decide the time a visit counts at: the device's when plausible, else the server's.
+
+    Plausible means not ahead of the server by more than DEVICE_FUTURE_SKEW and not older
+    than `max_age_hours`. A visit that arrives within SENT_LATER_AFTER of its device time
+    was sent at once: the server's clock is the better one then (phones drift, and it is
+    never in the future, so Undo and "last visit" stay sane).
+    """
+    if device_at is None:
+        return VisitClock(server_now)
+    if device_at > server_now + DEVICE_FUTURE_SKEW:
+        return VisitClock(server_now, CLOCK_FUTURE)
+    if device_at < server_now - timedelta(hours=max_age_hours):
+        return VisitClock(server_now, CLOCK_TOO_OLD)
+    if server_now - device_at <= SENT_LATER_AFTER:
+        return VisitClock(server_now)
+    return VisitClock(device_at)
+
+
+def max_age_hours_parse(raw: str | None) -> int:
+    """Parse the admin's device-time limit in hours; raise ValueError with a msgid."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(MSG_MAX_AGE_INVALID) from None
+    if not 1 <= value <= MAX_DEVICE_MAX_AGE_HOURS:
+        raise ValueError(MSG_MAX_AGE_INVALID)
+    return value
+
+
+def sent_later(at: datetime, received_at: datetime | None) -> bool:
+    """Whether a visit reached the server well after it happened (recorded offline)."""
+    return received_at is not None and received_at - at > SENT_LATER_AFTER
 
 
 def idempotency_key_valid(key: str) -> bool:

@@ -29,7 +29,9 @@ def route_handlers() -> list:
     from web.system.health import health
     from web.system.notfound import not_found
     from web.today.controller import HomeController
+    from web.visits.clock import VisitClockController
     from web.visits.controller import VisitController
+    from web.visits.offline import OfflineController, SyncController
 
     return [
         AuthController,
@@ -42,6 +44,9 @@ def route_handlers() -> list:
         customers_router,
         CustomFieldController,
         VisitController,
+        SyncController,
+        OfflineController,
+        VisitClockController,
         OutcomeAdminController,
         TeamController,
         CounterController,

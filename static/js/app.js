@@ -14,12 +14,14 @@
     slot.appendChild(box);
     show(slot);
   }
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (e) {
+    if (e.detail && e.detail.kehuInline) return; // said beside the control (pending.js)
     banner(document.documentElement.lang === "en"
       ? "No connection. Nothing was lost: try again when you have signal."
       : "网络连接失败。内容未丢失，请在有信号时重试。");
   });
-  document.addEventListener("htmx:timeout", function () {
+  document.addEventListener("htmx:timeout", function (e) {
+    if (e.detail && e.detail.kehuInline) return;
     banner(document.documentElement.lang === "en"
       ? "The network is slow. Try again."
       : "网络较慢，请重试。");

@@ -1,11 +1,11 @@
 // Visits in two taps. "Record visit" reveals the outcome buttons already in the page (no
 // network), starts a 3-second location attempt and prepares an idempotency key; tapping an
 // outcome posts with whatever location is known by then. Undo fades after its time.
-// Loaded from partials/visits/panel.html; event delegation, so swapped content just works.
+// Loaded once by the base page for every page; event delegation, so a customer page that
+// arrives by an HTMX swap works like one loaded in full. offline.js uses window.kehuVisits.
 (function () {
   "use strict";
   if (window.kehuVisits) return;
-  window.kehuVisits = true;
 
   function uuid() {
     var c = window.crypto;
@@ -35,7 +35,12 @@
     try {
       navigator.geolocation.getCurrentPosition(
         function (pos) {
-          fix = { lat: pos.coords.latitude, lng: pos.coords.longitude, accuracy: pos.coords.accuracy };
+          fix = {
+            lat: pos.coords.latitude,
+            lng: pos.coords.longitude,
+            accuracy: pos.coords.accuracy,
+            at: new Date(pos.timestamp || Date.now()).toISOString()
+          };
           fill(sheet);
           say((recorder.dataset.geoFound || "").replace("%(m)s", String(Math.round(fix.accuracy))));
         },
@@ -51,6 +56,7 @@
     setField(sheet, "lat", fix ? fix.lat : "");
     setField(sheet, "lng", fix ? fix.lng : "");
     setField(sheet, "accuracy", fix ? fix.accuracy : "");
+    setField(sheet, "fix_at", fix ? fix.at : "");
   }
 
   function parts(el) {
@@ -83,6 +89,22 @@
     p.recorder.classList.remove("open");
   }
 
+  function stamp(form) {
+    setField(form, "device_at", new Date().toISOString());
+    fill(form);
+  }
+
+  window.kehuVisits = {
+    // The device time and the latest location, written into the outcome form.
+    stamp: stamp,
+    // The outbox took the visit (offline.js): the key is spent, the sheet closes.
+    kept: function (form) {
+      form.dataset.keyUsed = "1";
+      var p = parts(form);
+      if (p) close(p);
+    }
+  };
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-visit-open]");
     if (!button) return;
@@ -97,8 +119,7 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("outcome-sheet")) return;
-    setField(form, "device_at", new Date().toISOString());
-    fill(form);
+    stamp(form);
   }, true);
 
   // A saved visit is prepended to the list: drop the "No visits yet" line, an older copy

@@ -468,6 +468,12 @@ def fill(name: str, world: World, who: Role | None) -> dict | None:
         "customers.contact_add": {"name": f"新联系人{n}"},
         "visits.record": {"outcome": "called", "idempotency_key": uuid.uuid4().hex},
         "visits.amount": {"amount": "12"},
+        "visits.sync": {
+            "customer_id": str(world.a.customers[who or Role.REP]),
+            "outcome": "called",
+            "idempotency_key": uuid.uuid4().hex,
+        },
+        "admin.visit_clock.save": {"device_max_age_hours": "72"},
         "counter.create": {"name": f"门店客户{n}", "phone": f"138{n:08d}"},
         "admin_users.create": {"name": f"新人{n}", "role": "rep", "team_id": team_id},
         "custom_fields.create": {

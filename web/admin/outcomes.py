@@ -24,6 +24,7 @@ from web.core.forms import Form, field
 from web.core.guards import require_roles
 from web.core.htmx import flash, render, see_other
 from web.core.i18n import gettext as _
+from web.visits.clock import visit_clock_context
 
 # The inputs of an outcome form: a re-rendered form shows each one, sent or not.
 FORM_FIELDS = ("code", "label_zh", "label_en", "method", "position", "asks_amount", "active")
@@ -117,7 +118,8 @@ class OutcomeAdminController(Controller):
     async def cadence(self, request: Request, db: AsyncSession) -> Template:
         """Show the days between follow-ups per level."""
         days = await cadence_get(db)
-        return _cadence_page(request, {lvl.value: str(d) for lvl, d in days.items()}, {})
+        values = {lvl.value: str(d) for lvl, d in days.items()}
+        return _cadence_page(request, values, {}, extra=await visit_clock_context(db))
 
     @post("/admin/cadence", name="admin.cadence.save")
     async def cadence_save(
@@ -127,7 +129,8 @@ class OutcomeAdminController(Controller):
         values = {lvl.value: field(data, f"days_{lvl.value}") for lvl in Level}
         days, errors = cadence_validate(values)
         if errors:
-            return _cadence_page(request, values, errors, status_code=422)
+            clock = await visit_clock_context(db)
+            return _cadence_page(request, values, errors, status_code=422, extra=clock)
         changed = await cadence_set(db, days=days)
         if changed:
             await audit_add(
@@ -144,8 +147,13 @@ class OutcomeAdminController(Controller):
 
 
 def _cadence_page(
-    request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+    extra: dict | None = None,
 ) -> Template:
-    """Render the cadence form."""
+    """Render the cadence form (and, below it, the device-time limit of web/visits/clock.py)."""
     context = {"active": "", "values": values, "errors": errors, "levels": list(Level)}
+    context |= extra or {}
     return render(request, "pages/admin/cadence.html", context, status_code=status_code)

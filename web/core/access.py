@@ -85,6 +85,11 @@ ROUTES: dict[str, Policy] = {
     "visits.update": SIGNED_IN,
     "visits.amount": SIGNED_IN,
     "visits.undo": SIGNED_IN,
+    "visits.sync": SIGNED_IN,
+    "visits.sync_state": PUBLIC,
+    "offline.worker": PUBLIC,
+    "offline.manifest": PUBLIC,
+    "admin.visit_clock.save": ADMIN,
     # the store counter
     "counter.page": COUNTER,
     "counter.lookup": COUNTER,

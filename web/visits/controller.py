@@ -18,6 +18,7 @@ from db.visits import (
     KeyReused,
     NotYours,
     OutcomeUnknown,
+    Recorded,
     UndoTooLate,
     VisitError,
     VisitNotVisible,
@@ -36,7 +37,7 @@ from domain.visits import (
     amount_input_value,
     amount_parse,
     can_edit_visit,
-    device_time_parse,
+    device_time_read,
     idempotency_key_valid,
     location_parse,
     visit_details_validate,
@@ -63,6 +64,42 @@ _REFUSALS: dict[type[VisitError], tuple[int, str]] = {
     KeyReused: (409, N_("This form was already used. Reload the page and try again.")),
     NotYours: (403, N_("Only the person who recorded a visit can undo it.")),
 }
+
+
+class BadKey(Exception):
+    """The client's idempotency key is not one of ours."""
+
+
+async def record_from_form(
+    request: Request,
+    db: AsyncSession,
+    *,
+    actor: Actor,
+    settings: Settings,
+    now: datetime,
+    customer_id: int,
+    data: Form,
+) -> Recorded:
+    """Record the visit a form (the outcome sheet, or the phone's outbox) describes.
+
+    Raise BadKey or a VisitError; the caller commits.
+    """
+    key = field(data, "idempotency_key") or uuid.uuid4().hex
+    if not idempotency_key_valid(key):
+        raise BadKey()
+    return await visit_record(
+        db,
+        actor=actor,
+        customer_id=customer_id,
+        outcome=field(data, "outcome"),
+        key=key,
+        tz=settings.tz,
+        where=location_parse(data.get("lat"), data.get("lng"), data.get("accuracy")),
+        device_at=device_time_read(data.get("device_at")),
+        fix_at=device_time_read(data.get("fix_at")),
+        now=now,
+        ip=client_ip(request),
+    )
 
 
 def _refused(exc: VisitError) -> Exception:
@@ -238,22 +275,15 @@ class VisitController(Controller):
         data: Form,
     ) -> Template | Redirect | Response:
         """Save a visit with the tapped outcome; a repeated key gets the same answer."""
-        key = field(data, "idempotency_key") or uuid.uuid4().hex
-        if not idempotency_key_valid(key):
-            raise PublicError(400, _("This form is out of date. Reload the page and try again."))
         try:
-            recorded = await visit_record(
-                db,
-                actor=actor,
-                customer_id=customer_id,
-                outcome=field(data, "outcome"),
-                key=key,
-                tz=settings.tz,
-                where=location_parse(data.get("lat"), data.get("lng"), data.get("accuracy")),
-                device_at=device_time_parse(data.get("device_at"), now),
-                now=now,
-                ip=client_ip(request),
-            )
+            recorded = await record_from_form(
+                request, db, actor=actor, settings=settings, now=now,
+                customer_id=customer_id, data=data,
+            )  # fmt: skip
+        except BadKey:
+            raise PublicError(
+                400, _("This form is out of date. Reload the page and try again.")
+            ) from None
         except VisitError as exc:
             raise _refused(exc) from None
         await db.commit()

@@ -18,6 +18,7 @@ from domain.visits import (
     amount_input_value,
     can_edit_visit,
     can_undo_visit,
+    sent_later,
     undo_seconds_left,
 )
 from web.core.client_ip import client_ip
@@ -40,6 +41,11 @@ class VisitRow:
     def milestone_label(self) -> str:
         """The English msgid of the visit's milestone (translated in the template)."""
         return MILESTONES.get(self.v.milestone or "", self.v.milestone or "")
+
+    @property
+    def sent_later(self) -> bool:
+        """Whether the visit was recorded offline and reached the server later."""
+        return sent_later(self.v.at, self.v.received_at)
 
     @property
     def wants_amount(self) -> bool:
@@ -99,11 +105,18 @@ async def timeline_panel(
     )
 
 
+async def _nothing() -> None:
+    """A background task that does nothing."""
+
+
 def note_view(request: Request, *, actor: Actor, customer_id: int, audited: bool) -> BackgroundTask:
     """Queue a view of a customer (recently viewed, and the audit log if `audited`).
 
     Returns the task that writes it after the response is sent (see db.view_log).
     """
+    if request.headers.get("x-kehu-prefetch") == "1":
+        # The phone saving a due customer for offline use is not a person looking at it.
+        return BackgroundTask(_nothing)
     view_log = request.app.state.view_log
     view_log.add(user_id=actor.id, customer_id=customer_id, ip=client_ip(request), audited=audited)
     return BackgroundTask(view_log.write_pending)
