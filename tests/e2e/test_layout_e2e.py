@@ -132,10 +132,11 @@ def _build(settings) -> World:
 
 
 @pytest.fixture(scope="module")
-def world_server(tmp_path_factory, migrated_template):
+def world_server(tmp_path_factory, new_database):
     """A server whose database holds the matrix's world; the app to reverse routes with."""
     workdir = tmp_path_factory.mktemp("layout")
-    shutil.copy(migrated_template, workdir / "e2e.db")
+    url = new_database(tmp_path_factory.mktemp("layout-template"))
+    shutil.copy(url.split(":///", 1)[1], workdir / "e2e.db")
     settings = load_settings(
         {
             "KEHU_DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
