@@ -61,17 +61,21 @@
     if ("serviceWorker" in navigator && d.workerUrl) {
       navigator.serviceWorker.register(d.workerUrl, { scope: d.homeUrl }).catch(function () {});
       worker({ type: "user", user: user });
+      var links = [];
       if (location.pathname === d.homeUrl && navigator.onLine) {
         // Today's customers are saved ahead, so they open without signal later.
         var seen = {};
-        var links = Array.prototype.map.call(document.querySelectorAll("main a[href]"), function (a) { return a.getAttribute("href"); })
+        links = Array.prototype.map.call(document.querySelectorAll("main a[href]"), function (a) { return a.getAttribute("href"); })
           .filter(function (h) {
             var ok = h.indexOf(d.customerPrefix) === 0 && /^\d+$/.test(h.slice(d.customerPrefix.length)) && !seen[h];
             seen[h] = true;
             return ok;
           });
-        if (links.length) window.setTimeout(function () { worker({ type: "prefetch", urls: links }); }, 1500);
       }
+      // A page loaded before the worker controlled it (the very first visit) was not kept
+      // on its way in: the worker fetches it once more, so it opens offline too.
+      if (!navigator.serviceWorker.controller && navigator.onLine) links.unshift(location.pathname + location.search);
+      if (links.length) window.setTimeout(function () { worker({ type: "prefetch", urls: links }); }, 1500);
     }
     if (box.dataset.offlineSaved !== undefined) {
       var note = box.querySelector("[data-offline-copy]");

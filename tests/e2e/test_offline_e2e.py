@@ -486,3 +486,27 @@ def usable_load(browser, ctx, url: str, network: dict | None) -> tuple[float, in
     assert page.locator("#outcome-sheet").is_visible()
     page.close()
     return usable, weight
+
+
+def test_today_opened_once_on_a_new_phone_opens_without_signal(server, browser):
+    ctx = signed_in_context(browser, server, name="赵敏", role="rep", team=TEAM, size="phone")
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server.origin}/")  # the very first load: no service worker controls it
+        page.evaluate("() => navigator.serviceWorker.ready")
+        kept = """async () => {
+            for (const name of await caches.keys()) {
+                if (name.startsWith('kehu-pages-') && await (await caches.open(name)).match('/')) {
+                    return true;
+                }
+            }
+            return false;
+        }"""
+        wait_for(lambda: page.evaluate(kept), timeout=20, page=page)
+        ctx.set_offline(True)
+        page.goto(f"{server.origin}/")
+        note = page.locator("[data-offline-copy]")
+        assert note.is_visible() and "离线副本" in note.inner_text()
+        assert page.get_by_role("heading", name="今日").first.is_visible()
+    finally:
+        ctx.close()
