@@ -31,12 +31,17 @@
       var key = "tReason" + String(item.reason || "invalid").replace(/(^|_)([a-z])/g, function (_m, _s, c) { return c.toUpperCase(); });
       return d[key] || item.message || d.tReasonInvalid;
     }
+    // The server's one date format per language: "2026年12月1日 14:24" / "Dec 1, 2026 2:24 PM".
+    var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    function two(n) { return (n < 10 ? "0" : "") + n; }
     function when(iso) {
-      try {
-        return new Date(iso).toLocaleString(document.documentElement.lang || undefined, {
-          month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit"
-        });
-      } catch (err) { return iso; }
+      var t = new Date(iso);
+      if (isNaN(t.getTime())) return iso;
+      if (/^zh/i.test(document.documentElement.lang || "")) {
+        return t.getFullYear() + "年" + (t.getMonth() + 1) + "月" + t.getDate() + "日 " + two(t.getHours()) + ":" + two(t.getMinutes());
+      }
+      var h = t.getHours() % 12 || 12;
+      return MONTHS[t.getMonth()] + " " + t.getDate() + ", " + t.getFullYear() + " " + h + ":" + two(t.getMinutes()) + "\u202f" + (t.getHours() < 12 ? "AM" : "PM");
     }
     function el(tag, cls, text) {
       var node = document.createElement(tag);

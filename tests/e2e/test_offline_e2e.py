@@ -2,6 +2,7 @@
 in-flight state of a tap, and a customer page's load time on a throttled network."""
 
 import contextlib
+import re
 import socket
 import sqlite3
 import subprocess
@@ -507,6 +508,8 @@ def test_today_opened_once_on_a_new_phone_opens_without_signal(server, browser):
         page.goto(f"{server.origin}/")
         note = page.locator("[data-offline-copy]")
         assert note.is_visible() and "离线副本" in note.inner_text()
+        # In the server's one date format for Chinese, e.g. "2026年12月1日 14:24".
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", note.inner_text())
         assert page.get_by_role("heading", name="今日").first.is_visible()
     finally:
         ctx.close()
