@@ -38,6 +38,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, log) -> None:
+    """SIGTERM a server process, SIGKILL it if it lingers past 10 s, and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
 class Server:
     """A running `kehu serve` on loopback with its own database."""
 
@@ -90,12 +100,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 @pytest.fixture(scope="module")

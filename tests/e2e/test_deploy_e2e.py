@@ -26,7 +26,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.e2e.conftest import ARGS, CHROMIUM, PHONE, _free_port, add_virtual_authenticator, shot
+from tests.e2e.conftest import (
+    ARGS,
+    CHROMIUM,
+    PHONE,
+    _free_port,
+    add_virtual_authenticator,
+    shot,
+    stop_process,
+)
 from tests.e2e.test_passkeys_e2e import HOLD_AUTOFILL
 
 pytestmark = pytest.mark.e2e
@@ -157,12 +165,7 @@ class Kehu:
 
     def stop(self) -> None:
         """Stop the server."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 class Nginx:
@@ -203,12 +206,7 @@ http {{
 
     def stop(self) -> None:
         """Stop nginx (SIGTERM: fast shutdown) and close the log."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 @pytest.fixture(scope="module")
