@@ -23,6 +23,24 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _migration_connection(dbapi_conn, _record) -> None:
+    """Run migrations in one real transaction, with foreign keys checked once at the end.
+
+    pysqlite's own transaction handling commits before every DDL statement. Left on, each
+    CREATE/ALTER of a migration is committed at once, so a migration that fails halfway
+    leaves a half-upgraded database that claims the old revision.
+    """
+    dbapi_conn.isolation_level = None
+    # Batch mode rebuilds a table (copy, DROP, RENAME); with foreign keys on, the DROP of a
+    # table other rows point at fails. The pragma only takes effect outside a transaction.
+    dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+
+
+def _begin(conn) -> None:
+    """Open the real SQLite transaction the whole upgrade runs in (DDL included)."""
+    conn.exec_driver_sql("BEGIN")
+
+
 def _check_foreign_keys(conn) -> None:
     """Refuse a migration that left a row pointing at nothing (checked before COMMIT)."""
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -36,16 +54,12 @@ def upgrade(url: str) -> None:
     engine = create_engine(sync_url(url))
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _migration_connection)
+        event.listen(engine, "begin", _begin)
     cfg = alembic_config(url)
     try:
         with engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                # Batch mode rebuilds a table (copy, DROP, RENAME); with foreign keys on,
-                # the DROP of a table other rows point at fails. The pragma only takes
-                # effect outside a transaction, so it is set before BEGIN.
-                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                conn.commit()
             with conn.begin():
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")

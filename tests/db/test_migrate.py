@@ -7,7 +7,7 @@ from alembic import command
 from sqlalchemy import create_engine, event
 
 from db.engine import _sqlite_pragmas
-from db.migrate import alembic_config, upgrade
+from db.migrate import MigrationError, alembic_config, upgrade
 
 pytestmark = pytest.mark.sqlite_only("rebuilding a table in batch mode is SQLite's own ALTER")
 
@@ -52,4 +52,25 @@ def test_upgrading_a_database_whose_user_table_is_rebuilt_keeps_the_users_rows(t
     assert conn.execute("SELECT user_id, name FROM credential").fetchall() == [(7, "手机")]
     assert conn.execute("SELECT actor_id FROM audit_event").fetchall() == [(7,)]
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    conn.close()
+
+
+def test_an_upgrade_that_fails_halfway_leaves_the_database_as_it_was(tmp_path):
+    """Migrations before the failing one are rolled back too: the old revision stays whole."""
+    path = tmp_path / "company.db"
+    _database_at(path, "0006_sales")
+    conn = sqlite3.connect(path)
+    # Someone created a table of 0009 by hand: 0007 and 0008 succeed, then 0009 fails.
+    conn.execute("CREATE TABLE pool_claim_count (user_id INTEGER)")
+    conn.commit()
+    conn.close()
+
+    with pytest.raises(MigrationError):
+        upgrade(f"sqlite+aiosqlite:///{path}")
+
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006_sales",)]
+    customer_columns = [row[1] for row in conn.execute("PRAGMA table_info(customer)")]
+    assert "data_basis" not in customer_columns  # 0007's column was rolled back
+    assert conn.execute("SELECT name FROM user").fetchall() == [("王芳",)]
     conn.close()
