@@ -20,7 +20,9 @@ SHIPPED_PACKAGE = "weblate-fonts"
 # CJK font never falls through to a Latin-only `sans-serif`.
 FONT_STACK = f'"Noto Sans CJK SC", "WenQuanYi Micro Hei", "{SHIPPED_FAMILY}", sans-serif'
 
-_FILES = {400: "KurintoSansSC-Rg.ttf", 700: "KurintoSansSC-Bd.ttf"}
+# The PDFs print in one weight (pdf/weekly.py): declaring the bold file too would make
+# WeasyPrint read, copy and register another 10 MB font for every PDF.
+_FILES = {400: "KurintoSansSC-Rg.ttf"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -34,7 +36,7 @@ def _shipped_dir() -> Path | None:
 
 
 def shipped_font_files() -> dict[int, Path]:
-    """The shipped font's files that exist, by CSS weight (400, 700)."""
+    """The shipped font's files the PDFs use that exist, by CSS weight (the regular, 400)."""
     folder = _shipped_dir()
     if folder is None:
         return {}

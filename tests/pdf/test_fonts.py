@@ -33,18 +33,18 @@ RENDER = textwrap.dedent(
 )
 
 
-def test_the_package_ships_a_regular_and_a_bold_chinese_face():
+def test_the_package_ships_the_regular_chinese_face_the_pdfs_print_in():
     files = shipped_font_files()
-    assert sorted(files) == [400, 700]
+    assert sorted(files) == [400]
     assert all(path.stat().st_size > 1_000_000 for path in files.values())
 
 
 def test_font_face_rules_point_at_the_shipped_files():
     files = shipped_font_files()
     css = font_face_css(files)
-    assert css.count("@font-face") == 2
+    assert css.count("@font-face") == 1
     assert f'font-family: "{SHIPPED_FAMILY}"' in css
-    assert f'font-weight: 700; src: url("{files[700].as_uri()}")' in css
+    assert f'font-weight: 400; src: url("{files[400].as_uri()}")' in css
 
 
 def test_the_shipped_font_comes_after_system_cjk_fonts_and_before_the_generic_one():
@@ -95,7 +95,8 @@ def test_without_system_fonts_the_pdf_embeds_the_shipped_font_and_keeps_the_chin
     # name type encoding emb sub uni object ID, after two header lines.
     rows = [line.split() for line in fonts.splitlines()[2:]]
     names = sorted(row[0].split("+", 1)[1] for row in rows)
-    assert names == ["Kurinto-Sans-SC", "Kurinto-Sans-SC-Bold"], fonts
+    # One weight throughout: a bold face would be a second font to load and subset.
+    assert names == ["Kurinto-Sans-SC"], fonts
     assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in rows), fonts  # embedded subsets
     text = subprocess.run(
         ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
