@@ -115,6 +115,8 @@ class TabColumns:
     def line(self, values: Sequence[object]) -> str:
         """One row's figures, each followed by as many tabs as its column has stops."""
         return "".join(f"{v}" + "\t" * n for v, n in zip(values, self.slots, strict=True))
+
+
 _CHART_TOP, _CHART_BOTTOM, _CHART_SIDE = 22, 38, 8
 
 _TEMPLATE = """\
