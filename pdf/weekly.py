@@ -85,10 +85,14 @@ MSGIDS: tuple[str, ...] = tuple(
 MAX_ROWS = 50
 
 _CHART_W, _CHART_H = 640, 190
-# A4 with 13 mm side margins leaves 184 mm for the tables, whose columns are set in mm so
-# that the tab stops of a row's figures fall exactly under the header cells.
+# A4 with 13 mm side margins leaves 184 mm for the tables.
 _SIDE_MM = 13
-_WIDTH_MM = 210 - 2 * _SIDE_MM
+_WIDTH_PX = (210 - 2 * _SIDE_MM) * 96 / 25.4
+# WeasyPrint rounds a tab-size down to whole px, and Pango then puts the stops about 1.019
+# times that far apart (measured with pdftotext -bbox: 45 px stops 45.85 px apart, within
+# 0.2 pt), so the header columns are set to the stops' real width;
+# tests/pdf/test_weekly_pdf.py::test_rep_figures_stand_under_their_headers checks it.
+_TAB_STOP_SCALE = 1.019
 
 
 @dataclass(frozen=True)
@@ -96,21 +100,23 @@ class TabColumns:
     """A table whose figures print as one tab-separated text per row, under header cells.
 
     Each figure column is `slots` tab stops wide; a figure always fits in one stop, so the
-    tabs after it land on the column's right edge whatever its digits.
+    tabs after it land on the column's right edge whatever its digits. The name column
+    takes about `name_share` of the width (and what the whole px leave over).
     """
 
-    name_mm: float
+    name_share: float
     slots: tuple[int, ...]
 
     @property
-    def tab_mm(self) -> float:
-        """The width of one tab stop: what the name column leaves, shared by the slots."""
-        return round((_WIDTH_MM - self.name_mm) / sum(self.slots), 3)
+    def tab_px(self) -> int:
+        """The width of one tab stop, in whole CSS px."""
+        return int(_WIDTH_PX * (1 - self.name_share) / sum(self.slots))
 
     @property
     def widths(self) -> list[float]:
-        """The figure columns' widths in mm (a whole number of tab stops each)."""
-        return [round(n * self.tab_mm, 3) for n in self.slots]
+        """The name column's width and each figure column's (where its stops fall), in px."""
+        figures = [round(n * self.tab_px * _TAB_STOP_SCALE, 3) for n in self.slots]
+        return [round(_WIDTH_PX - sum(figures), 3), *figures]
 
     def line(self, values: Sequence[object]) -> str:
         """One row's figures, each followed by as many tabs as its column has stops."""
@@ -128,8 +134,8 @@ _TEMPLATE = """\
 {%- macro cols(widths) -%}
 <colgroup>{% for w in widths %}<col style="width: {{ w }}%">{% endfor %}</colgroup>
 {%- endmacro -%}
-{%- macro mm_cols(widths) -%}
-<colgroup>{% for w in widths %}<col style="width: {{ w }}mm">{% endfor %}</colgroup>
+{%- macro px_cols(widths) -%}
+<colgroup>{% for w in widths %}<col style="width: {{ w }}px">{% endfor %}</colgroup>
 {%- endmacro -%}
 <!DOCTYPE html>
 <html lang="{{ lang }}">
@@ -178,8 +184,8 @@ th.group { text-align: center; border-bottom: 0.5pt solid #c7cdd6; }
    the header cells: WeasyPrint lays out a table cell in ~0.6 ms, a tab in next to nothing,
    so 50 reps cost two cells a row instead of twelve. */
 td.tabbed { white-space: pre; }
-.reps td.tabbed { tab-size: {{ reps.tab_mm }}mm; }
-.pool td.tabbed { tab-size: {{ pool.tab_mm }}mm; }
+.reps td.tabbed { tab-size: {{ reps.tab_px }}px; }
+.pool td.tabbed { tab-size: {{ pool.tab_px }}px; }
 .bar { height: 2.4mm; margin-top: 0.6mm; background: #3b82f6; }
 .chart { width: 100%; height: auto; }
 .note { color: #555; margin: 0 0 2mm; }
@@ -216,7 +222,7 @@ table + .note { margin-top: 1.5mm; }
 <h2>{{ _("Reps") }}</h2>
 {% if r.reps %}
 <table class="reps">
-  {{ mm_cols([reps.name_mm] + reps.widths) }}
+  {{ px_cols(reps.widths) }}
   <thead>
     <tr>
       <th rowspan="2">{{ _("Rep") }}</th>
@@ -232,7 +238,7 @@ table + .note { margin-top: 1.5mm; }
   </thead>
   <tbody>
   {%- for row in r.reps %}
-    <tr><td>{{ row.rep_name }}</td><td class="tabbed" colspan="{{ reps.widths|length }}">
+    <tr><td>{{ row.rep_name }}</td><td class="tabbed" colspan="{{ reps.slots|length }}">
       {{- reps.line([row.visits] + row_methods(row) + [row.customers_touched,
           row.new_customers, row.overdue, percent(row.completeness), coverage(row)]) }}</td></tr>
   {%- endfor %}
@@ -243,7 +249,7 @@ table + .note { margin-top: 1.5mm; }
 <h2>{{ _("Public pool") }}</h2>
 {% if r.pool %}
 <table class="pool">
-  {{ mm_cols([pool.name_mm] + pool.widths) }}
+  {{ px_cols(pool.widths) }}
   <thead>
     <tr>
       <th>{{ _("Rep") }}</th><th>{{ _("Claims") }}</th>
@@ -489,8 +495,8 @@ def render_html(
         side_mm=_SIDE_MM,
         # Visits, the methods, touched, new, overdue; completeness and coverage have wider
         # headers ("Completeness" is 17 mm at 7.5 pt), so two stops each.
-        reps=TabColumns(28, (1, *(1 for _m in methods), 1, 1, 1, 2, 2)),
-        pool=TabColumns(0.4 * _WIDTH_MM, (1, 1, 1)),
+        reps=TabColumns(0.15, (1, *(1 for _m in methods), 1, 1, 1, 2, 2)),
+        pool=TabColumns(0.4, (1, 1, 1)),
         row_methods=lambda row: [row.visits_by_method[m] for m in methods],
         method_labels=METHODS,
         stage_labels=STAGES,

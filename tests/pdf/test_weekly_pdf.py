@@ -298,3 +298,62 @@ def test_css_strings_cannot_break_out():
     )
     assert page_counter_css("{page}/{pages}") == 'counter(page) "/" counter(pages)'
     assert page_counter_css("") == '""'
+
+
+def pdf_words(pdf: bytes, page: int) -> list[tuple[str, float, float]]:
+    """The words of one page with their left edge and top, in points (pdftotext -bbox)."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out)
+    return [(text, float(x), float(y)) for x, y, text in found]
+
+
+def _on_line(words: list[tuple[str, float, float]], y: float) -> list[tuple[str, float]]:
+    return sorted((w, x) for w, x, wy in words if abs(wy - y) < 1.5)
+
+
+@needs_poppler
+def test_rep_figures_stand_under_their_headers(report, en_pdf):
+    # The figures print as one tab-stopped text per row: each must start where its
+    # header does, for every rep on the page, whatever its digits.
+    words = pdf_words(en_pdf, 1)
+    y_of = {w: y for w, _x, y in reversed(words)}  # the first occurrence of each word
+    top = _on_line(words, y_of["Touched"])
+    methods = _on_line(words, y_of["Phone"])
+    header_x = [
+        next(x for w, x in top if w == "Visits"),
+        *(x for w, x in sorted(methods, key=lambda wx: wx[1]) if w != "visit"),
+        *(next(x for w, x in top if w == label) for label in ("Touched", "New", "Overdue")),
+        next(x for w, x in top if w == "Completeness"),
+        next(x for w, x in top if w == "A"),
+    ]
+    assert len(header_x) == 5 + len(Method) + 1
+    rows = [rep for rep in report.reps if rep.rep_name in y_of]
+    assert len(rows) >= 10
+    for rep in rows:
+        line = sorted(
+            ((w, x) for w, x in _on_line(words, y_of[rep.rep_name]) if w != rep.rep_name),
+            key=lambda wx: wx[1],
+        )
+        figures = [w for w, _x in line]
+        assert figures[: 4 + len(Method)] == [
+            str(rep.visits),
+            *(str(rep.visits_by_method[m]) for m in Method),
+            str(rep.customers_touched),
+            str(rep.new_customers),
+            str(rep.overdue),
+        ], rep.rep_name
+        assert figures[4 + len(Method) :] == [
+            f"{round(rep.completeness * 100)}%",
+            *rep.coverage_text.split(),
+        ], rep.rep_name
+        starts = [x for _w, x in line][: len(header_x)]
+        assert all(abs(a - b) < 0.5 for a, b in zip(starts, header_x, strict=True)), (
+            rep.rep_name,
+            starts,
+            header_x,
+        )
