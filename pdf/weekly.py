@@ -150,7 +150,7 @@ _TEMPLATE = """\
   @bottom-right { content: {{ page_counter_css|safe }}; font-size: 7.5pt; color: #555; }
 }
 /* One font weight throughout: every CJK weight is a second ~20 MB face for WeasyPrint to
-   load and subset (~0.1 s a PDF), so headings stand out by size and colour instead. */
+   load and subset (~0.2 s a PDF), so headings stand out by size and colour instead. */
 html { font-family: {{ font_stack|safe }}; font-size: 8.5pt; color: #1f2328; font-weight: 400; }
 body { margin: 0; }
 h1, h2 { font-weight: 400; color: #0b3d75; }
@@ -182,7 +182,7 @@ table.running td + td { text-align: right; }
 th.group { text-align: center; border-bottom: 0.5pt solid #c7cdd6; }
 /* The per-rep figures are one text per row, lined up by tab stops one column wide under
    the header cells: WeasyPrint lays out a table cell in ~0.6 ms, a tab in next to nothing,
-   so 50 reps cost two cells a row instead of twelve. */
+   so 50 reps cost two cells a row instead of up to twelve. */
 td.tabbed { white-space: pre; }
 .reps td.tabbed { tab-size: {{ reps.tab_px }}px; }
 .pool td.tabbed { tab-size: {{ pool.tab_px }}px; }
