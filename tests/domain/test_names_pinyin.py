@@ -97,9 +97,11 @@ def test_pinyin_forms_are_stable_when_cached():
     assert [pinyin_forms(n) for n in names] == first
 
 
-def test_a_process_computing_pinyin_never_loads_pypinyin():
+def test_a_server_process_computing_pinyin_never_loads_pypinyin():
+    # web.app imports every controller: what a `kehu serve` worker imports at start.
     script = (
         "import json, sys\n"
+        "import web.app\n"
         "from domain.names import pinyin_forms\n"
         "forms = pinyin_forms('重庆长江大桥有限公司')\n"
         "print(json.dumps([forms, 'pypinyin' in sys.modules]))\n"
