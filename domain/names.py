@@ -2,12 +2,13 @@
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache, lru_cache
 
-from pypinyin import lazy_pinyin
-from pypinyin.constants import RE_HANS
-from pypinyin.seg.mmseg import seg as _phrase_seg
-from pypinyin.seg.simpleseg import simple_seg
+import marisa_trie
+
+from domain.pinyin_table import CHAR_MARK, load_table
+from domain.pinyin_table import compact as _compact
 
 # Names produce no user-facing messages; kept for symmetry with the other modules.
 MESSAGES: tuple[str, ...] = ()
@@ -91,26 +92,65 @@ def name_key(name: str) -> str:
     return "".join(words)
 
 
-def _compact(text: str) -> str:
-    """Lowercase a pinyin syllable or Latin chunk and drop spaces and punctuation."""
-    return _SEPARATORS.sub("", text.lower())
+# The characters pypinyin gives a reading to: its RE_HANS class, copied so that this module
+# never imports pypinyin (tests/domain/test_names_pinyin.py checks that the copy is equal).
+HANS_CLASS = (
+    "\u3007\ue815-\ue864\ufa18\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0002a6df\U0002a703-\U0002b73f\U0002b740-\U0002b81d"
+    "\U0002b825-\U0002bf6e\U0002c029-\U0002ce93\U0002d016\U0002d11b-\U0002ebd9"
+    "\U0002f80a-\U0002fa1f\U00030000-\U0003134a\U000300f7-\U00031288\U00030edd"
+    "\U00030ede\U00031350-\U00032389"
+)
+# Runs of characters with a reading and runs of everything else, as pypinyin's simple_seg.
+_RUNS = re.compile(f"[{HANS_CLASS}]+|[^{HANS_CLASS}]+")
+_HANS = re.compile(f"[{HANS_CLASS}]")
+
+
+@cache
+def _table() -> marisa_trie.BytesTrie:
+    """The phrase and character readings, mapped on first use (domain/pinyin_table.py)."""
+    return load_table()
+
+
+def _phrase_cut(run: str) -> Iterator[str]:
+    """Cut a run of CJK characters into words exactly as pypinyin's strict mmseg does.
+
+    mmseg walks its prefix set one character at a time and emits the longest dictionary
+    phrase seen before the walk fails, else the first character. Every prefix of a phrase
+    is in that set, so the longest phrase is the longest trie key that starts the text;
+    the walk only runs off the end of the text when the whole rest is a phrase prefix,
+    and then mmseg emits the rest character by character.
+    """
+    table = _table()
+    remain = run
+    while remain:
+        found = table.prefixes(remain)
+        if found:
+            word = max(found, key=len)
+            yield word
+            remain = remain[len(word) :]
+        elif next(table.iterkeys(remain), None) is not None:
+            yield from remain
+            return
+        else:
+            yield remain[0]
+            remain = remain[1:]
 
 
 @lru_cache(maxsize=16384)
 def _word_forms(word: str) -> tuple[str, str]:
     """(full pinyin, initials) of one CJK word or character, as pypinyin reads it alone.
 
-    A list argument tells lazy_pinyin the text is already cut into words, so the word is
-    converted as it is (its phrase reading when it is a phrase). The initials are the
-    first letters of the same syllables: what Style.FIRST_LETTER returns, without a
-    second conversion. Words repeat across company names (上海, 机械, 有限公司), so the
-    cache answers most of them.
+    The table holds pypinyin's reading of each phrase as a whole and of each character on
+    its own; the initials are the first letters of the same syllables (Style.FIRST_LETTER).
+    A character pypinyin has no reading for stays as it is. Words repeat across company
+    names (上海, 机械, 有限公司), so the cache answers most of them.
     """
-    syllables = lazy_pinyin([word])
-    return (
-        "".join(_compact(s) for s in syllables),
-        "".join(_compact(s[:1]) for s in syllables),
-    )
+    found = _table().get(word if len(word) > 1 else CHAR_MARK + word)
+    if not found:
+        return _compact(word), _compact(word[:1])
+    full, initials = found[0].decode().split("\t")
+    return full, initials
 
 
 def pinyin_forms(name: str) -> tuple[str, str]:
@@ -121,16 +161,17 @@ def pinyin_forms(name: str) -> tuple[str, str]:
     dictionary (重庆 → chongqing), which is right for place and company names.
 
     The text is cut the way lazy_pinyin cuts it (CJK runs apart from the rest, each run
-    into phrases by pypinyin's own segmenter), and each word converted once (cached), so
-    the result is the same as two lazy_pinyin passes (NORMAL and FIRST_LETTER) at a
-    fraction of the cost: a bulk import computes it for every row.
+    into phrases as pypinyin's segmenter does), and each word looked up once (cached) in
+    a trie of pypinyin's readings, so the result is the same as two lazy_pinyin passes
+    (NORMAL and FIRST_LETTER) without pypinyin's 56 MB of dictionaries in the process: a
+    bulk import computes it for every row, and every server worker may.
     """
     text = unicodedata.normalize("NFKC", name or "")
     full: list[str] = []
     initials: list[str] = []
-    for run in simple_seg(text) if text else ():
-        if RE_HANS.match(run):
-            for word in _phrase_seg.cut(run):
+    for run in _RUNS.findall(text):
+        if _HANS.match(run):
+            for word in _phrase_cut(run):
                 word_full, word_initials = _word_forms(word)
                 full.append(word_full)
                 initials.append(word_initials)

@@ -4,7 +4,6 @@ import base64
 import hashlib
 from datetime import datetime
 
-import segno
 from cryptography.fernet import Fernet, InvalidToken
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -76,6 +75,8 @@ def take_link(request: Request, settings: Settings, *, user_id: int, now: dateti
 
 def qr_svg(url: str) -> Markup:
     """Render a QR code of the URL as inline SVG (segno writes only path data, no text)."""
+    import segno  # here: only the admin's Users page needs it, not every worker
+
     svg = segno.make(url, error="m").svg_inline(
         scale=1, border=2, omitsize=True, dark="#000", light="#fff", svgclass="qr-code"
     )

@@ -158,11 +158,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from db.demo import database_is_empty, seed_demo
+    from domain.pinyin_table import ensure_table as ensure_pinyin_table
 
     settings = _settings()
     _check_tls_files(args, settings)
     _warn_if_no_cjk_font()
     _upgrade(settings)
+    # Built here, once, so that no worker builds it during its first request with a name.
+    ensure_pinyin_table()
     if args.demo and database_is_empty(settings.database_url):
         print("Seeding demo data into the empty database…", flush=True)
         print(seed_demo(settings.database_url, customers=2000, visits=20000), flush=True)

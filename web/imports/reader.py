@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import chain, islice
 
-import python_calamine
-from charset_normalizer import from_bytes
-
 from domain.imports import guess_mapping
 from web.core.i18n import N_
 
@@ -88,6 +85,9 @@ def decode_csv(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
+    # Imported here: a worker that never reads an odd CSV does not hold it (2.5 MB).
+    from charset_normalizer import from_bytes
+
     best = from_bytes(data).best()
     if best is None:
         raise FileProblem(MSG_NOT_A_SPREADSHEET)
@@ -109,6 +109,8 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
 
 def _workbook(data: bytes):
     """Open a workbook with calamine; anything it cannot read is not a spreadsheet."""
+    import python_calamine  # here: only uploads need it, not every worker
+
     try:
         return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises several types for a damaged file

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import anyio
-import xlsxwriter
 
 from domain.exports import neutralise_cell
 
@@ -77,6 +76,8 @@ async def xlsx_stream(
     requests and memory holds one batch at a time. It writes about twice as fast as
     openpyxl's write-only mode, which matters for a 100,000-customer export.
     """
+    import xlsxwriter  # here: only XLSX downloads need it, not every worker (2 MB)
+
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/export.xlsx"
         workbook = xlsxwriter.Workbook(path, {**_XLSX_OPTIONS, "tmpdir": tmp})
