@@ -1,7 +1,8 @@
 """Helpers shared by the tests: signed-in clients, CSRF tokens, HTML parsing."""
 
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -11,6 +12,11 @@ from db.models import User
 from db.sessions import session_save
 from db.types import utcnow
 from web.core.sessions import COOKIE, hash_token
+
+
+def local_today() -> date:
+    """Today in the company's time zone, read when called (a suite can run past midnight)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def html(response) -> HTMLParser:

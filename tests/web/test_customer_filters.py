@@ -5,9 +5,7 @@ from zoneinfo import ZoneInfo
 
 from db.types import utcnow
 from tests import factories as make
-from tests.support import html, texts
-
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+from tests.support import html, local_today, texts
 
 
 def names(tree) -> list[str]:
@@ -20,10 +18,14 @@ async def _team_world(db, signed_in, who: str = "manager"):
     me = await signed_in(who, locale="en", name="李伟")
     rep = me if who == "rep" else await make.user(db, name="陈静", role="rep", team=team)
     other = await make.user(db, name="王芳", role="rep", team=team)
-    late = TODAY - timedelta(days=5)
+    late = local_today() - timedelta(days=5)
     await make.customer(db, name="甲 A overdue", owner=rep, level="A", next_follow_up_on=late)
     await make.customer(
-        db, name="乙 A later", owner=rep, level="A", next_follow_up_on=TODAY + timedelta(days=30)
+        db,
+        name="乙 A later",
+        owner=rep,
+        level="A",
+        next_follow_up_on=local_today() + timedelta(days=30),
     )
     await make.customer(
         db, name="丙 B overdue", owner=rep, level="B", next_follow_up_on=late, tags=["VIP"]

@@ -1,20 +1,17 @@
 """The Today page: overdue first, then due today, then recently viewed; per rep for managers."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import event
 
 from db.types import utcnow
 from tests import factories as make
-from tests.support import html, texts
-
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+from tests.support import html, local_today, texts
 
 
 def ago(days: int):
     """A follow-up day `days` before today (negative: in the future)."""
-    return TODAY - timedelta(days=days)
+    return local_today() - timedelta(days=days)
 
 
 async def test_rep_sees_overdue_oldest_first_then_due_today_then_recent(client, db, signed_in):

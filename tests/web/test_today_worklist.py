@@ -1,19 +1,17 @@
 """Today as a work list (issue 20): short sections, filters, next actions, counts by rep."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from db.models import Customer
 from tests import factories as make
-from tests.support import csrf_token, html, texts
+from tests.support import csrf_token, html, local_today, texts
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 HX = {"HX-Request": "true"}
 
 
 def ago(days: int):
     """A follow-up day `days` before today."""
-    return TODAY - timedelta(days=days)
+    return local_today() - timedelta(days=days)
 
 
 async def _overdue(db, team, owner, n: int, level: str = "B", start: int = 1):
@@ -99,24 +97,24 @@ async def test_a_next_action_due_today_is_on_today_and_moves_the_follow_up(clien
     )
     visit_id = int(html(response).css_first("li[id^=visit-]").attributes["id"][6:])
     await db.refresh(customer)
-    assert customer.next_follow_up_on == TODAY + timedelta(days=14)  # the C cadence
+    assert customer.next_follow_up_on == local_today() + timedelta(days=14)  # the C cadence
     response = await client.post(
         f"/visits/{visit_id}/edit",
         data={
             "_csrf_token": token,
             "next_action": "Send the quote",
-            "next_action_due": (TODAY + timedelta(days=2)).isoformat(),
+            "next_action_due": (local_today() + timedelta(days=2)).isoformat(),
         },
         follow_redirects=False,
     )
     assert response.status_code == 303
     await db.refresh(customer)
-    assert customer.next_follow_up_on == TODAY + timedelta(days=2)  # earlier: moved
+    assert customer.next_follow_up_on == local_today() + timedelta(days=2)  # earlier: moved
     assert "Quote Co" not in html(await client.get("/")).text()  # not due yet
     await client.post(
         f"/visits/{visit_id}/edit",
         data={"_csrf_token": token, "next_action": "Send the quote",
-              "next_action_due": TODAY.isoformat()},
+              "next_action_due": local_today().isoformat()},
     )  # fmt: skip
     tree = html(await client.get("/"))
     actions = tree.css_first("section[aria-labelledby=actions-heading]")
@@ -139,11 +137,11 @@ async def test_a_later_next_action_leaves_the_cadence_day(client, db, signed_in)
     await client.post(
         f"/visits/{visit_id}/edit",
         data={"_csrf_token": token, "next_action": "Call back",
-              "next_action_due": (TODAY + timedelta(days=20)).isoformat()},
+              "next_action_due": (local_today() + timedelta(days=20)).isoformat()},
     )  # fmt: skip
     row = await db.get(Customer, customer.id)
     await db.refresh(row)
-    assert row.next_follow_up_on == TODAY + timedelta(days=3)
+    assert row.next_follow_up_on == local_today() + timedelta(days=3)
 
 
 async def test_a_managers_today_lists_counts_per_rep_first_then_short_groups(client, db, signed_in):
