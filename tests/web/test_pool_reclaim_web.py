@@ -24,7 +24,8 @@ async def test_today_warns_of_own_customers_returning_soon(client, db, signed_in
         owner=rep,
         name="华东机械",
         level="A",
-        last_visit_at=now - timedelta(days=27, hours=1),
+        # Whole days, so the return falls at this time of day: N local days on, at any hour.
+        last_visit_at=now - timedelta(days=27),
         created_at=old,
     )
     await make.customer(db, owner=rep, name="fresh", level="A", last_visit_at=now, created_at=old)
@@ -47,7 +48,7 @@ async def test_the_warning_in_chinese(client, db, signed_in):
         db,
         owner=rep,
         level="A",
-        last_visit_at=now - timedelta(days=28, hours=1),
+        last_visit_at=now - timedelta(days=28),
         created_at=now - timedelta(days=99),
     )
     tree = html(await client.get("/pool/warnings"))
