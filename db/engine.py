@@ -16,6 +16,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -282,7 +283,6 @@ class _Gate:
 
 _GATES: "weakref.WeakKeyDictionary[object, _Gate]" = weakref.WeakKeyDictionary()
 _HELD = "kehu_write_gate"  # session.info key: the gate this session's transaction holds
-_LISTENING = "kehu_write_gate_listener"
 
 
 async def write_gate(session: AsyncSession) -> None:
@@ -304,23 +304,20 @@ async def write_gate(session: AsyncSession) -> None:
     gate = _GATES.get(bind)
     if gate is None:
         gate = _GATES[bind] = _Gate(bind.url.database)
-    sync_session = session.sync_session
-    if not sync_session.info.get(_LISTENING):
-        event.listen(sync_session, "after_transaction_end", _release_gate)
-        sync_session.info[_LISTENING] = True
     if not session.in_transaction():
         await session.begin()  # so that closing the session, too, ends it and frees the gate
     await gate.acquire()
     session.info[_HELD] = gate
 
 
+# Listened for on every session once (a listener added per session cost more than the
+# check): most sessions never take the gate and return at the first test.
+@event.listens_for(Session, "after_transaction_end")
 def _release_gate(session, transaction) -> None:
     """Free the write gate when the session's outermost transaction ends."""
-    if transaction.parent is not None:
+    if transaction.parent is not None or _HELD not in session.info:
         return  # a savepoint or subtransaction: the outer transaction still holds it
-    gate = session.info.pop(_HELD, None)
-    if gate is not None:
-        gate.release()
+    session.info.pop(_HELD).release()
 
 
 def upsert(session: AsyncSession, table):

@@ -3,7 +3,6 @@
 import asyncio
 import subprocess
 import sys
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -93,10 +92,11 @@ async def test_several_visits_in_one_transaction_take_the_gate_once(app, db, rep
 
 # A writer process: `count` visits, each its own transaction, on a connection that would
 # fail at once instead of sleeping in SQLite's busy handler (busy_timeout=0), so any wait
-# for another process's write lock shows up as "database is locked". It starts at the
-# given wall-clock time (so the two processes write at once) and prints how it went.
+# for another process's write lock shows up as "database is locked". It says "ready" and
+# starts when told to on stdin (so the two processes write at once), then prints how often
+# it met the lock.
 _WRITER = """
-import asyncio, sys, time
+import asyncio, sys
 from zoneinfo import ZoneInfo
 from sqlalchemy import event
 import db.engine
@@ -105,7 +105,7 @@ from db.visits import visit_record
 from domain.users import Actor, Role
 from tests.factories import new_key
 
-url, rep_id, team_id, customer_id, count, start, gated = sys.argv[1:]
+url, rep_id, team_id, customer_id, count, gated = sys.argv[1:]
 if gated == "0":  # the control: only the in-process queue, as before the file lock
     real = db.engine._Gate.__init__
     def no_file(self, database):
@@ -120,13 +120,16 @@ async def main():
     factory = make_sessionmaker(engine)
     actor = Actor(id=int(rep_id), name="rep", role=Role.REP, team_id=int(team_id))
     locked = 0
-    while time.time() < float(start):
-        await asyncio.sleep(0.005)
+    async with factory() as session:  # connect and import everything before the start
+        await session.connection()
+    print("ready", flush=True)
+    sys.stdin.readline()
     for _ in range(int(count)):
         async with factory() as session:
             try:
                 await visit_record(session, actor=actor, customer_id=int(customer_id),
                                    outcome="called", key=new_key(), tz=ZoneInfo("Asia/Shanghai"))
+                await asyncio.sleep(0.003)  # the rest of a request, inside the transaction
                 await session.commit()
             except Exception as exc:
                 if "database is locked" not in str(exc):
@@ -141,18 +144,23 @@ asyncio.run(main())
 
 def _writers(database_url: str, actor, customer_id: int, *, count: int, gated: bool) -> list[int]:
     """Run two writer processes at once; return how often each met "database is locked"."""
-    start = time.time() + 2.0  # both have imported the app by then
-    args = [database_url, actor.id, actor.team_id, customer_id, count, start, int(gated)]
+    args = [database_url, actor.id, actor.team_id, customer_id, count, int(gated)]
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _WRITER, *map(str, args)],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -167,8 +175,8 @@ async def test_two_processes_writing_at_once_never_meet_in_the_busy_handler(
 ):
     actor, customer_id = rep_and_customer
     before = await visit_count(db, customer_id=customer_id)
-    assert _writers(database_url, actor, customer_id, count=60, gated=True) == [0, 0]
-    assert await visit_count(db, customer_id=customer_id) == before + 120
+    assert _writers(database_url, actor, customer_id, count=40, gated=True) == [0, 0]
+    assert await visit_count(db, customer_id=customer_id) == before + 80
 
 
 @pytest.mark.sqlite_only("the control of the test above: SQLite's lock without the gate")
@@ -176,7 +184,7 @@ async def test_without_the_file_lock_two_processes_do_meet_in_the_busy_handler(
     database_url, db, rep_and_customer
 ):
     actor, customer_id = rep_and_customer
-    assert sum(_writers(database_url, actor, customer_id, count=60, gated=False)) > 0
+    assert sum(_writers(database_url, actor, customer_id, count=40, gated=False)) > 0
 
 
 # A process that takes the write gate, writes, says so and then waits (to be killed).
