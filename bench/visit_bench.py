@@ -397,18 +397,20 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="(--ab) worker counts")
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--rounds", type=int, default=2, help="(--ab)")
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, help="default 10,000 (--ab: 100,000)")
+    parser.add_argument("--visits", type=int, help="default 100,000 (--ab: 1,000,000)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--docs", action="store_true", help="write docs/BENCHMARKS.md")
     args = parser.parse_args()
-    if args.ab:
-        if args.customers == 10_000 and args.visits == 100_000:  # the A/B default data
-            args.customers, args.visits = 100_000, 1_000_000
+    if args.ab:  # the A/B's default data is bench.run's 100,000-customer database
+        args.customers = args.customers or 100_000
+        args.visits = args.visits or 1_000_000
         ab_main(args)
         return
+    args.customers = args.customers or 10_000
+    args.visits = args.visits or 100_000
     command = "python -m bench.visit_bench " + shlex.join(sys.argv[1:])
     print(f"machine: {machine()}", flush=True)
     path, build_s = ensure_db(args.customers, args.visits, args.rebuild)
