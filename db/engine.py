@@ -184,6 +184,7 @@ class _FileLock:
 
     def __init__(self, path: str) -> None:
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        weakref.finalize(self, os.close, self.fd)  # when its engine is gone (tests make many)
         self._asks: queue.SimpleQueue[_Ask] = queue.SimpleQueue()
         self._waiting = 0  # asks the thread has not finished (only > 0 after a timeout)
         self._thread: threading.Thread | None = None
