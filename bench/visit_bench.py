@@ -14,6 +14,19 @@
    exactly one row and every client must get the same visit back.
 5. Counts rows: every acknowledged key must be in the database and the table must have
    grown by exactly the number of acknowledged visits (nothing lost, nothing doubled).
+
+A/B with several workers (issue 17), this tree against another source tree:
+
+    .venv/bin/python -m bench.visit_bench --ab --before /tmp/y-before --workers 1,2
+                                          [--backend sqlite|postgresql] [--rounds 2]
+                                          [--seconds 6]
+
+For each round, each worker count and each tree in turn (the order of the trees
+alternates), starts `kehu serve --workers N` on the same data (bench/data/bench-100k.db,
+or a database of the bench's own PostgreSQL cluster), measures the floor (the static CSS
+file, 16 clients) and then 16 phones posting visits (`bench.run.record_visits`, the lean
+HTTP/1.1 loop), and records visits/s, its ratio to the floor, the workers' CPU time per
+visit (utime + stime from /proc over the cell) and lost / doubled keys. Prints the medians.
 """
 
 import argparse
@@ -279,16 +292,125 @@ def write_docs(section: str, lines: list[str]) -> None:
     DOCS.write_text(text.rstrip("\n") + "\n")
 
 
+@dataclass
+class AbCell:
+    """One (tree, workers) measurement of the A/B run."""
+
+    floor_rps: float
+    rps: float
+    cpu_ms: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    lost: int
+    doubled: int
+
+
+def _cpu_ticks(srv: Server) -> int:
+    """CPU ticks used so far by the processes that serve requests."""
+    from bench.common import cpu_ticks
+
+    return sum(cpu_ticks(pid) for pid in srv.worker_pids())
+
+
+def ab_cell(url: str, cast, *, tree: Path | None, workers: int, seconds: float) -> AbCell:
+    """Start a server of `tree` (None: this one) with `workers`; floor, then visits."""
+    import os
+
+    from bench.run import load, record_visits
+
+    env = {"PYTHONPATH": str(tree)} if tree else None
+    with Server(url=url, workers=workers, env=env) as srv:
+        floor = load(srv.origin, [srv.static_path()], concurrency=16, seconds=5.0)
+        cookies = srv.sign_in(cast.rep)
+        before = _cpu_ticks(srv)
+        result, tally = record_visits(
+            srv, cookies, cast.rep_customers, concurrency=16, seconds=seconds, kill_at=None
+        )
+        used = (_cpu_ticks(srv) - before) / os.sysconf("SC_CLK_TCK")
+    return AbCell(
+        floor.rps,
+        result.rps,
+        used * 1000 / max(1, result.requests),
+        result.p50_ms,
+        result.p99_ms,
+        result.errors,
+        tally.lost,
+        tally.doubled,
+    )
+
+
+def ab_main(args: argparse.Namespace) -> None:
+    """Measure this tree against `--before` with each worker count, in alternating order."""
+    import os
+
+    from bench.common import PgCluster
+    from bench.run import DATA, ensure_postgres, ensure_sqlite, pick_cast
+
+    print(f"machine: {machine()}\nload average at start: {os.getloadavg()}", flush=True)
+    cluster = None
+    if args.backend == "postgresql":
+        cluster = PgCluster(DATA / "pg").start()
+        url, _meta = ensure_postgres(cluster, args.customers, args.visits, False)
+    else:
+        url, _meta = ensure_sqlite(args.customers, args.visits, False)
+    cast = pick_cast(url)
+    trees = {"before": args.before.resolve(), "after": None}
+    workers = [int(w) for w in args.workers.split(",")]
+    cells: dict[tuple[str, int], list[AbCell]] = {}
+    try:
+        for r in range(args.rounds):
+            for w in workers:
+                order = list(trees) if (r + w) % 2 == 0 else list(reversed(trees))
+                for label in order:
+                    cell = ab_cell(url, cast, tree=trees[label], workers=w, seconds=args.seconds)
+                    cells.setdefault((label, w), []).append(cell)
+                    print(f"round {r + 1} {label} {w} worker(s): {cell}", flush=True)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(f"load average at end: {os.getloadavg()}")
+    med = statistics.median
+    print(
+        f"\n{args.backend}, {args.rounds} rounds, medians; 16 clients, "
+        f"{args.seconds:g} s per cell\n"
+        "| code | workers | floor req/s | visits/s | × floor | server CPU ms/visit "
+        "| p50 / p99 ms | errors | lost | doubled |\n"
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+    )
+    for (label, w), got in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0] != "before")):
+        ratio = med(c.rps / c.floor_rps for c in got if c.floor_rps)
+        print(
+            f"| {label} | {w} | {med(c.floor_rps for c in got):.0f} | {med(c.rps for c in got):.0f}"
+            f" | {ratio:.4f}× | {med(c.cpu_ms for c in got):.2f} | "
+            f"{med(c.p50_ms for c in got):.0f} / {med(c.p99_ms for c in got):.0f} | "
+            f"{sum(c.errors for c in got)} | {sum(c.lost for c in got)} | "
+            f"{sum(c.doubled for c in got)} |"
+        )
+
+
 def main() -> None:
     """Build or reuse the data, run the load, check nothing was lost, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--ab", action="store_true", help="A/B against --before, see above")
+    parser.add_argument("--before", type=Path, help="(--ab) the source tree to compare with")
+    parser.add_argument("--workers", default="1,2", help="(--ab) worker counts")
+    parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--rounds", type=int, default=2, help="(--ab)")
+    parser.add_argument("--customers", type=int, help="default 10,000 (--ab: 100,000)")
+    parser.add_argument("--visits", type=int, help="default 100,000 (--ab: 1,000,000)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--docs", action="store_true", help="write docs/BENCHMARKS.md")
     args = parser.parse_args()
+    if args.ab:  # the A/B's default data is bench.run's 100,000-customer database
+        args.customers = args.customers or 100_000
+        args.visits = args.visits or 1_000_000
+        ab_main(args)
+        return
+    args.customers = args.customers or 10_000
+    args.visits = args.visits or 100_000
     command = "python -m bench.visit_bench " + shlex.join(sys.argv[1:])
     print(f"machine: {machine()}", flush=True)
     path, build_s = ensure_db(args.customers, args.visits, args.rebuild)

@@ -8,8 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import AuditEvent
 from db.types import UTCDateTime, utcnow
 
-# Built once: hot paths (a visit, a batch of page views) skip the ORM unit of work.
-_INSERT = insert(AuditEvent).values(
+# Built once, on the table (Core): hot paths (a visit, a batch of page views) skip the ORM
+# unit of work and the ORM's bulk-insert path, which rebuilt the statement per call.
+_INSERT = insert(AuditEvent.__table__).values(
     at=bindparam("p_at", type_=UTCDateTime()),
     actor_id=bindparam("p_actor_id", type_=Integer()),
     action=bindparam("p_action", type_=String()),
@@ -62,5 +63,8 @@ async def audit_insert(session: AsyncSession, events: Sequence[Mapping[str, obje
         }
         for e in events
     ]
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # as session.execute would have: pending rows first
+    conn = await session.connection()
     # One event (a visit) executes as a plain statement, not as an executemany batch.
-    await session.execute(_INSERT, params[0] if len(params) == 1 else params)
+    await conn.execute(_INSERT, params[0] if len(params) == 1 else params)

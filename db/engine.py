@@ -1,7 +1,11 @@
 """The async engine and sessions, with SQLite tuned for a small always-on server."""
 
 import asyncio
+import fcntl
+import os
+import queue
 import sqlite3
+import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -12,6 +16,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -140,45 +145,180 @@ def sync_url(url: str) -> str:
     return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
 
 
-_GATES: "weakref.WeakKeyDictionary[object, asyncio.Lock]" = weakref.WeakKeyDictionary()
+class WriteGateTimeout(Exception):
+    """Another process held the SQLite write gate longer than the busy timeout."""
+
+
+# How long a writer waits for another process's write transaction (SQLite's busy_timeout).
+GATE_TIMEOUT_S = 5.0
+
+
+class _Ask:
+    """One wait of the lock-holder thread for the file lock, and whether it was given up."""
+
+    __slots__ = ("abandoned", "future", "granted", "loop", "mutex")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.mutex = threading.Lock()
+        self.abandoned = False
+        self.granted = False
+
+
+def _grant(future: "asyncio.Future[None]") -> None:
+    """Wake the waiting writer (on its event loop)."""
+    if not future.done():
+        future.set_result(None)
+
+
+class _FileLock:
+    """An exclusive `flock` on a file beside the database, shared by all writers of a process.
+
+    The in-process queue lets one coroutine at a time ask for it, so one open file
+    description per process is enough. The kernel drops the lock when the process dies
+    (SIGKILL included), so a killed worker never leaves it taken. A contended lock is waited
+    for by one small daemon thread, which wakes the writer's event loop as soon as the
+    kernel hands it over: no polling, and the loop keeps serving meanwhile.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        weakref.finalize(self, os.close, self.fd)  # when its engine is gone (tests make many)
+        self._asks: queue.SimpleQueue[_Ask] = queue.SimpleQueue()
+        self._waiting = 0  # asks the thread has not finished (only > 0 after a timeout)
+        self._thread: threading.Thread | None = None
+
+    def try_lock(self) -> bool:
+        """Take the lock if it is free, without waiting."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def unlock(self) -> None:
+        """Give the lock back."""
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    async def lock(self, wait_s: float) -> None:
+        """Take the lock, waiting up to `wait_s` seconds; raise WriteGateTimeout."""
+        # While a given-up ask is still pending in the thread, a direct try on the same
+        # file description could succeed and then be undone by that ask's unlock.
+        if not self._waiting and self.try_lock():
+            return
+        ask = _Ask(asyncio.get_running_loop())
+        self._waiting += 1
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._hold, name="kehu-write-lock", daemon=True)
+            self._thread.start()
+        self._asks.put(ask)
+        try:
+            await asyncio.wait_for(asyncio.shield(ask.future), wait_s)
+        except TimeoutError:
+            self._give_up(ask)
+            raise WriteGateTimeout() from None
+        except BaseException:  # cancelled: the request ended while it waited
+            self._give_up(ask)
+            raise
+
+    def _give_up(self, ask: _Ask) -> None:
+        """Tell the thread an ask is no longer wanted; free the lock if it was just given."""
+        with ask.mutex:
+            ask.abandoned = True
+            granted = ask.granted
+        if granted:
+            self.unlock()
+
+    def _hold(self) -> None:
+        """The lock-holder thread: wait in the kernel for each ask in turn."""
+        while True:
+            ask = self._asks.get()
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            with ask.mutex:
+                if ask.abandoned:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+                else:
+                    ask.granted = True
+            try:
+                ask.loop.call_soon_threadsafe(self._done, ask)
+            except RuntimeError:  # the loop is closed: nobody is left to use the lock
+                if ask.granted:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+                self._waiting -= 1
+
+    def _done(self, ask: _Ask) -> None:
+        """On the loop: one ask fewer in the thread; wake its writer if still waiting."""
+        self._waiting -= 1
+        if ask.granted:
+            _grant(ask.future)
+
+
+class _Gate:
+    """One engine's write gate: the in-process queue, then (SQLite file) the file lock."""
+
+    __slots__ = ("file", "queue")
+
+    def __init__(self, database: str | None) -> None:
+        self.queue = asyncio.Lock()
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        self.file = _FileLock(f"{database}.write-lock") if on_disk else None
+
+    async def acquire(self) -> None:
+        """Wait for this process's turn, then for the other processes'."""
+        await self.queue.acquire()
+        if self.file is None:
+            return
+        try:
+            await self.file.lock(GATE_TIMEOUT_S)
+        except BaseException:
+            self.queue.release()
+            raise
+
+    def release(self) -> None:
+        """Let the next writer of any process in."""
+        if self.file is not None:
+            self.file.unlock()
+        self.queue.release()
+
+
+_GATES: "weakref.WeakKeyDictionary[object, _Gate]" = weakref.WeakKeyDictionary()
 _HELD = "kehu_write_gate"  # session.info key: the gate this session's transaction holds
-_LISTENING = "kehu_write_gate_listener"
 
 
 async def write_gate(session: AsyncSession) -> None:
-    """Let one write transaction of this process at a time reach SQLite.
+    """Let one write transaction at a time, of all processes on the file, reach SQLite.
 
     SQLite has one writer; a second writer waits in its busy handler, which sleeps in
     growing steps (up to 100 ms) and, with 16 phones tapping at once, ends in "database is
-    locked" after the busy timeout. Queuing in-process instead makes each write a few
-    milliseconds. A db write function awaits this before its first write; the gate is held
-    until the session's transaction ends (commit, rollback or close), so the caller's
-    commit still happens inside it. Calling it again in the same transaction is a no-op.
-    PostgreSQL: no-op.
+    locked" after the busy timeout. Queuing instead makes each write a few milliseconds:
+    in-process on an asyncio lock, and across `kehu serve` workers on an `flock` of the
+    file `<database>.write-lock` (see _FileLock). A db write function awaits this before
+    its first write; the gate is held until the session's transaction ends (commit,
+    rollback or close), so the caller's commit still happens inside it. Calling it again
+    in the same transaction is a no-op. Raise WriteGateTimeout when another process held
+    it for GATE_TIMEOUT_S. PostgreSQL: no-op.
     """
     bind = session.bind
     if bind is None or bind.dialect.name != "sqlite" or _HELD in session.info:
         return
     gate = _GATES.get(bind)
     if gate is None:
-        gate = _GATES[bind] = asyncio.Lock()
-    sync_session = session.sync_session
-    if not sync_session.info.get(_LISTENING):
-        event.listen(sync_session, "after_transaction_end", _release_gate)
-        sync_session.info[_LISTENING] = True
+        gate = _GATES[bind] = _Gate(bind.url.database)
     if not session.in_transaction():
         await session.begin()  # so that closing the session, too, ends it and frees the gate
     await gate.acquire()
     session.info[_HELD] = gate
 
 
+# Listened for on every session once (a listener added per session cost more than the
+# check): most sessions never take the gate and return at the first test.
+@event.listens_for(Session, "after_transaction_end")
 def _release_gate(session, transaction) -> None:
     """Free the write gate when the session's outermost transaction ends."""
-    if transaction.parent is not None:
+    if transaction.parent is not None or _HELD not in session.info:
         return  # a savepoint or subtransaction: the outer transaction still holds it
-    gate = session.info.pop(_HELD, None)
-    if gate is not None:
-        gate.release()
+    session.info.pop(_HELD).release()
 
 
 def upsert(session: AsyncSession, table):

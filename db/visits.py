@@ -214,16 +214,18 @@ def _visit_insert(insert):
     values = {name: bindparam(f"p_{name}", type_=t()) for name, t in columns.items()}
     values |= {"note": "", "feedback": "", "next_action": ""}
     values["idempotency_key"] = bindparam("p_key", type_=String())
+    table = Visit.__table__
     return (
-        insert(Visit)
+        insert(table)
         .values(values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Visit.id)
+        .returning(table.c.id)
     )
 
 
-# The write statements of the hot path, built once: SQLAlchemy then reuses their cache
-# keys and compiled forms (bench/visit_bench.py; about a third less time per statement).
+# The write statements of the hot path, built once on the tables and run as Core on the
+# session's connection: SQLAlchemy reuses their cache keys and compiled forms, and the
+# ORM's bulk-DML path (which rebuilt each statement per call) is skipped.
 _VISIT_INSERT = {
     "sqlite": _visit_insert(sqlite.insert),
     "postgresql": _visit_insert(postgresql.insert),
@@ -231,14 +233,14 @@ _VISIT_INSERT = {
 # Only ever moves "last visit" forward: a visit recorded offline earlier than one already
 # stored (synced later) leaves the customer's dates alone. One portable statement, so a
 # concurrent newer visit on another connection cannot be overwritten either.
+_customer = Customer.__table__.c
 _CUSTOMER_VISITED = (
-    update(Customer)
-    .execution_options(synchronize_session=False)
+    update(Customer.__table__)
     .where(
-        Customer.id == bindparam("p_id", type_=Integer()),
+        _customer.id == bindparam("p_id", type_=Integer()),
         or_(
-            Customer.last_visit_at.is_(None),
-            Customer.last_visit_at <= bindparam("p_at", type_=UTCDateTime()),
+            _customer.last_visit_at.is_(None),
+            _customer.last_visit_at <= bindparam("p_at", type_=UTCDateTime()),
         ),
     )
     .values(
@@ -386,12 +388,12 @@ async def visit_record(
         "p_key": key,
     }
     await write_gate(session)
-    result = await session.execute(_VISIT_INSERT[_dialect(session)], params)
-    visit_id = result.scalar_one_or_none()
+    conn = await session.connection()
+    visit_id = (await conn.execute(_VISIT_INSERT[_dialect(session)], params)).scalar_one_or_none()
     if visit_id is None:
         return await _recorded_before(session, actor=actor, customer_id=customer_id, key=key)
     cadence = {p.level: p.cadence_days} if p.cadence_days is not None else None
-    await session.execute(
+    await conn.execute(
         _CUSTOMER_VISITED,
         {"p_id": customer_id, "p_at": at, "p_next": follow_up_after(at, tz, p.level, cadence)},
     )
@@ -445,17 +447,16 @@ async def visit_record(
     return Recorded(visit_id, customer_id, at, created=True, view=view)
 
 
+_BY_KEY = select(Visit.id, Visit.user_id, Visit.customer_id, Visit.at).where(
+    Visit.idempotency_key == bindparam("p_key", type_=String())
+)
+
+
 async def _recorded_before(
     session: AsyncSession, *, actor: Actor, customer_id: int, key: str
 ) -> Recorded:
     """The visit an idempotency key already stored; KeyReused if it is someone else's."""
-    existing = (
-        await session.execute(
-            select(Visit.id, Visit.user_id, Visit.customer_id, Visit.at).where(
-                Visit.idempotency_key == key
-            )
-        )
-    ).one()
+    [existing] = await rows(session, _BY_KEY, {"p_key": key})
     if existing.user_id != actor.id or existing.customer_id != customer_id:
         raise KeyReused()
     return Recorded(existing.id, customer_id, existing.at, created=False)
