@@ -48,8 +48,11 @@ from domain.imports import (
     RowCheck,
     Verdict,
     as_existing_duplicate,
+    check_dump,
+    check_load,
     check_row,
     contact_change,
+    context_digest,
     duplicate_keys,
     update_changes,
 )
@@ -131,7 +134,7 @@ async def _rows_insert(session: AsyncSession, job_id: int, rows: Iterable) -> in
             insert(_ROWS),
             [
                 {"job_id": job_id, "line": line, "cells": cells, "verdict": "", "reason": "",
-                 "action": "", "before": {}, "contacts": {}}
+                 "action": "", "before": {}, "contacts": {}, "checked": {}}
                 for line, cells in chunk
             ],
         )  # fmt: skip
@@ -151,7 +154,7 @@ async def import_job_replace_rows(
     """Replace a draft's rows with another sheet's; flushes."""
     await session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
     job.sheet, job.headers, job.mapping = sheet, headers, mapping
-    job.state = "draft"
+    job.state, job.check_digest = "draft", ""
     job.total = await _rows_insert(session, job.id, rows)
     await session.flush()
 
@@ -248,15 +251,27 @@ _VERDICT_UPDATE = (
     update(_ROWS)
     .where(_ROWS.c.id == bindparam("p_id"))
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
-            duplicate_of=bindparam("p_dup"))
+            duplicate_of=bindparam("p_dup"), checked=bindparam("p_checked"))
 )  # fmt: skip
+
+
+def import_checks_reusable(job: ImportJob, ctx: Context) -> bool:
+    """Whether the rows' checks stored by the preview still hold under this context."""
+    return bool(job.check_digest) and job.check_digest == context_digest(job.mapping, ctx)
+
+
+def _stored_checks(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
+    """The preview's checks of (id, line, cells, checked) rows; a row without one (its
+    cells were erased since) is checked again, which refuses it."""
+    return [check_load(stored) if stored else check_row(line, cells, job.mapping, ctx)
+            for _id, line, cells, stored in rows]  # fmt: skip
 
 
 async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
     """Check (id, line, cells) rows in file order, yielding to the event loop now and then:
     checking is CPU work, and other requests must get in while a big file is checked."""
     checks = []
-    for n, (_row_id, line, cells) in enumerate(rows, 1):
+    for n, (_row_id, line, cells, *_rest) in enumerate(rows, 1):
         checks.append(check_row(line, cells, job.mapping, ctx))
         if n % CHECK_SLICE == 0:
             await asyncio.sleep(0)
@@ -264,7 +279,14 @@ async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
 
 
 async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Context) -> None:
-    """Give every row of the job its verdict under the job's mapping, in file order; flushes."""
+    """Give every row of the job its verdict under the job's mapping, in file order; flushes.
+
+    Each row also keeps its check before existing customers were looked up, and the job
+    the digest of what those checks depended on: the import reuses them while the digest
+    still matches, and looks existing duplicates up again (customers change meanwhile).
+    """
+    job.check_digest = ""
+    digest = context_digest(job.mapping, ctx)
     after = 0
     while True:
         stmt = (
@@ -276,17 +298,18 @@ async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Conte
         rows = (await session.execute(stmt)).all()
         if not rows:
             break
-        checks = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
+        pure = await _check_rows(rows, job, ctx)
+        checks = await _existing_duplicates(session, pure)
         params = []
-        for (row_id, _line, _cells), check in zip(rows, checks, strict=True):
+        for (row_id, _line, _cells), check, own in zip(rows, checks, pure, strict=True):
             reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
             params.append(
                 {"p_id": row_id, "p_verdict": check.verdict.value, "p_reason": reason,
-                 "p_dup": check.duplicate_of}
+                 "p_dup": check.duplicate_of, "p_checked": check_dump(own)}
             )  # fmt: skip
         await session.execute(_VERDICT_UPDATE, params)
         after = rows[-1][1]
-    job.state = "checked"
+    job.state, job.check_digest = "checked", digest
     await session.flush()
 
 
@@ -329,7 +352,7 @@ _RUN_UPDATE = (
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
             duplicate_of=bindparam("p_dup"), action=bindparam("p_action"),
             customer_id=bindparam("p_customer"), before=bindparam("p_before"),
-            contacts=bindparam("p_contacts"))
+            contacts=bindparam("p_contacts"), checked={})
 )  # fmt: skip
 
 
@@ -350,17 +373,20 @@ async def import_run_batch(
     today: date,
     comment: str,
     definitions: list[CustomFieldDef],
+    reuse: bool = False,
 ) -> int | None:
     """Import the next rows after `after_line`; return the last line done (None: all done).
 
-    Each row is checked again (the data may have changed since the preview), before the
-    write gate is taken so that visits recorded meanwhile wait only for the writes; what
-    it did is recorded on the row (created / updated / skipped / failed, the earlier
-    values of the fields and contacts it changed), which is what undo and the report
-    read. Flushes.
+    With `reuse` (the job's check_digest matches the context: see import_checks_reusable)
+    each row's stored check stands, else each row is checked again; either way existing
+    duplicates are looked up again (customers may have been added or changed since the
+    preview). All this happens before the write gate is taken, so that visits recorded
+    meanwhile wait only for the writes; what each row did is recorded on it (created /
+    updated / skipped / failed, the earlier values of the fields and contacts it changed),
+    which is what undo and the report read. Flushes.
     """
     stmt = (
-        select(_ROWS.c.id, _ROWS.c.line, _ROWS.c.cells)
+        select(_ROWS.c.id, _ROWS.c.line, _ROWS.c.cells, _ROWS.c.checked)
         .where(_ROWS.c.job_id == job.id, _ROWS.c.line > after_line)
         .order_by(_ROWS.c.line)
         .limit(RUN_BATCH)
@@ -368,7 +394,8 @@ async def import_run_batch(
     rows = (await session.execute(stmt)).all()
     if not rows:
         return None
-    checked = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
+    pure = _stored_checks(rows, job, ctx) if reuse else await _check_rows(rows, job, ctx)
+    checked = await _existing_duplicates(session, pure)
     checks = [(_outcome(row[0], c), c) for row, c in zip(rows, checked, strict=True)]
     await write_gate(session)
     mode = DuplicateMode(job.duplicate_mode)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.custom_fields import custom_field_defs, custom_field_list
 from db.imports import (
+    import_checks_reusable,
     import_context,
     import_first_undone_line,
     import_job_claim,
@@ -94,12 +95,13 @@ async def run(
             role_names=role_names,
         )  # fmt: skip
         await session.commit()
+        reuse = import_checks_reusable(job, ctx)
         after = 0
         try:
             while True:
                 last = await import_run_batch(
                     session, job=job, ctx=ctx, after_line=after, today=today,
-                    comment=comment, definitions=definitions,
+                    comment=comment, definitions=definitions, reuse=reuse,
                 )  # fmt: skip
                 await session.commit()
                 if last is None:
