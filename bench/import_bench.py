@@ -190,10 +190,13 @@ def latency(label: str, values: list[float]) -> str:
             f"p99 {percentile(values, 99):.0f} ms, max {max(values):.0f} ms")  # fmt: skip
 
 
-async def main(rows: int, small: bool, export: bool = True) -> None:
+async def main(
+    rows: int, small: bool, export: bool = True, recheck: bool = False, batch: int = 0
+) -> None:
     """Run the steps and print one line per figure."""
     from zoneinfo import ZoneInfo
 
+    import db.imports as db_imports
     from db.custom_fields import custom_field_add, custom_field_defs, custom_field_list
     from db.engine import make_engine, make_sessionmaker
     from db.exports import customer_export_batches
@@ -209,6 +212,8 @@ async def main(rows: int, small: bool, export: bool = True) -> None:
     from web.imports.reader import open_table
     from web.imports.writers import csv_stream, xlsx_stream
 
+    if batch:
+        db_imports.RUN_BATCH = batch
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs; "
           f"floor (3M squares): {floor_seconds():.2f} s")  # fmt: skip
     tz = ZoneInfo("Asia/Shanghai")
@@ -276,6 +281,8 @@ async def main(rows: int, small: bool, export: bool = True) -> None:
             await s.commit()
         print(f"preview (every row's verdict): {preview}")
         job_id = job.id
+        if recheck:  # the import checks every row again, as before the checks were reused
+            job.check_digest = ""
         await import_job_start(s, job=job, now=utcnow())
         await s.commit()
 
@@ -312,7 +319,7 @@ async def main(rows: int, small: bool, export: bool = True) -> None:
         await side
     async with factory() as s:
         job = await s.get(ImportJob, job_id)
-        print(f"import ({job.state}, {job.done} rows): {run}")
+        print(f"import ({job.state}, {job.done} rows, batches of {db_imports.RUN_BATCH}): {run}")
     print(latency("visits idle (before the import)", idle))
     print(latency("visits during the import", during))
     if idle and during:
@@ -344,5 +351,7 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", action="store_true", help="a 10,000-customer database")
     parser.add_argument("--no-export", action="store_true", help="stop after the import")
+    parser.add_argument("--recheck", action="store_true", help="do not reuse the preview's checks")
+    parser.add_argument("--batch", type=int, default=0, help="rows per committed import batch")
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.small, not args.no_export))
+    asyncio.run(main(args.rows, args.small, not args.no_export, args.recheck, args.batch))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from itertools import islice
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal_column, null, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
@@ -62,9 +62,11 @@ from domain.users import Actor
 BATCH = 1000
 PREVIEW_PAGE = 100
 # Rows per committed transaction of a running import. New customers go in with a few
-# multi-row statements per batch, so a batch stays short and visits that others record
-# meanwhile wait for the write gate at most one batch (200 rows: a few tens of ms).
-RUN_BATCH = 200
+# multi-row statements per batch; visits that others record meanwhile wait for the write
+# gate at most one batch. Fewer, bigger batches cost less (each commit writes the touched
+# index pages to the WAL once and may checkpoint them), but hold the gate longer: at 500
+# rows a batch holds it ~0.1 s of CPU (docs/BENCHMARKS.md, "Import and export").
+RUN_BATCH = 500
 # Rows checked between two yields to the event loop (about 15 ms of CPU).
 CHECK_SLICE = 100
 
@@ -260,11 +262,18 @@ def import_checks_reusable(job: ImportJob, ctx: Context) -> bool:
     return bool(job.check_digest) and job.check_digest == context_digest(job.mapping, ctx)
 
 
-def _stored_checks(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
-    """The preview's checks of (id, line, cells, checked) rows; a row without one (its
-    cells were erased since) is checked again, which refuses it."""
-    return [check_load(stored) if stored else check_row(line, cells, job.mapping, ctx)
-            for _id, line, cells, stored in rows]  # fmt: skip
+async def _stored_checks(session: AsyncSession, rows, job: ImportJob, ctx: Context):
+    """The preview's checks of (id, line, _, checked) rows; a row without one (its cells
+    were erased since) is checked again from its cells, which refuses it."""
+    missing = [row_id for row_id, _line, _cells, stored in rows if not stored]
+    cells = {}
+    if missing:
+        found = await session.execute(
+            select(_ROWS.c.id, _ROWS.c.cells).where(_ROWS.c.id.in_(missing))
+        )
+        cells = dict(found.all())
+    return [check_load(stored) if stored else check_row(line, cells[row_id], job.mapping, ctx)
+            for row_id, line, _cells, stored in rows]  # fmt: skip
 
 
 async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
@@ -352,7 +361,7 @@ _RUN_UPDATE = (
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
             duplicate_of=bindparam("p_dup"), action=bindparam("p_action"),
             customer_id=bindparam("p_customer"), before=bindparam("p_before"),
-            contacts=bindparam("p_contacts"), checked={})
+            contacts=bindparam("p_contacts"), checked=literal_column("'{}'"))
 )  # fmt: skip
 
 
@@ -385,8 +394,10 @@ async def import_run_batch(
     updated / skipped / failed, the earlier values of the fields and contacts it changed),
     which is what undo and the report read. Flushes.
     """
+    # Reusing the preview's checks, the cells are not needed (nor decoded).
+    stored = _ROWS.c.checked if reuse else null()
     stmt = (
-        select(_ROWS.c.id, _ROWS.c.line, _ROWS.c.cells, _ROWS.c.checked)
+        select(_ROWS.c.id, _ROWS.c.line, null() if reuse else _ROWS.c.cells, stored)
         .where(_ROWS.c.job_id == job.id, _ROWS.c.line > after_line)
         .order_by(_ROWS.c.line)
         .limit(RUN_BATCH)
@@ -394,20 +405,27 @@ async def import_run_batch(
     rows = (await session.execute(stmt)).all()
     if not rows:
         return None
-    pure = _stored_checks(rows, job, ctx) if reuse else await _check_rows(rows, job, ctx)
+    if reuse:
+        pure = await _stored_checks(session, rows, job, ctx)
+    else:
+        pure = await _check_rows(rows, job, ctx)
     checked = await _existing_duplicates(session, pure)
     checks = [(_outcome(row[0], c), c) for row, c in zip(rows, checked, strict=True)]
+    new = [(out, c) for out, c in checks if c.verdict == Verdict.NEW and c.customer is not None]
+    # The new customers' columns (pinyin forms included) are worked out before the gate is
+    # taken, so that the gate is held for the statements only.
+    values = await _new_values(session, job, new, today=today)
+    await asyncio.sleep(0)  # a visit that came in meanwhile takes the gate first
     await write_gate(session)
     mode = DuplicateMode(job.duplicate_mode)
-    new: list[tuple[dict, RowCheck]] = []
     for out, check in checks:
         if check.verdict == Verdict.NEW and check.customer is not None:
-            new.append((out, check))
-        elif check.verdict == Verdict.DUPLICATE and check.customer is not None:
+            continue
+        if check.verdict == Verdict.DUPLICATE and check.customer is not None:
             await _update_existing(session, job, out, check, mode, definitions)
         else:
             out["p_action"] = "failed" if check.verdict == Verdict.ERROR else "skipped"
-    await _customers_insert(session, job, new, today=today, comment=comment)
+    await _customers_insert(session, job, new, values, today=today, comment=comment)
     await session.execute(_RUN_UPDATE, [out for out, _check in checks])
     job.done += len(rows)
     await session.flush()
@@ -418,10 +436,31 @@ _CUSTOMERS = Customer.__table__
 _CONTACTS = Contact.__table__
 
 
+async def _new_values(
+    session: AsyncSession, job: ImportJob, new: list[tuple[dict, RowCheck]], *, today: date
+) -> list[dict]:
+    """The new customers' columns as customer_create would store them, numbers not yet
+    reserved (a read and CPU work only: no write lock needed)."""
+    if not new:
+        return []
+    now = utcnow()
+    cadence = await cadence_get(session)
+    return [
+        customer_insert_values(
+            data=check.customer, number="", team_id=job.team_id, owner_id=check.owner_id,
+            created_by=job.created_by, now=now,
+            follow_up_on=next_follow_up(today, Level(check.customer.level), cadence),
+        )
+        for _out, check in new
+        if check.customer is not None
+    ]  # fmt: skip
+
+
 async def _customers_insert(
     session: AsyncSession,
     job: ImportJob,
     new: list[tuple[dict, RowCheck]],
+    values: list[dict],
     *,
     today: date,
     comment: str,
@@ -429,26 +468,18 @@ async def _customers_insert(
     """Create a batch's new customers as customer_create would, in a few bulk statements.
 
     One upsert reserves the batch's numbers, one multi-row Core INSERT stores the
-    customers from plain dicts (returning their ids), then one each their contacts, their
-    first stage history entry ("Imported from ...") and their audit events; the rows
-    record what they created for undo and the report.
+    customers from the plain dicts of `_new_values` (returning their ids), then one each
+    their contacts, their first stage history entry ("Imported from ...") and their audit
+    events; the rows record what they created for undo and the report.
     """
     if not new:
         return
-    now = utcnow()
-    cadence = await cadence_get(session)
+    now = values[0]["created_at"]
     numbers = await customer_numbers_reserve(
         session, year=today.year, month=today.month, count=len(new)
     )
-    values = [
-        customer_insert_values(
-            data=check.customer, number=number, team_id=job.team_id, owner_id=check.owner_id,
-            created_by=job.created_by, now=now,
-            follow_up_on=next_follow_up(today, Level(check.customer.level), cadence),
-        )
-        for (_out, check), number in zip(new, numbers, strict=True)
-        if check.customer is not None
-    ]  # fmt: skip
+    for v, number in zip(values, numbers, strict=True):
+        v["number"] = number
     returned = await session.execute(
         insert(_CUSTOMERS).returning(_CUSTOMERS.c.id, _CUSTOMERS.c.number), values
     )
