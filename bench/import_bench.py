@@ -160,8 +160,9 @@ def make_xlsx(rows: int, existing: list[tuple[str, str]], owners: list[str]) -> 
                    f"{rng.choice(ROADS)}路{rng.randint(1, 2999)}号{rng.randint(1, 30)}栋"
                    f"{rng.randint(101, 2808)}室")  # fmt: skip
         note = (
-            "；".join(rng.sample(NOTES, 2))
-            + f"，第{rng.randint(1, 9)}次联系，编号{rng.randint(10**5, 10**6)}"
+            "；".join(rng.sample(NOTES, 3))
+            + f"，第{rng.randint(1, 9)}次联系，编号{rng.randint(10**5, 10**6)}，"
+            + f"旧系统编码 {rng.getrandbits(64):016x}，传真 0{rng.randint(10**9, 10**10 - 1)}"
         )
         products = "、".join(rng.sample(PRODUCTS, 3))
         founded = date(1990, 1, 1) + timedelta(days=rng.randint(0, 12000))
@@ -244,7 +245,7 @@ async def main(
             .first()
         )
         customers = (await s.execute(select(Customer.id).order_by(Customer.id.desc()))).first()
-    file = OUT / f"import-{rows}-v2.xlsx"  # v2: the ≈ 15 MB-per-100,000 columns
+    file = OUT / f"import-{rows}-v3.xlsx"  # v3: the ≈ 15 MB-per-100,000 columns
     if not file.exists():
         # A child process writes the file: openpyxl's memory is not the server's.
         code = (
