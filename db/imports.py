@@ -8,6 +8,7 @@ from datetime import date, datetime
 from itertools import islice
 
 from sqlalchemy import bindparam, delete, func, insert, literal_column, null, select, update
+from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
@@ -171,6 +172,15 @@ async def import_job_get(session: AsyncSession, *, actor: Actor, job_id: int) ->
     return (
         await session.execute(stmt.execution_options(populate_existing=True))
     ).scalar_one_or_none()
+
+
+async def import_job_running(
+    session: AsyncSession, *, job_id: int, reload: bool = False
+) -> ImportJob | None:
+    """The job a background task runs, without its stored file (megabytes it never reads)."""
+    return await session.get(
+        ImportJob, job_id, options=[defer(ImportJob.file)], populate_existing=reload
+    )
 
 
 async def import_mapping_find(session: AsyncSession, *, signature: str) -> list[str] | None:
@@ -480,14 +490,18 @@ async def _customers_insert(
     )
     for v, number in zip(values, numbers, strict=True):
         v["number"] = number
-    returned = await session.execute(
-        insert(_CUSTOMERS).returning(_CUSTOMERS.c.id, _CUSTOMERS.c.number), values
+    # A plain executemany (one single-row statement, prepared once), then the ids by the
+    # numbers just reserved: a multi-row INSERT ... RETURNING has a different text for each
+    # batch's count of new customers, and SQLite keeps each compiled in its statement cache.
+    await session.execute(insert(_CUSTOMERS), values)
+    found = await session.execute(
+        select(_CUSTOMERS.c.number, _CUSTOMERS.c.id).where(_CUSTOMERS.c.number.in_(numbers))
     )
-    ids = dict((number, cid) for cid, number in returned)
+    ids = dict(found.all())
     created = [
         (out, check, v, ids[v["number"]]) for (out, check), v in zip(new, values, strict=True)
     ]
-    contacts = await _contacts_insert(
+    contacts = await _contacts_insert_many(
         session, [(cid, check.contact) for _o, check, _v, cid in created if check.contact], now
     )
     await session.execute(
@@ -524,13 +538,31 @@ async def _contacts_insert(
         return []
     returned = await session.execute(
         insert(_CONTACTS).returning(_CONTACTS.c.customer_id, _CONTACTS.c.id),
-        [
-            {"customer_id": cid, "name": c.name, "role": str(c.role), "phone": c.phone,
-             "email": c.email, "note": c.note, "created_at": now, "updated_at": now}
-            for cid, c in people
-        ],
-    )  # fmt: skip
+        [_contact_values(cid, c, now) for cid, c in people],
+    )
     return [(cid, contact_id) for cid, contact_id in returned]
+
+
+async def _contacts_insert_many(
+    session: AsyncSession, people: list[tuple[int, ContactInput]], now: datetime
+) -> list[tuple[int, int]]:
+    """Add the contacts of new customers (one each) by executemany; (customer id, contact
+    id) of each, in insert order."""
+    if not people:
+        return []
+    await session.execute(insert(_CONTACTS), [_contact_values(cid, c, now) for cid, c in people])
+    found = await session.execute(
+        select(_CONTACTS.c.customer_id, _CONTACTS.c.id)
+        .where(_CONTACTS.c.customer_id.in_([cid for cid, _c in people]))
+        .order_by(_CONTACTS.c.id)
+    )
+    return [(cid, contact_id) for cid, contact_id in found]
+
+
+def _contact_values(customer_id: int, c: ContactInput, now: datetime) -> dict:
+    """A contact row's columns."""
+    return {"customer_id": customer_id, "name": c.name, "role": str(c.role), "phone": c.phone,
+            "email": c.email, "note": c.note, "created_at": now, "updated_at": now}  # fmt: skip
 
 
 async def _update_existing(session, job, out: dict, check: RowCheck, mode, definitions) -> None:
