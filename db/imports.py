@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from itertools import islice
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal_column, null, select, update
+from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add, audit_insert
@@ -48,8 +49,11 @@ from domain.imports import (
     RowCheck,
     Verdict,
     as_existing_duplicate,
+    check_dump,
+    check_load,
     check_row,
     contact_change,
+    context_digest,
     duplicate_keys,
     update_changes,
 )
@@ -59,9 +63,11 @@ from domain.users import Actor
 BATCH = 1000
 PREVIEW_PAGE = 100
 # Rows per committed transaction of a running import. New customers go in with a few
-# multi-row statements per batch, so a batch stays short and visits that others record
-# meanwhile wait for the write gate at most one batch (200 rows: a few tens of ms).
-RUN_BATCH = 200
+# multi-row statements per batch; visits that others record meanwhile wait for the write
+# gate at most one batch. Fewer, bigger batches cost less (each commit writes the touched
+# index pages to the WAL once and may checkpoint them), but hold the gate longer: at 500
+# rows a batch holds it ~0.1 s of CPU (docs/BENCHMARKS.md, "Import and export").
+RUN_BATCH = 500
 # Rows checked between two yields to the event loop (about 15 ms of CPU).
 CHECK_SLICE = 100
 
@@ -131,7 +137,7 @@ async def _rows_insert(session: AsyncSession, job_id: int, rows: Iterable) -> in
             insert(_ROWS),
             [
                 {"job_id": job_id, "line": line, "cells": cells, "verdict": "", "reason": "",
-                 "action": "", "before": {}, "contacts": {}}
+                 "action": "", "before": {}, "contacts": {}, "checked": {}}
                 for line, cells in chunk
             ],
         )  # fmt: skip
@@ -151,7 +157,7 @@ async def import_job_replace_rows(
     """Replace a draft's rows with another sheet's; flushes."""
     await session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
     job.sheet, job.headers, job.mapping = sheet, headers, mapping
-    job.state = "draft"
+    job.state, job.check_digest = "draft", ""
     job.total = await _rows_insert(session, job.id, rows)
     await session.flush()
 
@@ -166,6 +172,15 @@ async def import_job_get(session: AsyncSession, *, actor: Actor, job_id: int) ->
     return (
         await session.execute(stmt.execution_options(populate_existing=True))
     ).scalar_one_or_none()
+
+
+async def import_job_running(
+    session: AsyncSession, *, job_id: int, reload: bool = False
+) -> ImportJob | None:
+    """The job a background task runs, without its stored file (megabytes it never reads)."""
+    return await session.get(
+        ImportJob, job_id, options=[defer(ImportJob.file)], populate_existing=reload
+    )
 
 
 async def import_mapping_find(session: AsyncSession, *, signature: str) -> list[str] | None:
@@ -248,15 +263,34 @@ _VERDICT_UPDATE = (
     update(_ROWS)
     .where(_ROWS.c.id == bindparam("p_id"))
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
-            duplicate_of=bindparam("p_dup"))
+            duplicate_of=bindparam("p_dup"), checked=bindparam("p_checked"))
 )  # fmt: skip
+
+
+def import_checks_reusable(job: ImportJob, ctx: Context) -> bool:
+    """Whether the rows' checks stored by the preview still hold under this context."""
+    return bool(job.check_digest) and job.check_digest == context_digest(job.mapping, ctx)
+
+
+async def _stored_checks(session: AsyncSession, rows, job: ImportJob, ctx: Context):
+    """The preview's checks of (id, line, _, checked) rows; a row without one (its cells
+    were erased since) is checked again from its cells, which refuses it."""
+    missing = [row_id for row_id, _line, _cells, stored in rows if not stored]
+    cells = {}
+    if missing:
+        found = await session.execute(
+            select(_ROWS.c.id, _ROWS.c.cells).where(_ROWS.c.id.in_(missing))
+        )
+        cells = dict(found.all())
+    return [check_load(stored) if stored else check_row(line, cells[row_id], job.mapping, ctx)
+            for row_id, line, _cells, stored in rows]  # fmt: skip
 
 
 async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
     """Check (id, line, cells) rows in file order, yielding to the event loop now and then:
     checking is CPU work, and other requests must get in while a big file is checked."""
     checks = []
-    for n, (_row_id, line, cells) in enumerate(rows, 1):
+    for n, (_row_id, line, cells, *_rest) in enumerate(rows, 1):
         checks.append(check_row(line, cells, job.mapping, ctx))
         if n % CHECK_SLICE == 0:
             await asyncio.sleep(0)
@@ -264,7 +298,14 @@ async def _check_rows(rows, job: ImportJob, ctx: Context) -> list[RowCheck]:
 
 
 async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Context) -> None:
-    """Give every row of the job its verdict under the job's mapping, in file order; flushes."""
+    """Give every row of the job its verdict under the job's mapping, in file order; flushes.
+
+    Each row also keeps its check before existing customers were looked up, and the job
+    the digest of what those checks depended on: the import reuses them while the digest
+    still matches, and looks existing duplicates up again (customers change meanwhile).
+    """
+    job.check_digest = ""
+    digest = context_digest(job.mapping, ctx)
     after = 0
     while True:
         stmt = (
@@ -276,17 +317,18 @@ async def import_rows_check(session: AsyncSession, *, job: ImportJob, ctx: Conte
         rows = (await session.execute(stmt)).all()
         if not rows:
             break
-        checks = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
+        pure = await _check_rows(rows, job, ctx)
+        checks = await _existing_duplicates(session, pure)
         params = []
-        for (row_id, _line, _cells), check in zip(rows, checks, strict=True):
+        for (row_id, _line, _cells), check, own in zip(rows, checks, pure, strict=True):
             reason = json.dumps(check.errors, ensure_ascii=False) if check.errors else ""
             params.append(
                 {"p_id": row_id, "p_verdict": check.verdict.value, "p_reason": reason,
-                 "p_dup": check.duplicate_of}
+                 "p_dup": check.duplicate_of, "p_checked": check_dump(own)}
             )  # fmt: skip
         await session.execute(_VERDICT_UPDATE, params)
         after = rows[-1][1]
-    job.state = "checked"
+    job.state, job.check_digest = "checked", digest
     await session.flush()
 
 
@@ -329,7 +371,7 @@ _RUN_UPDATE = (
     .values(verdict=bindparam("p_verdict"), reason=bindparam("p_reason"),
             duplicate_of=bindparam("p_dup"), action=bindparam("p_action"),
             customer_id=bindparam("p_customer"), before=bindparam("p_before"),
-            contacts=bindparam("p_contacts"))
+            contacts=bindparam("p_contacts"), checked=literal_column("'{}'"))
 )  # fmt: skip
 
 
@@ -350,17 +392,22 @@ async def import_run_batch(
     today: date,
     comment: str,
     definitions: list[CustomFieldDef],
+    reuse: bool = False,
 ) -> int | None:
     """Import the next rows after `after_line`; return the last line done (None: all done).
 
-    Each row is checked again (the data may have changed since the preview), before the
-    write gate is taken so that visits recorded meanwhile wait only for the writes; what
-    it did is recorded on the row (created / updated / skipped / failed, the earlier
-    values of the fields and contacts it changed), which is what undo and the report
-    read. Flushes.
+    With `reuse` (the job's check_digest matches the context: see import_checks_reusable)
+    each row's stored check stands, else each row is checked again; either way existing
+    duplicates are looked up again (customers may have been added or changed since the
+    preview). All this happens before the write gate is taken, so that visits recorded
+    meanwhile wait only for the writes; what each row did is recorded on it (created /
+    updated / skipped / failed, the earlier values of the fields and contacts it changed),
+    which is what undo and the report read. Flushes.
     """
+    # Reusing the preview's checks, the cells are not needed (nor decoded).
+    stored = _ROWS.c.checked if reuse else null()
     stmt = (
-        select(_ROWS.c.id, _ROWS.c.line, _ROWS.c.cells)
+        select(_ROWS.c.id, _ROWS.c.line, null() if reuse else _ROWS.c.cells, stored)
         .where(_ROWS.c.job_id == job.id, _ROWS.c.line > after_line)
         .order_by(_ROWS.c.line)
         .limit(RUN_BATCH)
@@ -368,19 +415,27 @@ async def import_run_batch(
     rows = (await session.execute(stmt)).all()
     if not rows:
         return None
-    checked = await _existing_duplicates(session, await _check_rows(rows, job, ctx))
+    if reuse:
+        pure = await _stored_checks(session, rows, job, ctx)
+    else:
+        pure = await _check_rows(rows, job, ctx)
+    checked = await _existing_duplicates(session, pure)
     checks = [(_outcome(row[0], c), c) for row, c in zip(rows, checked, strict=True)]
+    new = [(out, c) for out, c in checks if c.verdict == Verdict.NEW and c.customer is not None]
+    # The new customers' columns (pinyin forms included) are worked out before the gate is
+    # taken, so that the gate is held for the statements only.
+    values = await _new_values(session, job, new, today=today)
+    await asyncio.sleep(0)  # a visit that came in meanwhile takes the gate first
     await write_gate(session)
     mode = DuplicateMode(job.duplicate_mode)
-    new: list[tuple[dict, RowCheck]] = []
     for out, check in checks:
         if check.verdict == Verdict.NEW and check.customer is not None:
-            new.append((out, check))
-        elif check.verdict == Verdict.DUPLICATE and check.customer is not None:
+            continue
+        if check.verdict == Verdict.DUPLICATE and check.customer is not None:
             await _update_existing(session, job, out, check, mode, definitions)
         else:
             out["p_action"] = "failed" if check.verdict == Verdict.ERROR else "skipped"
-    await _customers_insert(session, job, new, today=today, comment=comment)
+    await _customers_insert(session, job, new, values, today=today, comment=comment)
     await session.execute(_RUN_UPDATE, [out for out, _check in checks])
     job.done += len(rows)
     await session.flush()
@@ -391,10 +446,31 @@ _CUSTOMERS = Customer.__table__
 _CONTACTS = Contact.__table__
 
 
+async def _new_values(
+    session: AsyncSession, job: ImportJob, new: list[tuple[dict, RowCheck]], *, today: date
+) -> list[dict]:
+    """The new customers' columns as customer_create would store them, numbers not yet
+    reserved (a read and CPU work only: no write lock needed)."""
+    if not new:
+        return []
+    now = utcnow()
+    cadence = await cadence_get(session)
+    return [
+        customer_insert_values(
+            data=check.customer, number="", team_id=job.team_id, owner_id=check.owner_id,
+            created_by=job.created_by, now=now,
+            follow_up_on=next_follow_up(today, Level(check.customer.level), cadence),
+        )
+        for _out, check in new
+        if check.customer is not None
+    ]  # fmt: skip
+
+
 async def _customers_insert(
     session: AsyncSession,
     job: ImportJob,
     new: list[tuple[dict, RowCheck]],
+    values: list[dict],
     *,
     today: date,
     comment: str,
@@ -402,34 +478,30 @@ async def _customers_insert(
     """Create a batch's new customers as customer_create would, in a few bulk statements.
 
     One upsert reserves the batch's numbers, one multi-row Core INSERT stores the
-    customers from plain dicts (returning their ids), then one each their contacts, their
-    first stage history entry ("Imported from ...") and their audit events; the rows
-    record what they created for undo and the report.
+    customers from the plain dicts of `_new_values` (returning their ids), then one each
+    their contacts, their first stage history entry ("Imported from ...") and their audit
+    events; the rows record what they created for undo and the report.
     """
     if not new:
         return
-    now = utcnow()
-    cadence = await cadence_get(session)
+    now = values[0]["created_at"]
     numbers = await customer_numbers_reserve(
         session, year=today.year, month=today.month, count=len(new)
     )
-    values = [
-        customer_insert_values(
-            data=check.customer, number=number, team_id=job.team_id, owner_id=check.owner_id,
-            created_by=job.created_by, now=now,
-            follow_up_on=next_follow_up(today, Level(check.customer.level), cadence),
-        )
-        for (_out, check), number in zip(new, numbers, strict=True)
-        if check.customer is not None
-    ]  # fmt: skip
-    returned = await session.execute(
-        insert(_CUSTOMERS).returning(_CUSTOMERS.c.id, _CUSTOMERS.c.number), values
+    for v, number in zip(values, numbers, strict=True):
+        v["number"] = number
+    # A plain executemany (one single-row statement, prepared once), then the ids by the
+    # numbers just reserved: a multi-row INSERT ... RETURNING has a different text for each
+    # batch's count of new customers, and SQLite keeps each compiled in its statement cache.
+    await session.execute(insert(_CUSTOMERS), values)
+    found = await session.execute(
+        select(_CUSTOMERS.c.number, _CUSTOMERS.c.id).where(_CUSTOMERS.c.number.in_(numbers))
     )
-    ids = dict((number, cid) for cid, number in returned)
+    ids = dict(found.all())
     created = [
         (out, check, v, ids[v["number"]]) for (out, check), v in zip(new, values, strict=True)
     ]
-    contacts = await _contacts_insert(
+    contacts = await _contacts_insert_many(
         session, [(cid, check.contact) for _o, check, _v, cid in created if check.contact], now
     )
     await session.execute(
@@ -466,13 +538,31 @@ async def _contacts_insert(
         return []
     returned = await session.execute(
         insert(_CONTACTS).returning(_CONTACTS.c.customer_id, _CONTACTS.c.id),
-        [
-            {"customer_id": cid, "name": c.name, "role": str(c.role), "phone": c.phone,
-             "email": c.email, "note": c.note, "created_at": now, "updated_at": now}
-            for cid, c in people
-        ],
-    )  # fmt: skip
+        [_contact_values(cid, c, now) for cid, c in people],
+    )
     return [(cid, contact_id) for cid, contact_id in returned]
+
+
+async def _contacts_insert_many(
+    session: AsyncSession, people: list[tuple[int, ContactInput]], now: datetime
+) -> list[tuple[int, int]]:
+    """Add the contacts of new customers (one each) by executemany; (customer id, contact
+    id) of each, in insert order."""
+    if not people:
+        return []
+    await session.execute(insert(_CONTACTS), [_contact_values(cid, c, now) for cid, c in people])
+    found = await session.execute(
+        select(_CONTACTS.c.customer_id, _CONTACTS.c.id)
+        .where(_CONTACTS.c.customer_id.in_([cid for cid, _c in people]))
+        .order_by(_CONTACTS.c.id)
+    )
+    return [(cid, contact_id) for cid, contact_id in found]
+
+
+def _contact_values(customer_id: int, c: ContactInput, now: datetime) -> dict:
+    """A contact row's columns."""
+    return {"customer_id": customer_id, "name": c.name, "role": str(c.role), "phone": c.phone,
+            "email": c.email, "note": c.note, "created_at": now, "updated_at": now}  # fmt: skip
 
 
 async def _update_existing(session, job, out: dict, check: RowCheck, mode, definitions) -> None:

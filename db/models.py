@@ -455,6 +455,8 @@ class ImportJob(SQLModel, table=True):
     heartbeat_at: datetime | None = _dt(default=None)
     # The stored upload was dropped by an erasure (it held the person); added by 0013.
     file_erased: bool = False
+    # context_digest of the preview that stored the rows' checks ("" none); added by 0015.
+    check_digest: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class ImportRow(SQLModel, table=True):
@@ -482,6 +484,11 @@ class ImportRow(SQLModel, table=True):
     # What the row did to contacts: {"added": [ids]} or {"changed": {id: {field: earlier}}};
     # added by 0013.
     contacts: dict = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    # The preview's check of the row (domain.imports.check_dump), which the import reuses
+    # while nothing it depends on changed; emptied once the row is imported. Added by 0015.
+    checked: dict = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
 

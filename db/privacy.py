@@ -98,8 +98,8 @@ PLACES: list[Place] = [
     # Imports: each line of an uploaded sheet (its cells, the earlier values an update
     # replaced, the contact values it changed), found by customer or by value, since
     # the error report's lines point at no customer; then the upload itself and its name.
-    Place("import_row", by="customer_id", json={"before": "{}", "contacts": "{}"},
-          cells=("cells",)),
+    Place("import_row", by="customer_id",
+          json={"before": "{}", "contacts": "{}", "checked": "{}"}, cells=("cells",)),
     Place("import_job", by=None, text=("filename",), files={"file": "file_erased"}),
 ]  # fmt: skip
 

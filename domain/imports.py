@@ -5,15 +5,16 @@ duplicate is found by the same rule as the form's warning: the normalised phone 
 normalised name (domain.names.name_key).
 """
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from domain.contacts import ContactInput, ContactRole, validate_contact
 from domain.customers import CustomerInput, CustomFieldDef, validate_customer
-from domain.enums import Level, Source
+from domain.enums import Kind, Level, LossReason, Source, Stage, Status
 from domain.names import name_key
 
 MSG_DAMAGED_NUMBER = (
@@ -279,6 +280,55 @@ def duplicate_keys(check: RowCheck) -> tuple[str, str]:
     if check.customer is None:
         return "", ""
     return check.customer.phone, name_key(check.customer.name)
+
+
+# Raise when check_row's rules change: a preview's stored checks are then not reused.
+CHECK_RULES_VERSION = 1
+
+
+def context_digest(mapping: Sequence[str], ctx: Context) -> str:
+    """A fingerprint of all a row's check depends on besides its cells and earlier rows.
+
+    A preview stores it with each row's check; an import reuses the stored checks only
+    while the digest is unchanged (no owner renamed, source or custom field changed...).
+    """
+    parts = (
+        CHECK_RULES_VERSION,
+        list(mapping),
+        sorted((k, list(v)) for k, v in ctx.owners.items()),
+        sorted(ctx.source_names.items()),
+        sorted(ctx.role_names.items()),
+        [repr(d) for d in ctx.custom_fields],
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def check_dump(check: RowCheck) -> dict:
+    """A row's check (before existing customers are looked up) as JSON-ready values."""
+    return {
+        "v": check.verdict.value,
+        "c": asdict(check.customer) if check.customer is not None else None,
+        "o": check.owner_id,
+        "d": check.duplicate_of,
+        "e": check.errors,
+        "p": asdict(check.contact) if check.contact is not None else None,
+    }
+
+
+def check_load(data: Mapping) -> RowCheck:
+    """The RowCheck that check_dump stored, with its enums restored."""
+    c, p = data.get("c"), data.get("p")
+    customer = None
+    if c is not None:
+        customer = CustomerInput(**{
+            **c, "kind": Kind(c["kind"]), "level": Level(c["level"]),
+            "source": Source(c["source"]), "status": Status(c["status"]),
+            "stage": Stage(c["stage"]),
+            "loss_reason": LossReason(c["loss_reason"]) if c.get("loss_reason") else None,
+        })  # fmt: skip
+    contact = ContactInput(**{**p, "role": ContactRole(p["role"])}) if p is not None else None
+    return RowCheck(Verdict(data["v"]), customer, data.get("o"), data.get("d"),
+                    dict(data.get("e") or {}), contact)  # fmt: skip
 
 
 def _row_contact(form: dict[str, str], ctx: Context, errors: dict[str, str]) -> ContactInput | None:

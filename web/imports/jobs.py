@@ -24,15 +24,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.custom_fields import custom_field_defs, custom_field_list
 from db.imports import (
+    import_checks_reusable,
     import_context,
     import_first_undone_line,
     import_job_claim,
     import_job_finish,
+    import_job_running,
     import_jobs_heartbeat,
     import_jobs_running,
     import_run_batch,
 )
-from db.models import ImportJob
 from db.types import utcnow
 from web.core.i18n import N_
 
@@ -85,7 +86,7 @@ async def run(
     async with sessionmaker() as session:
         claimed = await import_job_claim(session, job_id=job_id, owner=owner_name(), now=utcnow())
         await session.commit()
-        job = await session.get(ImportJob, job_id)
+        job = await import_job_running(session, job_id=job_id)
         if job is None or not claimed:
             return
         definitions = custom_field_defs(await custom_field_list(session))
@@ -94,12 +95,13 @@ async def run(
             role_names=role_names,
         )  # fmt: skip
         await session.commit()
+        reuse = import_checks_reusable(job, ctx)
         after = 0
         try:
             while True:
                 last = await import_run_batch(
                     session, job=job, ctx=ctx, after_line=after, today=today,
-                    comment=comment, definitions=definitions,
+                    comment=comment, definitions=definitions, reuse=reuse,
                 )  # fmt: skip
                 await session.commit()
                 if last is None:
@@ -111,7 +113,7 @@ async def run(
         except Exception:
             log.exception("import job %s failed after line %s", job_id, after)
             await session.rollback()
-            job = await session.get(ImportJob, job_id, populate_existing=True)
+            job = await import_job_running(session, job_id=job_id, reload=True)
             if job is None:
                 return
             stopped = await import_first_undone_line(session, job_id=job_id)
