@@ -72,12 +72,13 @@ def _limit_malloc_arenas() -> None:
 def _keep_freed_heap() -> None:
     """Keep up to 16 MB of freed heap in the process instead of handing it back at once.
 
-    Each brotli response body builds a compressor whose ~2.3 MB of tables glibc returned to
-    the kernel when freed (the top of the heap past its trim threshold, or an mmap of its
-    own) and faulted in again, zeroed, for the next response: ~575 page faults and ~1.3 ms
-    of CPU, mostly system time, per customer page at brotli 5 (issue 17). With a fixed
-    8 MB mmap and 16 MB trim threshold the freed tables are reused: same bytes, same RSS
-    within 1 MB in a loop of 300 (bench in docs/BENCHMARKS.md, "A leaner request").
+    glibc returned freed memory past its trim threshold (and each large block that got an
+    mmap of its own) to the kernel, and the next request faulted it in again, zeroed: a
+    brotli-5 compressor's ~2.3 MB of tables per response body, for one. Measured (issue 17,
+    docs/BENCHMARKS.md "A leaner request"): Today 86 -> 18 page faults per request (system
+    CPU 0.54 -> 0.35 ms); brotli 5 in a loop with other allocations between, 575 -> 2 faults
+    and 1.9 -> 0.6 ms per body. Fixed thresholds (8 MB mmap, 16 MB trim) also end glibc's
+    dynamic threshold; RSS stayed within 1 MB in that loop.
     """
     try:
         import ctypes
