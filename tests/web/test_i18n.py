@@ -85,3 +85,18 @@ def test_remembered_date_and_time_texts_follow_the_language_and_time_zone():
         ("Dec 1, 2026 6:05\u202fPM", "6:05\u202fPM", "Dec 1, 2026"),
     ]
     assert i18n.fmt_date(date(2026, 2, 3), "yyyy-MM-dd") == "2026-02-03"  # a Babel pattern
+
+
+def test_remembered_numbers_follow_the_language():
+    from web.core import i18n
+
+    seen = []
+    for locale in ("en", "zh_CN", "en"):
+        i18n.set_locale(locale)
+        seen.append((i18n.fmt_money(123456), i18n.fmt_percent(0.75), i18n.fmt_number(1234.5)))
+    i18n.set_locale("zh_CN")
+    assert seen == [
+        ("CN¥1,234.56", "75%", "1,234.5"),
+        ("¥1,234.56", "75%", "1,234.5"),
+        ("CN¥1,234.56", "75%", "1,234.5"),
+    ]
