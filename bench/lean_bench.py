@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.lean_bench [--before DIR] [--rounds 5] [--seconds 3]
                                          [--conc 1] [--customers N --visits M]
+                                         [--workers N] [--only 'customer,Today']
 
 Starts one `kehu serve` process of this tree, and with `--before DIR` a second one of
 another source tree (e.g. `git archive <commit> | tar -x -C DIR`), both on the same
@@ -27,7 +28,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench.common import Server, machine
-from bench.run import HX, count_keys, ensure_db, load, pick_cast, record_visits
+from bench.run import HX, ensure_sqlite, load, pick_cast, record_visits
+from bench.visit_bench import keys_found
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -56,15 +58,23 @@ class Sample:
     p99_ms: float
 
 
+def _server_cpu(srv: Server) -> float:
+    """CPU seconds of the server: the process, and every worker when there are several."""
+    pids = {srv.proc.pid, *srv.worker_pids()}
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 def _cell(srv: Server, run) -> tuple[object, float]:
     """Run a load function; return its result and the server's CPU ms per request."""
-    before = cpu_seconds(srv.proc.pid)
+    before = _server_cpu(srv)
     result = run()
-    used = cpu_seconds(srv.proc.pid) - before
+    used = _server_cpu(srv) - before
     return result, (used * 1000 / result.requests) if result.requests else 0.0
 
 
-def measure(srv: Server, cast, cookies: dict, *, conc: int, seconds: float) -> dict[str, Sample]:
+def measure(
+    srv: Server, cast, cookies: dict, *, conc: int, seconds: float, only: tuple[str, ...] = ()
+) -> dict[str, Sample]:
     """One round of every cell against one server."""
     rep, clerk = cookies["rep"], cookies["clerk"]
     search = [f"/customers?q={quote(q)}" for q in cast.queries]
@@ -95,22 +105,26 @@ def measure(srv: Server, cast, cookies: dict, *, conc: int, seconds: float) -> d
     }
     out: dict[str, Sample] = {}
     for name, run in cells.items():
+        if only and not name.startswith("floor") and not name.startswith(only):
+            continue
         if name.startswith("floor"):
             result, cpu = floor, floor_cpu
         else:
             result, cpu = _cell(srv, run)
         out[name] = Sample(result.rps, floor.rps, cpu, result.errors, result.p50_ms, result.p99_ms)
+    if only and not "record visit".startswith(only):
+        return out
     acked: list[str] = []
 
     def visits():
-        result, keys = record_visits(
-            srv.origin, rep, cast.rep_customers, concurrency=conc, seconds=seconds
+        result, tally = record_visits(
+            srv, rep, cast.rep_customers, concurrency=conc, seconds=seconds, kill_at=None
         )
-        acked.extend(keys)
+        acked.extend(tally.acked)
         return result
 
     result, cpu = _cell(srv, visits)
-    found = count_keys(srv.db_path, acked)
+    found = keys_found(srv.db_path, acked)
     errors = result.errors + (len(acked) - found)  # an acknowledged visit missing is an error
     out["record visit (rep, POST)"] = Sample(
         result.rps, floor.rps, cpu, errors, result.p50_ms, result.p99_ms
@@ -169,16 +183,22 @@ def main() -> None:
     parser.add_argument("--conc", type=int, default=1)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--visits", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--only", default="", help="comma-separated starts of cell names, e.g. 'customer,Today'"
+    )
     args = parser.parse_args()
+    only = tuple(w for w in args.only.split(",") if w)
     print(f"machine: {machine()}")
     print(f"uptime at start: {_uptime()}", flush=True)
-    path, _meta = ensure_db(args.customers, args.visits, rebuild=False)
-    cast = pick_cast(path)
+    url, _meta = ensure_sqlite(args.customers, args.visits, rebuild=False)
+    path = Path(url.split(":///", 1)[1])
+    cast = pick_cast(url)
     servers: dict[str, Server] = {}
     if args.before:
         env = {"PYTHONPATH": str(args.before.resolve())}
-        servers["before"] = Server(path, env=env)
-    servers["after" if args.before else "this tree"] = Server(path)
+        servers["before"] = Server(path, env=env, workers=args.workers)
+    servers["after" if args.before else "this tree"] = Server(path, workers=args.workers)
     started = time.perf_counter()
     runs: dict[str, list[dict[str, Sample]]] = {label: [] for label in servers}
     for srv in servers.values():
@@ -192,7 +212,12 @@ def main() -> None:
             order = list(servers) if r % 2 == 0 else list(reversed(servers))
             for label in order:
                 sample = measure(
-                    servers[label], cast, cookies[label], conc=args.conc, seconds=args.seconds
+                    servers[label],
+                    cast,
+                    cookies[label],
+                    conc=args.conc,
+                    seconds=args.seconds,
+                    only=only,
                 )
                 runs[label].append(sample)
                 print(

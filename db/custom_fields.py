@@ -1,5 +1,6 @@
 """Admin-defined customer fields: list, add, change, retire."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -7,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
 from db.models import Customer, CustomFieldDefinition
+from db.reads import rows
 from domain.customers import CustomFieldDef
 
 
@@ -22,10 +24,30 @@ async def custom_field_list(
     return list((await session.execute(stmt)).scalars())
 
 
-def custom_field_defs(rows: list[CustomFieldDefinition]) -> list[CustomFieldDef]:
+# Built once, read as columns (issue 17): every customer page and form needs the active ones.
+_ACTIVE_DEFS = (
+    select(
+        CustomFieldDefinition.key,
+        CustomFieldDefinition.label_en,
+        CustomFieldDefinition.label_zh,
+        CustomFieldDefinition.kind,
+        CustomFieldDefinition.required,
+        CustomFieldDefinition.choices,
+    )
+    .where(CustomFieldDefinition.active)
+    .order_by(CustomFieldDefinition.position, CustomFieldDefinition.id)
+)
+
+
+async def custom_field_defs_active(session: AsyncSession) -> list[CustomFieldDef]:
+    """The active fields in form order as the domain's CustomFieldDef (a customer's form)."""
+    return custom_field_defs(await rows(session, _ACTIVE_DEFS, {}))
+
+
+def custom_field_defs(found: Sequence) -> list[CustomFieldDef]:
     """Turn stored definitions into the domain's CustomFieldDef (skipping broken rows)."""
     defs = []
-    for row in rows:
+    for row in found:
         try:
             defs.append(
                 CustomFieldDef(

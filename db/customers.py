@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
-from db.custom_fields import custom_field_defs, custom_field_list
+from db.custom_fields import custom_field_defs_active
 from db.models import Contact, Customer, StageChange, Team, User
 from db.outcomes import cadence_get
 from db.reads import per_actor
@@ -451,7 +451,7 @@ async def customer_page(
         owner_name=owner_name,
         team_name=team_name,
         contacts=await contact_list(session, customer_id=customer_id),
-        fields=custom_field_defs(await custom_field_list(session)),
+        fields=await custom_field_defs_active(session),
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Cadence, Outcome
+from db.reads import rows
 from domain.cadence import DEFAULT_CADENCE_DAYS
 from domain.enums import Level
 from domain.visits import OutcomeInput
@@ -29,11 +30,17 @@ class OutcomeView:
         return self.label_zh if locale == "zh_CN" else self.label_en
 
 
-def _view(o: Outcome) -> OutcomeView:
-    """Turn a row into a view."""
-    return OutcomeView(
-        o.code, o.label_en, o.label_zh, o.method, o.asks_amount, o.position, o.active
-    )
+# Built once, read as columns (issue 17): the customer page lists the outcomes on every view.
+_ALL = select(
+    Outcome.code,
+    Outcome.label_en,
+    Outcome.label_zh,
+    Outcome.method,
+    Outcome.asks_amount,
+    Outcome.position,
+    Outcome.active,
+).order_by(Outcome.position, Outcome.code)
+_ACTIVE = _ALL.where(Outcome.active)
 
 
 def _editable(data: OutcomeInput) -> dict:
@@ -50,10 +57,7 @@ def _editable(data: OutcomeInput) -> dict:
 
 async def outcome_list(session: AsyncSession, *, active_only: bool = True) -> list[OutcomeView]:
     """Return the outcomes in display order (active ones only, unless asked)."""
-    stmt = select(Outcome).order_by(Outcome.position, Outcome.code)
-    if active_only:
-        stmt = stmt.where(Outcome.active)
-    return [_view(o) for o in (await session.execute(stmt)).scalars()]
+    return [OutcomeView(*r) for r in await rows(session, _ACTIVE if active_only else _ALL, {})]
 
 
 async def outcome_codes(session: AsyncSession) -> set[str]:

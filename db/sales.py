@@ -4,9 +4,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
@@ -22,6 +21,7 @@ from db.models import (
     Visit,
 )
 from db.pool import pool_event_add, pool_history
+from db.reads import rows
 from db.reports import counted_stage
 from db.types import utcnow
 from db.visibility import visible_customers
@@ -475,42 +475,58 @@ class VisitLine:
     note: str
 
 
-# Built once: fresh aliases per call made this SELECT's construction ~17 % of a customer
-# page's CPU (py-spy, issue 17); a Select is immutable, so callers' .where() copies it.
-_REQUESTER = aliased(User, name="requester")
-_DECIDER = aliased(User, name="decider")
+# Built once, as columns (no ORM entities, no identity map): fresh aliases per call made
+# this SELECT's construction ~17 % of a customer page's CPU, and loading ApprovalRequest
+# objects through the ORM another ~5 % (py-spy, issue 17). A Select is immutable, so
+# callers' .where() copies it; rows are read fresh, never a stale copy from the session.
+_REQUESTS = ApprovalRequest.__table__
+_REQUESTER = User.__table__.alias("requester")
+_DECIDER = User.__table__.alias("decider")
 _REQUEST_SELECT = (
-    select(ApprovalRequest, Customer.name, Customer.status, _REQUESTER.name, _DECIDER.name)
-    .join(Customer, Customer.id == ApprovalRequest.customer_id)
-    .outerjoin(_REQUESTER, _REQUESTER.id == ApprovalRequest.requested_by)
-    .outerjoin(_DECIDER, _DECIDER.id == ApprovalRequest.decided_by)
-    # Decisions are conditional UPDATEs: never hand back a stale copy of a request.
-    .execution_options(populate_existing=True)
+    select(
+        _REQUESTS,
+        Customer.name.label("customer_name"),
+        Customer.status.label("customer_status"),
+        _REQUESTER.c.name.label("requester_name"),
+        _DECIDER.c.name.label("decider_name"),
+    )
+    .join(Customer, Customer.id == _REQUESTS.c.customer_id)
+    .outerjoin(_REQUESTER, _REQUESTER.c.id == _REQUESTS.c.requested_by)
+    .outerjoin(_DECIDER, _DECIDER.c.id == _REQUESTS.c.decided_by)
+)
+_CUSTOMER = bindparam("p_customer_id")
+# The customer page's two reads of requests (its pending notice and its History).
+_PENDING_OF_CUSTOMER = _REQUEST_SELECT.where(
+    _REQUESTS.c.customer_id == _CUSTOMER, _REQUESTS.c.state == ApprovalState.PENDING.value
+)
+_REQUESTS_OF_CUSTOMER = (
+    _REQUEST_SELECT.where(_REQUESTS.c.customer_id == _CUSTOMER)
+    .order_by(_REQUESTS.c.requested_at.desc())
+    .limit(bindparam("p_limit"))
 )
 
 
 def _request_select():
-    """SELECT of requests with customer, requester and decider names."""
+    """SELECT of requests (columns) with customer, requester and decider names."""
     return _REQUEST_SELECT
 
 
 def _request_view(row, visits: list[VisitLine] | None = None) -> RequestView:
     """Turn a _request_select row into a RequestView."""
-    r, customer_name, customer_status, requester_name, decider_name = row
     return RequestView(
-        id=r.id,
-        kind=r.kind,
-        customer_id=r.customer_id,
-        customer_name=customer_name,
-        customer_status=customer_status,
-        payload=dict(r.payload or {}),
-        requested_by=r.requested_by,
-        requester_name=requester_name or "",
-        requested_at=r.requested_at,
-        state=r.state,
-        decider_name=decider_name or "",
-        decided_at=r.decided_at,
-        decision_comment=r.decision_comment,
+        id=row.id,
+        kind=row.kind,
+        customer_id=row.customer_id,
+        customer_name=row.customer_name,
+        customer_status=row.customer_status,
+        payload=dict(row.payload or {}),
+        requested_by=row.requested_by,
+        requester_name=row.requester_name or "",
+        requested_at=row.requested_at,
+        state=row.state,
+        decider_name=row.decider_name or "",
+        decided_at=row.decided_at,
+        decision_comment=row.decision_comment,
         recent_visits=visits or [],
     )
 
@@ -518,13 +534,9 @@ def _request_view(row, visits: list[VisitLine] | None = None) -> RequestView:
 async def approval_pending_for_customer(
     session: AsyncSession, *, customer_id: int
 ) -> RequestView | None:
-    """Return the customer's pending request with names, or None."""
-    stmt = _request_select().where(
-        ApprovalRequest.customer_id == customer_id,
-        ApprovalRequest.state == ApprovalState.PENDING,
-    )
-    row = (await session.execute(stmt)).first()
-    return _request_view(row) if row else None
+    """Return the customer's pending request with names, or None (at most one exists)."""
+    found = await rows(session, _PENDING_OF_CUSTOMER, {"p_customer_id": customer_id})
+    return _request_view(found[0]) if found else None
 
 
 def _decidable(actor: Actor):
@@ -550,7 +562,7 @@ async def approvals_pending_list(
     """Return the requests waiting for this actor's decision, oldest first, with recent visits."""
     stmt = _request_select().where(_decidable(actor)).order_by(ApprovalRequest.requested_at)
     rows = (await session.execute(stmt.limit(limit))).all()
-    customer_ids = list({row[0].customer_id for row in rows})
+    customer_ids = list({row.customer_id for row in rows})
     visits: dict[int, list[VisitLine]] = {}
     if customer_ids:
         ranked = (
@@ -574,7 +586,7 @@ async def approvals_pending_list(
             await session.execute(select(ranked).where(ranked.c.n <= visits_each))
         ).all():
             visits.setdefault(cid, []).append(VisitLine(at, user_name, en or "", zh or "", note))
-    return [_request_view(row, visits.get(row[0].customer_id)) for row in rows]
+    return [_request_view(row, visits.get(row.customer_id)) for row in rows]
 
 
 async def approvals_decided_for(
@@ -613,27 +625,33 @@ class HistoryEntry:
     to_owner: str | None = None
 
 
+_MOVES = StageChange.__table__
+# Built once (issue 17): the History's stage and status changes, newest first, with names.
+_MOVES_OF_CUSTOMER = (
+    select(_MOVES, User.name.label("user_name"))
+    .outerjoin(User, User.id == _MOVES.c.user_id)
+    .where(_MOVES.c.customer_id == _CUSTOMER)
+    .order_by(_MOVES.c.at.desc(), _MOVES.c.id.desc())
+    .limit(bindparam("p_limit"))
+)
+
+
 async def history_list(
     session: AsyncSession, *, customer_id: int, limit: int = 50
 ) -> list[HistoryEntry]:
     """The customer's stage/status changes, approvals, owner changes, newest first (3 queries)."""
-    moves = (
-        await session.execute(
-            select(StageChange, User.name)
-            .outerjoin(User, User.id == StageChange.user_id)
-            .where(StageChange.customer_id == customer_id)
-            .order_by(StageChange.at.desc(), StageChange.id.desc())
-            .limit(limit)
-        )
-    ).all()
+    if session.new:
+        # Core on the connection does not autoflush: a move added just now must show.
+        await session.flush()
+    params = {"p_customer_id": customer_id, "p_limit": limit}
     entries: list[HistoryEntry] = []
-    for m, user_name in moves:
+    for m in await rows(session, _MOVES_OF_CUSTOMER, params):
         status_changed = m.to_status is not None and m.to_status != m.from_status
         entries.append(
             HistoryEntry(
                 at=m.at,
                 event="status" if status_changed else "stage",
-                user_name=user_name or "",
+                user_name=m.user_name or "",
                 from_stage=m.from_stage,
                 to_stage=m.to_stage,
                 from_status=m.from_status,
@@ -642,14 +660,7 @@ async def history_list(
                 comment=m.comment or "",
             )
         )
-    requests = (
-        await session.execute(
-            _request_select()
-            .where(ApprovalRequest.customer_id == customer_id)
-            .order_by(ApprovalRequest.requested_at.desc())
-            .limit(limit)
-        )
-    ).all()
+    requests = await rows(session, _REQUESTS_OF_CUSTOMER, params)
     for row in requests:
         r = _request_view(row)
         entries.append(

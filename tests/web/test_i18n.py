@@ -59,3 +59,44 @@ def test_extraction_sees_the_navigation_and_templates():
     msgids = _msgids()
     assert {"Today", "Customers", "Counter", "Team", "Weekly report"} <= msgids
     assert "Search customers" in msgids
+
+
+def test_remembered_date_and_time_texts_follow_the_language_and_time_zone():
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from web.core import i18n
+
+    at = datetime(2026, 12, 1, 17, 5, tzinfo=UTC)  # 2 Dec 01:05 in Shanghai
+    seen = []
+    for locale, tz in [
+        ("zh_CN", ZoneInfo("Asia/Shanghai")),
+        ("en", ZoneInfo("Asia/Shanghai")),
+        ("zh_CN", ZoneInfo("Asia/Shanghai")),
+        ("en", ZoneInfo("Europe/Berlin")),
+    ]:
+        i18n.set_locale(locale, tz)
+        seen.append((i18n.fmt_datetime(at), i18n.fmt_datetime(at, "time"), i18n.fmt_date(at)))
+    i18n.set_locale("zh_CN", ZoneInfo("Asia/Shanghai"))
+    assert seen == [
+        ("2026年12月2日 01:05", "01:05", "2026年12月2日"),
+        ("Dec 2, 2026 1:05\u202fAM", "1:05\u202fAM", "Dec 2, 2026"),
+        ("2026年12月2日 01:05", "01:05", "2026年12月2日"),
+        ("Dec 1, 2026 6:05\u202fPM", "6:05\u202fPM", "Dec 1, 2026"),
+    ]
+    assert i18n.fmt_date(date(2026, 2, 3), "yyyy-MM-dd") == "2026-02-03"  # a Babel pattern
+
+
+def test_remembered_numbers_follow_the_language():
+    from web.core import i18n
+
+    seen = []
+    for locale in ("en", "zh_CN", "en"):
+        i18n.set_locale(locale)
+        seen.append((i18n.fmt_money(123456), i18n.fmt_percent(0.75), i18n.fmt_number(1234.5)))
+    i18n.set_locale("zh_CN")
+    assert seen == [
+        ("CN¥1,234.56", "75%", "1,234.5"),
+        ("¥1,234.56", "75%", "1,234.5"),
+        ("CN¥1,234.56", "75%", "1,234.5"),
+    ]

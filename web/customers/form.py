@@ -13,7 +13,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.custom_fields import custom_field_defs, custom_field_list
+from db.custom_fields import custom_field_defs_active
 from db.customers import (
     DuplicateCustomer,
     customer_create,
@@ -110,7 +110,7 @@ def _detail_url(request: Request, customer_id: int) -> str:
 
 async def _definitions(db: AsyncSession) -> list[CustomFieldDef]:
     """The active custom fields the form shows."""
-    return custom_field_defs(await custom_field_list(db))
+    return await custom_field_defs_active(db)
 
 
 async def customer_field_definitions(db: AsyncSession) -> list[CustomFieldDef]:
