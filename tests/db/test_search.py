@@ -6,7 +6,7 @@ from sqlalchemy.dialects import sqlite
 
 from db.customers import contact_add
 from db.models import Team
-from db.search import customer_search, search_branches, search_plan
+from db.search import customer_search, search_branches, search_params, search_plan
 from domain.contacts import validate_contact
 from domain.enums import Role
 from domain.users import Actor
@@ -162,9 +162,11 @@ async def _plans(db, who: Actor, q: str) -> list[list[str]]:
     """EXPLAIN QUERY PLAN of every branch of a search."""
     conn = await db.connection()
     plans = []
-    for branch in search_branches(search_plan(q), who, 20, "sqlite"):
+    plan = search_plan(q)
+    for branch in search_branches(plan, who, 20, "sqlite"):
         compiled = branch.compile(dialect=sqlite.dialect())
-        params = tuple(compiled.params[k] for k in compiled.positiontup)
+        values = {**compiled.params, **search_params(plan)}  # the query's own values
+        params = tuple(values[k] for k in compiled.positiontup)
         rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)).all()
         plans.append([r[-1] for r in rows])
     return plans
