@@ -124,6 +124,21 @@ async def test_results_are_limited_to_what_the_user_may_see(db, world):
     assert await names(db, teamless, "华") == []
 
 
+async def test_queries_of_one_shape_share_a_statement_but_not_its_values(db, world):
+    """A shape's statement is built once per kind of actor: each search keeps its own values."""
+    # Two CJK characters, for three reps (the same kind of actor) in turn, and back.
+    assert await names(db, world["rep"], "华东") == ["华东机械", "上海华东机械有限公司"]
+    assert await names(db, world["rep"], "江南") == ["江南纺织"]
+    assert await names(db, world["rep2"], "华东") == ["华东电子"]
+    assert await names(db, world["outsider"], "华东") == ["华东物流"]
+    assert await names(db, world["rep"], "华东") == ["华东机械", "上海华东机械有限公司"]
+    # Pinyin initials, and last four digits, the same way.
+    assert await names(db, world["rep"], "shhd") == ["上海华东机械有限公司"]
+    assert await names(db, world["rep"], "bjhl") == ["北京华联商贸"]
+    assert await names(db, world["rep"], "5678") == ["北京华联商贸"]
+    assert await names(db, world["outsider"], "8000") == ["华东物流"]
+
+
 async def test_results_carry_what_the_list_shows(db, world):
     (hit,) = await customer_search(db, actor=world["rep"], q="shhd")
     assert (hit.level, hit.owner_name, hit.number) == ("B", "陈静", "C202611001")
