@@ -3,11 +3,11 @@
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.engine import sql_in_thread
 from db.models import RfmSetting, Visit
+from db.reads import rows
 from domain.enums import Method
 from domain.rfm import DEFAULT_THRESHOLDS, RfmThresholds
 
@@ -26,12 +26,18 @@ class StoreStats:
     last_at: datetime | None
 
 
+# Built once (db/reads.py): the counter reads the thresholds on every lookup with hits.
+_THRESHOLDS = select(*(RfmSetting.__table__.c[name] for name in _THRESHOLD_COLUMNS)).where(
+    RfmSetting.__table__.c.id == 1
+)
+
+
 async def rfm_thresholds_get(session: AsyncSession) -> RfmThresholds:
     """Return the admin-set tier thresholds (defaults when unset)."""
-    row = await session.get(RfmSetting, 1)
-    if row is None:
+    found = await rows(session, _THRESHOLDS, {})
+    if not found:
         return DEFAULT_THRESHOLDS
-    return RfmThresholds(**{name: getattr(row, name) for name in _THRESHOLD_COLUMNS})
+    return RfmThresholds(*found[0])
 
 
 async def rfm_thresholds_set(session: AsyncSession, *, thresholds: RfmThresholds) -> None:
@@ -43,32 +49,38 @@ async def rfm_thresholds_set(session: AsyncSession, *, thresholds: RfmThresholds
     await session.flush()
 
 
+_PURCHASE = Visit.amount_cents.is_not(None) | (Visit.outcome == "store_purchase")
+# Built once: the customers' ids (expanding) and the start of the window are parameters.
+_STORE_STATS = (
+    select(
+        Visit.customer_id,
+        func.count(),
+        func.sum(case((_PURCHASE, 1), else_=0)),
+        func.coalesce(func.sum(Visit.amount_cents), 0),
+        func.max(Visit.at),
+    )
+    .where(
+        Visit.customer_id.in_(bindparam("p_ids", expanding=True)),
+        Visit.method == Method.STORE,
+        Visit.at >= bindparam("p_since"),
+    )
+    .group_by(Visit.customer_id)
+)
+
+
 async def store_stats(
     session: AsyncSession, *, customer_ids: list[int], since: datetime
 ) -> dict[int, StoreStats]:
-    """Return store visits, purchases and spend since `since` for some customers (one query)."""
+    """Return store visits, purchases and spend since `since` for some customers (one query).
+
+    It reads the store visits of at most a lookup's hits (12) over a year through
+    ix_visit_customer_at, a short statement: it runs on the event loop like the other reads.
+    """
     if not customer_ids:
         return {}
-    purchase = Visit.amount_cents.is_not(None) | (Visit.outcome == "store_purchase")
-    stmt = (
-        select(
-            Visit.customer_id,
-            func.count(),
-            func.sum(case((purchase, 1), else_=0)),
-            func.coalesce(func.sum(Visit.amount_cents), 0),
-            func.max(Visit.at),
-        )
-        .where(
-            Visit.customer_id.in_(customer_ids),
-            Visit.method == Method.STORE,
-            Visit.at >= since,
-        )
-        .group_by(Visit.customer_id)
-    )
     out = {}
-    with sql_in_thread():  # aggregates a year of store visits
-        rows = (await session.execute(stmt)).all()
-    for cid, visits, purchases, spend, last in rows:
+    found = await rows(session, _STORE_STATS, {"p_ids": list(customer_ids), "p_since": since})
+    for cid, visits, purchases, spend, last in found:
         if isinstance(last, str):  # SQLite returns max() of a datetime column as text
             last = datetime.fromisoformat(last)
         if last is not None and last.tzinfo is None:

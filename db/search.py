@@ -13,15 +13,25 @@ the same text with a pg_trgm GIN index, which answers the same 3+ character frag
 (ILIKE); 1–2 character queries take the same LIKE branch as on SQLite, so both backends
 give the same hits in the same order. Latin letters are matched as prefixes of the
 stored pinyin (`shanghai`) and pinyin initials (`shhd`) through their indexes.
+
+Cost (issue 17): the SQL is a fraction of a millisecond for most queries; building, hashing
+and compiling a new UNION for every keystroke, the ORM execute path and aiosqlite's thread
+hand-offs cost several times that. So the statement of each query shape is built once per
+kind of actor with the typed values as bind parameters, runs as Core on the session's
+connection, and on SQLite stays on the event loop unless it may walk a large index.
 """
 
 import re
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import (
     Select,
+    String,
     and_,
+    bindparam,
     column,
     func,
     literal,
@@ -36,8 +46,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.customers import CustomerRow, customer_row_select, customer_rows
 from db.engine import sql_in_thread
 from db.models import Contact, Customer
+from db.reads import per_actor, rows
 from db.visibility import visible_customers
 from domain.customers import parse_customer_number
+from domain.enums import Role
 from domain.names import has_cjk
 from domain.phones import PhoneError, normalise_phone, phone_digits_query
 from domain.users import Actor
@@ -122,13 +134,80 @@ def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _prefix(col, prefix: str):
-    """A range condition equal to `col LIKE prefix%` (case-sensitive) that uses an index."""
-    return and_(col >= prefix, col < prefix + _TOP)
+def _contains(term: str) -> str:
+    """The LIKE pattern for a term found anywhere in a text."""
+    return f"%{_like_escape(term)}%"
 
 
-def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) -> list[Select]:
-    """Build one limited SELECT (id, rank) per way the query can match."""
+@dataclass(frozen=True)
+class SearchShape:
+    """Which branches a plan has (and how many terms): what a search statement is built from.
+
+    The statement of a shape is built once per kind of actor (db/reads.py) with the query's
+    values as bind parameters, so a search does not build, hash and compile a new SELECT.
+    """
+
+    number: bool
+    phone: bool
+    last4: bool
+    key_prefix: bool
+    latin_prefix: bool
+    fragments: int
+    like_terms: int
+
+
+def search_shape(plan: SearchPlan) -> SearchShape:
+    """The shape of a plan (which kinds of match it has)."""
+    return SearchShape(
+        number=bool(plan.number),
+        phone=bool(plan.phone),
+        last4=bool(plan.last4),
+        key_prefix=bool(plan.key_prefix),
+        latin_prefix=bool(plan.latin_prefix),
+        fragments=len(plan.fragments),
+        like_terms=len(plan.like_terms),
+    )
+
+
+def search_params(plan: SearchPlan) -> dict[str, str]:
+    """The values of the bind parameters of search_branches() for a plan."""
+    params: dict[str, str] = {}
+    if plan.number:
+        params["p_number"] = plan.number
+    if plan.phone:
+        params["p_phone"] = plan.phone
+    if plan.last4:
+        params["p_last4"] = plan.last4
+    if plan.key_prefix:
+        params |= {"p_key_lo": plan.key_prefix, "p_key_hi": plan.key_prefix + _TOP}
+    if plan.latin_prefix:
+        params |= {"p_latin_lo": plan.latin_prefix, "p_latin_hi": plan.latin_prefix + _TOP}
+    if plan.fragments:
+        # SQLite asks FTS5 with one MATCH string; the other backends with a LIKE per term.
+        params["p_match"] = " AND ".join(_fts_phrase(t) for t in plan.fragments)
+        params |= {f"p_frag_{i}": _contains(t) for i, t in enumerate(plan.fragments)}
+    params |= {f"p_like_{i}": _contains(t) for i, t in enumerate(plan.like_terms)}
+    return params
+
+
+def _prefix(col, name: str):
+    """A range condition equal to `col LIKE prefix%` (case-sensitive) that uses an index.
+
+    The bind parameters `<name>_lo` (the prefix) and `<name>_hi` (the prefix followed by a
+    character above every stored one) come from search_params().
+    """
+    return and_(col >= bindparam(f"{name}_lo"), col < bindparam(f"{name}_hi"))
+
+
+def search_branches(
+    plan: SearchPlan | SearchShape, actor: Actor, limit: int, dialect: str
+) -> list[Select]:
+    """Build one limited SELECT (id, rank) per way the query can match.
+
+    The query's values are bind parameters (search_params() gives them), so the branches of
+    one shape are the same statements whatever was typed.
+    """
+    shape = plan if isinstance(plan, SearchShape) else search_shape(plan)
     visible = visible_customers(actor)
     out: list[Select] = []
 
@@ -141,68 +220,63 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
             stmt = stmt.order_by(*(order if isinstance(order, tuple) else (order,)))
         out.append(stmt.limit(limit))
 
-    if plan.number:
+    if shape.number:
         # A complete customer number names one customer: nothing else is worth looking for.
-        add(RANK_EXACT, Customer.number == plan.number)
+        add(RANK_EXACT, Customer.number == bindparam("p_number"))
         return out
-    if plan.phone:
-        add(RANK_EXACT, Customer.phone == plan.phone)
-    if plan.last4:
-        add(RANK_LAST4, Customer.phone_last4 == plan.last4, order=Customer.id.desc())
-    if plan.key_prefix:
-        add(RANK_PREFIX, _prefix(Customer.name_key, plan.key_prefix), order=Customer.name_key)
-    if plan.latin_prefix:
+    if shape.phone:
+        add(RANK_EXACT, Customer.phone == bindparam("p_phone"))
+    if shape.last4:
+        add(RANK_LAST4, Customer.phone_last4 == bindparam("p_last4"), order=Customer.id.desc())
+    if shape.key_prefix:
+        add(RANK_PREFIX, _prefix(Customer.name_key, "p_key"), order=Customer.name_key)
+    if shape.latin_prefix:
         add(
             RANK_PREFIX,
-            _prefix(Customer.name_initials, plan.latin_prefix),
+            _prefix(Customer.name_initials, "p_latin"),
             order=Customer.name_initials,
         )
         add(
             RANK_PREFIX,
-            _prefix(Customer.name_pinyin, plan.latin_prefix),
+            _prefix(Customer.name_pinyin, "p_latin"),
             order=Customer.name_pinyin,
         )
-    if plan.fragments and dialect == "sqlite":
+    frags = [bindparam(f"p_frag_{i}", type_=String()) for i in range(shape.fragments)]
+    if shape.fragments and dialect == "sqlite":
         # Newest first; FTS5 hands rowids out in descending order, so this stops early.
-        match = " AND ".join(_fts_phrase(t) for t in plan.fragments)
         add(
             RANK_FRAGMENT,
-            literal_column("customer_fts").op("MATCH")(match),
+            literal_column("customer_fts").op("MATCH")(bindparam("p_match", type_=String())),
             source=customer_fts.join(Customer, Customer.id == customer_fts.c.rowid),
             order=customer_fts.c.rowid.desc(),
         )
-    elif plan.fragments and dialect == "postgresql":
+    elif shape.fragments and dialect == "postgresql":
         # pg_trgm: the GIN index of customer_trgm (migration 0011) answers ILIKE over the
         # same text as customer_fts; newest first, as above.
-        conds = [
-            customer_trgm.c.doc.ilike(f"%{_like_escape(t)}%", escape="\\") for t in plan.fragments
-        ]
         add(
             RANK_FRAGMENT,
-            *conds,
+            *(customer_trgm.c.doc.ilike(f, escape="\\") for f in frags),
             source=customer_trgm.join(Customer, Customer.id == customer_trgm.c.id),
             order=customer_trgm.c.id.desc(),
         )
-    elif plan.fragments:
+    elif shape.fragments:
         # Other databases: the same fragments by LIKE on the base table.
         cols = (Customer.name, Customer.number, Customer.phone, Customer.name_pinyin)
-        conds = [
-            or_(*(c.ilike(f"%{_like_escape(t)}%", escape="\\") for c in cols))
-            for t in plan.fragments
-        ]
+        conds = [or_(*(c.ilike(f, escape="\\") for c in cols)) for f in frags]
         add(RANK_FRAGMENT, *conds, order=Customer.id.desc())
-    if plan.like_terms:
+    if shape.like_terms:
         # No ORDER BY: the covering index ix_customer_like is scanned (for a rep or a team
         # only their part of it) and the scan stops at the first `limit` matches.
         # SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same hits.
-        def like(col, term: str):
-            pattern = f"%{_like_escape(term)}%"
+        def like(col, i: int):
+            pattern = bindparam(f"p_like_{i}", type_=String())
             if dialect == "postgresql":
                 return col.ilike(pattern, escape="\\")
             return col.like(pattern, escape="\\")
 
         conds = [
-            or_(like(Customer.name, t), like(Customer.contact_name, t)) for t in plan.like_terms
+            or_(like(Customer.name, i), like(Customer.contact_name, i))
+            for i in range(shape.like_terms)
         ]
         # PostgreSQL has no index for these (trigrams need 3 characters) and reads them
         # all; it takes the first `limit` in the order SQLite's index scan meets them, so a
@@ -216,10 +290,10 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
                 Customer.contact_name.collate("C"),
             )
         add(RANK_FRAGMENT, *conds, order=order)
-        if len(plan.like_terms) == 1:
+        if shape.like_terms == 1:
             add(
                 RANK_FRAGMENT,
-                like(Contact.name, plan.like_terms[0]),
+                like(Contact.name, 0),
                 source=Contact.__table__.join(Customer, Customer.id == Contact.customer_id),
                 # as SQLite's ix_contact_name holds them (see above)
                 order=(Contact.name.collate("C"), Contact.customer_id)
@@ -227,6 +301,44 @@ def search_branches(plan: SearchPlan, actor: Actor, limit: int, dialect: str) ->
                 else None,
             )
     return out
+
+
+def _search_select(shape: SearchShape, actor: Actor, limit: int, dialect: str) -> Select | None:
+    """The whole search: the branches' hits, each customer at its best rank, ranked."""
+    branches = search_branches(shape, actor, limit, dialect)
+    if not branches:
+        return None
+    parts = [select(b.c.id, b.c.rank).select_from(b) for b in (s.subquery() for s in branches)]
+    hits = (
+        parts[0].union_all(*parts[1:]).subquery("hits") if len(parts) > 1 else parts[0].subquery()
+    )
+    best = (
+        select(hits.c.id, func.min(hits.c.rank).label("rank")).group_by(hits.c.id).subquery("best")
+    )
+    return (
+        customer_row_select(best.c.rank)
+        .join(best, best.c.id == Customer.id)
+        .order_by(best.c.rank, func.length(Customer.name), Customer.id.desc())
+        .limit(limit)
+    )
+
+
+@lru_cache(maxsize=256)
+def _statements(shape: SearchShape, limit: int, dialect: str):
+    """The search statement of one shape, built once per kind of actor (db/reads.py)."""
+    return per_actor(lambda actor: _search_select(shape, actor, limit, dialect))
+
+
+def _may_take_long(plan: SearchPlan, actor: Actor) -> bool:
+    """Whether a search may walk many index entries, so it must not block the event loop.
+
+    Every branch is an index range or an FTS5/pg_trgm lookup that stops at `limit` visible
+    hits (at most ~3 ms for a rep in the 100,000-customer bench data), except the LIKE of
+    1-2 CJK characters: it walks ix_customer_like over all the customers the actor sees
+    (~25 ms for an admin over 100,000). A rep walks only their own part (about a
+    millisecond), which costs less than handing the statement to a thread.
+    """
+    return bool(plan.like_terms) and actor.role != Role.REP
 
 
 # The text of one customer in customer_fts, as the triggers of migration 0002 write it.
@@ -269,22 +381,9 @@ async def customer_search(
     if plan is None:
         return []
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    branches = search_branches(plan, actor, limit, dialect)
-    if not branches:
+    stmt, binds = _statements(search_shape(plan), limit, dialect)(actor)
+    if stmt is None:
         return []
-    parts = [select(b.c.id, b.c.rank).select_from(b) for b in (s.subquery() for s in branches)]
-    hits = (
-        parts[0].union_all(*parts[1:]).subquery("hits") if len(parts) > 1 else parts[0].subquery()
-    )
-    best = (
-        select(hits.c.id, func.min(hits.c.rank).label("rank")).group_by(hits.c.id).subquery("best")
-    )
-    stmt = (
-        customer_row_select(best.c.rank)
-        .join(best, best.c.id == Customer.id)
-        .order_by(best.c.rank, func.length(Customer.name), Customer.id.desc())
-        .limit(limit)
-    )
-    with sql_in_thread():  # a trigram search can take milliseconds: keep the loop free
-        rows = (await session.execute(stmt)).all()
-    return customer_rows(rows)
+    with sql_in_thread() if _may_take_long(plan, actor) else nullcontext():
+        found = await rows(session, stmt, {**binds, **search_params(plan)})
+    return customer_rows(found)

@@ -6,7 +6,7 @@ from sqlalchemy.dialects import sqlite
 
 from db.customers import contact_add
 from db.models import Team
-from db.search import customer_search, search_branches, search_plan
+from db.search import customer_search, search_branches, search_params, search_plan
 from domain.contacts import validate_contact
 from domain.enums import Role
 from domain.users import Actor
@@ -124,6 +124,21 @@ async def test_results_are_limited_to_what_the_user_may_see(db, world):
     assert await names(db, teamless, "华") == []
 
 
+async def test_queries_of_one_shape_share_a_statement_but_not_its_values(db, world):
+    """A shape's statement is built once per kind of actor: each search keeps its own values."""
+    # Two CJK characters, for three reps (the same kind of actor) in turn, and back.
+    assert await names(db, world["rep"], "华东") == ["华东机械", "上海华东机械有限公司"]
+    assert await names(db, world["rep"], "江南") == ["江南纺织"]
+    assert await names(db, world["rep2"], "华东") == ["华东电子"]
+    assert await names(db, world["outsider"], "华东") == ["华东物流"]
+    assert await names(db, world["rep"], "华东") == ["华东机械", "上海华东机械有限公司"]
+    # Pinyin initials, and last four digits, the same way.
+    assert await names(db, world["rep"], "shhd") == ["上海华东机械有限公司"]
+    assert await names(db, world["rep"], "bjhl") == ["北京华联商贸"]
+    assert await names(db, world["rep"], "5678") == ["北京华联商贸"]
+    assert await names(db, world["outsider"], "8000") == ["华东物流"]
+
+
 async def test_results_carry_what_the_list_shows(db, world):
     (hit,) = await customer_search(db, actor=world["rep"], q="shhd")
     assert (hit.level, hit.owner_name, hit.number) == ("B", "陈静", "C202611001")
@@ -162,9 +177,11 @@ async def _plans(db, who: Actor, q: str) -> list[list[str]]:
     """EXPLAIN QUERY PLAN of every branch of a search."""
     conn = await db.connection()
     plans = []
-    for branch in search_branches(search_plan(q), who, 20, "sqlite"):
+    plan = search_plan(q)
+    for branch in search_branches(plan, who, 20, "sqlite"):
         compiled = branch.compile(dialect=sqlite.dialect())
-        params = tuple(compiled.params[k] for k in compiled.positiontup)
+        values = {**compiled.params, **search_params(plan)}  # the query's own values
+        params = tuple(values[k] for k in compiled.positiontup)
         rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)).all()
         plans.append([r[-1] for r in rows])
     return plans
