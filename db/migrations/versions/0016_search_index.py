@@ -1,14 +1,14 @@
 """Search on PostgreSQL: ix_customer_like carries the customer id, so a 1-2 character
 search reads only the index (as on SQLite, whose indexes hold the rowid).
 
-Revision ID: 0015_search_index
-Revises: 0014_offline_visits
+Revision ID: 0016_search_index
+Revises: 0015_import_checked
 """
 
 from alembic import op
 
-revision = "0015_search_index"
-down_revision = "0014_offline_visits"
+revision = "0016_search_index"
+down_revision = "0015_import_checked"
 branch_labels = None
 depends_on = None
 
