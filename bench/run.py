@@ -739,8 +739,9 @@ def main() -> None:
         f"Written by `bench/run.py` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
         "",
         f"- Command: `{command}`",
-        f"- Machine: {machine()}; shared with other engineers' test runs while measured",
-        f"- `uptime` before: {uptime_start}; after: {_uptime()}",
+        f"- Machine: {machine()}",
+        f"- `uptime` before: {uptime_start}; after: {_uptime()} (the bench's own server, "
+        "client and PostgreSQL raise it; above ~2 before, other work shared the CPUs)",
         f"- Each cell: {CONC} keep-alive clients (the lean asyncio HTTP/1.1 loop, "
         f"`Accept-Encoding: br, gzip`, on the same 2 CPUs as the server), closed loop, "
         f"{args.seconds:g} s after one warm-up request per connection; visit recording "
