@@ -132,7 +132,9 @@ def measure(
     return out
 
 
-def _median(values: list[float]) -> float:
+def _median(values) -> float:
+    """The median of some numbers, 0 when there are none."""
+    values = list(values)
     return statistics.median(values) if values else 0.0
 
 

@@ -18,35 +18,15 @@ Medians over the rounds.
 
 import argparse
 import os
-import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import Server, cpu_ticks, machine
+from bench.common import Server, machine
+from bench.lean_bench import Sample, _median, _server_cpu
 from bench.run import HX, ensure_sqlite, load, pick_cast
 
-TICK = os.sysconf("SC_CLK_TCK")
 CELLS = ("floor: static app.css", "search fragment (rep)", "counter lookup (clerk)")
-
-
-@dataclass
-class Sample:
-    """One cell of one round on one server."""
-
-    rps: float
-    floor_rps: float
-    cpu_ms: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def _server_cpu(srv: Server) -> float:
-    """CPU seconds used so far by the server process and its workers."""
-    pids = {srv.proc.pid, *srv.worker_pids()}
-    return sum(cpu_ticks(pid) for pid in pids) / TICK
 
 
 def _round(srv: Server, cast, cookies: dict, *, conc: int, seconds: float) -> dict[str, Sample]:
@@ -66,19 +46,14 @@ def _round(srv: Server, cast, cookies: dict, *, conc: int, seconds: float) -> di
         used = _server_cpu(srv) - before
         floor = floor or result
         out[name] = Sample(
-            result.rps,
-            floor.rps,
-            used * 1000 / result.requests if result.requests else 0.0,
-            result.p50_ms,
-            result.p99_ms,
-            result.errors,
+            rps=result.rps,
+            floor_rps=floor.rps,
+            cpu_ms=used * 1000 / result.requests if result.requests else 0.0,
+            errors=result.errors,
+            p50_ms=result.p50_ms,
+            p99_ms=result.p99_ms,
         )
     return out
-
-
-def _median(values) -> float:
-    values = list(values)
-    return statistics.median(values) if values else 0.0
 
 
 def table(runs: dict[str, list[dict[str, Sample]]], workers: int) -> list[str]:
