@@ -14,15 +14,16 @@ from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from litestar.types import Receive, Scope, Send
+from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.engine import make_engine, make_sessionmaker
+from db.engine import WriteGateTimeout, make_engine, make_sessionmaker
 from db.view_log import ViewLog
 from domain.users import Actor
 from web.core.access import access_guard
 from web.core.clock import request_now, request_today
 from web.core.csrf import CsrfMiddleware
-from web.core.errors import http_exception_handler, internal_error_handler
+from web.core.errors import busy_handler, http_exception_handler, internal_error_handler
 from web.core.guards import current_actor
 from web.core.headers import SecurityHeaders
 from web.core.input_check import InputCheckMiddleware
@@ -142,6 +143,8 @@ def create_app(settings: Settings) -> Litestar:
         ),
         exception_handlers={
             HTTPException: http_exception_handler,
+            WriteGateTimeout: busy_handler,
+            OperationalError: busy_handler,
             Exception: internal_error_handler,
         },
         state=State(

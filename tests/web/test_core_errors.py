@@ -1,9 +1,12 @@
 """Errors: readable pages and banners, user-facing details only when written for users."""
 
+import sqlite3
+
 import pytest
 from litestar import get
 from litestar.exceptions import HTTPException
 from litestar.testing import AsyncTestClient
+from sqlalchemy.exc import OperationalError
 
 from tests import factories as make
 from tests.support import html, sign_in
@@ -11,7 +14,7 @@ from web.app import create_app
 from web.core import access
 from web.core.errors import PublicError
 
-TEST_ROUTES = ("test.oops_public", "test.oops_internal")
+TEST_ROUTES = ("test.oops_public", "test.oops_internal", "test.oops_locked", "test.oops_db")
 
 
 @pytest.fixture(autouse=True)
@@ -33,12 +36,26 @@ def oops_internal() -> str:
     raise HTTPException(status_code=400, detail="column customer.secret is null")
 
 
+@get("/oops/locked", sync_to_thread=False, name="test.oops_locked")
+def oops_locked() -> str:
+    """Fail as a write does when another transaction kept SQLite's lock past the timeout."""
+    raise OperationalError("UPDATE customer", {}, sqlite3.OperationalError("database is locked"))
+
+
+@get("/oops/db", sync_to_thread=False, name="test.oops_db")
+def oops_db() -> str:
+    """Fail with any other database error."""
+    raise OperationalError("SELECT", {}, sqlite3.OperationalError("no such column: secret"))
+
+
 @pytest.fixture
 async def oops(settings):
     """A client for the real app with routes that fail on purpose."""
     app = create_app(settings)
     app.register(oops_public)
     app.register(oops_internal)
+    app.register(oops_locked)
+    app.register(oops_db)
     async with AsyncTestClient(app=app, base_url="http://localhost:8000") as client:
         yield client
 
@@ -87,3 +104,17 @@ async def test_signed_in_navigation_links_are_the_app_routes(client, db):
     await sign_in(client, db, manager)
     links = [a.attributes["href"] for a in html(await client.get("/")).css("nav.tabs a")]
     assert links == ["/", "/customers", "/counter", "/team", "/reports/weekly", "/pipeline"]
+
+
+async def test_a_locked_database_is_busy_not_broken_and_says_nothing_was_saved(oops):
+    response = await oops.get("/oops/locked", headers={"HX-Request": "true"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    banner = html(response).css_first("#error-banner").text()
+    assert "服务器正忙于保存其他更改，本次内容未保存" in banner
+
+
+async def test_other_database_errors_stay_internal_and_show_no_detail(oops):
+    response = await oops.get("/oops/db", headers={"Accept-Language": "en"})
+    assert response.status_code == 500
+    assert "secret" not in response.text

@@ -643,3 +643,31 @@ async def test_follow_up_fragment_is_checked_and_plain_gets_go_to_the_page(clien
     hidden = await client.get(f"/customers/{theirs.id}/follow-up", headers=HX)
     assert hidden.status_code == 404
     assert "北京长城商贸" not in hidden.text
+
+
+@pytest.mark.sqlite_only("the write gate's file lock orders SQLite writers of several processes")
+async def test_a_visit_refused_as_busy_says_so_saves_nothing_and_the_retry_saves_it_once(
+    client, db, world, database_url, monkeypatch
+):
+    """Another process holds the write lock past the timeout: 503 with a reason, then a retry."""
+    import fcntl
+    import os
+
+    monkeypatch.setattr("db.engine.GATE_TIMEOUT_S", 0.3)
+    path = database_url.split("///", 1)[1] + ".write-lock"
+    other_process = os.open(path, os.O_RDWR | os.O_CREAT)  # its own lock, as a worker's
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    data = form(world, outcome="called")
+    try:
+        busy = await client.post(f"/customers/{world['cid']}/visits", data=data, headers=HX)
+    finally:
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        os.close(other_process)
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "2"
+    assert "busy saving other changes, so this was not saved" in html(busy).text()
+    assert await count(db) == 0
+
+    retry = await client.post(f"/customers/{world['cid']}/visits", data=data, headers=HX)
+    assert retry.status_code == 200
+    assert await count(db) == 1

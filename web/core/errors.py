@@ -6,8 +6,9 @@ from urllib.parse import quote, urlsplit
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
+from db.engine import WriteGateTimeout
 from web.core.csrf import SignInExpired
 from web.core.htmx import VARY, is_fragment_request, render
 from web.core.i18n import N_, pick_locale, set_locale
@@ -32,7 +33,13 @@ _MESSAGES: dict[int, tuple[str, str]] = {
         N_("Too many attempts"),
         N_("Too many attempts from your network. Wait a minute and try again."),
     ),
+    503: (
+        N_("Busy"),
+        N_("The server is busy saving other changes, so this was not saved. Try again."),
+    ),
 }
+# Seconds a client is asked to wait before it retries a write refused as busy.
+BUSY_RETRY_AFTER = "2"
 _UNEXPECTED = (
     N_("Something went wrong"),
     N_("Something went wrong on our side. Nothing you entered was saved twice."),
@@ -112,6 +119,25 @@ def _sign_in_expired(request: Request) -> Response:
         title=_("Sign-in expired"),
         sign_in_url=login,
     )
+
+
+def busy_handler(request: Request, exc: Exception) -> Response:
+    """A write that waited past the busy timeout for another one: 503, nothing was saved.
+
+    The write's transaction was rolled back, so the same request (the same idempotency
+    key for a visit) can simply be sent again.
+    """
+    if not is_busy(exc):
+        return internal_error_handler(request, exc)
+    log.warning("database busy path=%s", request.url.path)
+    response = error_response(request, HTTP_503_SERVICE_UNAVAILABLE)
+    response.headers["Retry-After"] = BUSY_RETRY_AFTER
+    return response
+
+
+def is_busy(exc: Exception) -> bool:
+    """Whether an error is SQLite's writer lock held too long by another transaction."""
+    return isinstance(exc, WriteGateTimeout) or "database is locked" in str(exc)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
