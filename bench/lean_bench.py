@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import Server, machine
+from bench.common import Server, cpu_ticks, machine
 from bench.run import HX, ensure_sqlite, load, pick_cast, record_visits
 from bench.visit_bench import keys_found
 
@@ -38,12 +38,6 @@ def _uptime() -> str:
     """The load averages, as `uptime` shows them."""
     one, five, fifteen = os.getloadavg()
     return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 @dataclass
@@ -61,7 +55,7 @@ class Sample:
 def _server_cpu(srv: Server) -> float:
     """CPU seconds of the server: the process, and every worker when there are several."""
     pids = {srv.proc.pid, *srv.worker_pids()}
-    return sum(cpu_seconds(pid) for pid in pids)
+    return sum(cpu_ticks(pid) for pid in pids) / TICK
 
 
 def _cell(srv: Server, run) -> tuple[object, float]:
