@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.lean_bench [--before DIR] [--rounds 5] [--seconds 3]
                                          [--conc 1] [--customers N --visits M]
                                          [--workers N] [--only 'customer,Today']
+    .venv/bin/python -m bench.lean_bench --compression [--rounds 200]
 
 Starts one `kehu serve` process of this tree, and with `--before DIR` a second one of
 another source tree (e.g. `git archive <commit> | tar -x -C DIR`), both on the same
@@ -17,9 +18,16 @@ the client's CPU and other work on the machine disturb far less than req/s does.
 
 It prints the median of each over the rounds (and the spread of the ratio), so a noisy
 round on a shared machine does not decide the result.
+
+`--compression` instead fetches a rep's customer page, Today, the visit answer's size class
+(one timeline item) and a search fragment uncompressed from this tree's server and prints,
+per brotli quality 1-5 and gzip 1/6, the bytes and the CPU µs one response costs the
+compression middleware as Litestar runs it (a new compressor, process + flush + finish;
+median of `--rounds` runs).
 """
 
 import argparse
+import gzip
 import os
 import statistics
 import time
@@ -27,7 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import Server, cpu_ticks, machine
+import brotli
+import httpx
+
+from bench.common import Server, cpu_ticks, machine, sql
 from bench.run import HX, ensure_sqlite, load, pick_cast, record_visits
 from bench.visit_bench import keys_found
 
@@ -170,6 +181,68 @@ def report(runs: dict[str, list[dict[str, Sample]]]) -> list[str]:
     return lines
 
 
+# What the compression table compares: Litestar's brotli facade (a compressor per response,
+# text mode, 22-bit window) at qualities 1-5, and its gzip fallback at levels 1 and 6.
+CODECS = [(f"br {q}", "br", q) for q in range(1, 6)] + [
+    ("gzip 1", "gzip", 1),
+    ("gzip 6", "gzip", 6),
+]
+
+
+def compress_once(codec: str, level: int, body: bytes) -> bytes:
+    """Compress one response body the way the compression middleware does."""
+    if codec == "br":
+        c = brotli.Compressor(quality=level, mode=brotli.MODE_TEXT, lgwin=22, lgblock=0)
+        return c.process(body) + c.flush() + c.finish()
+    return gzip.compress(body, compresslevel=level)
+
+
+def compression_table(bodies: dict[str, bytes], runs: int) -> list[str]:
+    """Bytes and median CPU µs per response body and codec, as a Markdown table."""
+    lines = [
+        "| body (raw) | " + " | ".join(name for name, _c, _l in CODECS) + " |",
+        "|---|" + "---:|" * len(CODECS),
+    ]
+    for label, body in bodies.items():
+        cols = []
+        for _name, codec, level in CODECS:
+            times = []
+            for _ in range(runs):
+                t0 = time.process_time_ns()
+                out = compress_once(codec, level, body)
+                times.append((time.process_time_ns() - t0) / 1000)
+            cols.append(f"{len(out):,} B, {statistics.median(times):.0f} µs")
+        lines.append(f"| {label} ({len(body) / 1024:.1f} KB) | " + " | ".join(cols) + " |")
+    return lines
+
+
+def fetch_bodies(srv: Server, cast, rep: dict) -> dict[str, bytes]:
+    """Uncompressed bodies of the pages the table is about, as the rep receives them."""
+    plain = {"Accept-Encoding": "identity"}
+    [(visit_id,)] = sql(
+        srv.url,
+        "SELECT id FROM visit WHERE customer_id = :c ORDER BY id DESC LIMIT 1",
+        c=cast.rep_customers[0],
+    )
+    with httpx.Client(base_url=srv.origin, cookies=rep, headers=plain, timeout=30) as client:
+        pages = {
+            "customer page": client.get(f"/customers/{cast.rep_customers[0]}"),
+            "Today": client.get("/"),
+            "search fragment": client.get(
+                f"/customers?q={quote(cast.queries[0])}", headers={**plain, **HX}
+            ),
+            "visit list fragment": client.get(
+                f"/customers/{cast.rep_customers[0]}/visits", headers={**plain, **HX}
+            ),
+            # The size class of a visit POST's answer: one timeline item.
+            "one visit item": client.get(f"/visits/{visit_id}", headers={**plain, **HX}),
+        }
+    for label, response in pages.items():
+        if response.status_code != 200 or response.headers.get("content-encoding"):
+            raise RuntimeError(f"{label}: {response.status_code} {response.headers}")
+    return {label: response.content for label, response in pages.items()}
+
+
 def main() -> None:
     """Measure this tree (and another, with --before) in interleaved rounds."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -183,6 +256,9 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="comma-separated starts of cell names, e.g. 'customer,Today'"
     )
+    parser.add_argument(
+        "--compression", action="store_true", help="print the brotli/gzip bytes-vs-CPU table"
+    )
     args = parser.parse_args()
     only = tuple(w for w in args.only.split(",") if w)
     print(f"machine: {machine()}")
@@ -190,6 +266,12 @@ def main() -> None:
     url, _meta = ensure_sqlite(args.customers, args.visits, rebuild=False)
     path = Path(url.split(":///", 1)[1])
     cast = pick_cast(url)
+    if args.compression:
+        with Server(path) as srv:
+            bodies = fetch_bodies(srv, cast, srv.sign_in(cast.rep))
+        print("\n".join(compression_table(bodies, max(args.rounds, 50))))
+        print(f"uptime at end: {_uptime()}")
+        return
     servers: dict[str, Server] = {}
     if args.before:
         env = {"PYTHONPATH": str(args.before.resolve())}
