@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import JSON, Integer, String, bindparam, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import AuditEvent
@@ -51,6 +52,17 @@ async def audit_insert(session: AsyncSession, events: Sequence[Mapping[str, obje
 
     One prebuilt INSERT for all of them, in the caller's transaction; no ORM objects.
     """
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # as session.execute would have: pending rows first
+    await audit_insert_on(await session.connection(), events)
+
+
+async def audit_insert_on(conn: AsyncConnection, events: Sequence[Mapping[str, object]]) -> None:
+    """Append audit events on a connection the caller already holds (its transaction).
+
+    For a hot path that runs its own Core statements on the session's connection (a visit):
+    no second trip through the ORM session to find that connection, nothing to flush.
+    """
     params = [
         {
             "p_at": e.get("at") or utcnow(),
@@ -63,8 +75,5 @@ async def audit_insert(session: AsyncSession, events: Sequence[Mapping[str, obje
         }
         for e in events
     ]
-    if session.new or session.dirty or session.deleted:
-        await session.flush()  # as session.execute would have: pending rows first
-    conn = await session.connection()
     # One event (a visit) executes as a plain statement, not as an executemany batch.
     await conn.execute(_INSERT, params[0] if len(params) == 1 else params)

@@ -18,9 +18,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.audit import audit_add, audit_insert
+from db.audit import audit_add, audit_insert_on
 from db.engine import write_gate
 from db.models import (
     AuditEvent,
@@ -310,16 +311,15 @@ _visit_prepare_stmt = per_actor(_visit_prepare_select)
 
 
 async def _visit_prepare(
-    session: AsyncSession, *, actor: Actor, customer_id: int, outcome: str
+    conn: AsyncConnection, *, actor: Actor, customer_id: int, outcome: str
 ) -> Prepared:
     """Read (one query) the customer if visible, its level's cadence, and the outcome.
 
     Raise CustomerNotVisible or OutcomeUnknown.
     """
     stmt, params = _visit_prepare_stmt(actor)
-    found = await rows(
-        session, stmt, {**params, "p_customer_id": customer_id, "p_outcome": outcome}
-    )
+    params = {**params, "p_customer_id": customer_id, "p_outcome": outcome}
+    found = (await conn.execute(stmt, params)).all()
     if not found:
         raise CustomerNotVisible()
     row = found[0]
@@ -367,7 +367,10 @@ async def visit_record(
     process's SQLite write gate, held until the caller commits.
     """
     now = now or utcnow()
-    p = await _visit_prepare(session, actor=actor, customer_id=customer_id, outcome=outcome)
+    # Every statement of a visit runs on the session's connection, fetched once (each
+    # fetch through the ORM session is a greenlet round of its own; issue 17).
+    conn = await session.connection()
+    p = await _visit_prepare(conn, actor=actor, customer_id=customer_id, outcome=outcome)
     distance = distance_to_customer(where, p.lat, p.lng)
     clock = visit_clock(device_at, now, max_age_hours=p.max_age_hours)
     at = clock.at
@@ -388,7 +391,6 @@ async def visit_record(
         "p_key": key,
     }
     await write_gate(session)
-    conn = await session.connection()
     visit_id = (await conn.execute(_VISIT_INSERT[_dialect(session)], params)).scalar_one_or_none()
     if visit_id is None:
         return await _recorded_before(session, actor=actor, customer_id=customer_id, key=key)
@@ -397,8 +399,8 @@ async def visit_record(
         _CUSTOMER_VISITED,
         {"p_id": customer_id, "p_at": at, "p_next": follow_up_after(at, tz, p.level, cadence)},
     )
-    await audit_insert(
-        session,
+    await audit_insert_on(
+        conn,
         [
             {
                 "at": now,
