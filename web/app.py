@@ -152,9 +152,12 @@ def create_app(settings: Settings) -> Litestar:
         ],
         # Every route's declared policy (web/core/access.py); no entry: refused.
         guards=[access_guard],
-        # Dynamic HTML: brotli 5 (measured in docs/BENCHMARKS.md, "A leaner request": a
-        # customer page 15.7 KB -> 4.0 KB in ~0.17 ms; 4 costs 0.12 ms for 11 % more bytes,
-        # 11 costs 30 ms); gzip 6 for the rest (same bytes as 9 within 0.2 %, 25 % less CPU).
+        # Dynamic HTML: brotli 5, measured again against 1-4 and gzip (docs/BENCHMARKS.md, "A
+        # leaner request", `bench.lean_bench --compression`): on a 24.8 KB customer page 5.2
+        # KB in ~0.24 ms against 6.8 KB in ~0.06 ms at 1 (4 is worse on both counts than
+        # the pair); the 0.18 ms is under 2 % of that page's CPU and did not show in-process
+        # beside the run-to-run noise, while 1.6 KB more per page does on a rep's weak 4G.
+        # A visit's ~0.5 KB answer costs ~0.02 ms at any quality. gzip 6 for the rest.
         compression_config=CompressionConfig(
             backend="brotli", brotli_gzip_fallback=True, brotli_quality=5, gzip_compress_level=6
         ),
