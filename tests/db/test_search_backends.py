@@ -8,9 +8,9 @@ every row below is checked on both. Ranking: exact number/phone, last four digit
 import pytest
 from sqlalchemy import select, text
 
+from db import search
 from db.customers import contact_add
 from db.models import User
-from db import search
 from db.search import customer_search, search_branches, search_index_rebuild, search_plan
 from domain.contacts import validate_contact
 from tests import factories as make
