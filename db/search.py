@@ -10,8 +10,9 @@ fragments of 3+ characters; it cannot answer 1–2 characters, and LIKE against 
 trigram table is broken for CJK on this version, so a 1–2 character CJK query uses LIKE
 on the base tables (customer, contact). On PostgreSQL the table `customer_trgm` holds
 the same text with a pg_trgm GIN index, which answers the same 3+ character fragments
-(ILIKE); 1–2 character queries take the same LIKE branch as on SQLite, so both backends
-give the same hits in the same order. Latin letters are matched as prefixes of the
+(ILIKE, or LIKE for terms without case; the index first, see _pg_fragments); 1–2 character
+queries take the same LIKE branch as on SQLite (per visibility range, _pg_like_branch), so
+both backends give the same hits in the same order. Latin letters are matched as prefixes of the
 stored pinyin (`shanghai`) and pinyin initials (`shhd`) through their indexes.
 
 Cost (issue 17): the SQL is a fraction of a millisecond for most queries; building, hashing
@@ -278,7 +279,8 @@ def search_branches(
     if shape.like_terms:
         # No ORDER BY: the covering index ix_customer_like is scanned (for a rep or a team
         # only their part of it) and the scan stops at the first `limit` matches.
-        # SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same hits.
+        # SQLite's LIKE ignores ASCII case; PostgreSQL takes ILIKE for the same hits, or LIKE
+        # for a term without letters that have case (pg_like).
         def like(col, i: int):
             if dialect == "postgresql":
                 return pg_like(col, i, "p_like")
