@@ -406,6 +406,28 @@ class PgCluster:
             str(PG_BIN / "dropdb"), "--if-exists", "-h", str(self.root), "-p", str(self.port), db
         )
 
+    def running(self) -> bool:
+        """Whether this cluster's postmaster is up (started here or by an earlier run)."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        return Path(f"/proc/{pid}").exists()
+
+    def backend_cpu_ticks(self) -> dict[int, int]:
+        """CPU used so far by the postmaster and each of its processes (clock ticks, by pid).
+
+        The backends of the bench's connections are children of the postmaster; comparing
+        two readings gives the database's own CPU over a cell (a backend that ended between
+        them is not counted, so pooled servers, whose backends live on, are measured).
+        """
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return {}
+        return {p: cpu_ticks(p) for p in (pid, *map(int, kids))}
+
     def stop(self) -> None:
         """Stop the server (the data stays for the next run)."""
         if self.started:

@@ -15,6 +15,7 @@ from functools import partial
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -105,20 +106,48 @@ def url_without_options(url: str) -> tuple[str, bool]:
     return parsed.difference_update_query([POOL_OPTION]).render_as_string(False), pooled
 
 
+# Settings of every PostgreSQL connection the app opens (sent in the startup packet, so no
+# round trip). JIT compilation pays off for long analytic queries; Kehu's are short indexed
+# reads, and a plan whose estimate crosses jit_above_cost (a big report, a misestimated
+# join) would spend tens of milliseconds compiling it. On the 100,000-customer bench data no
+# hot query crossed it (pg_stat_statements: no JIT functions with jit=on), so this is
+# insurance for larger data. deploy/postgresql.conf sets the same for the whole server.
+PG_SERVER_SETTINGS = {"jit": "off"}
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for a database URL (SQLite or PostgreSQL)."""
     url, pooled = url_without_options(url)
     kwargs: dict = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 5, "async_creator_fn": _connect_inline}
-    elif pooled:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     else:
-        kwargs["poolclass"] = NullPool
+        if make_url(url).get_driver_name() == "asyncpg":
+            kwargs["connect_args"] = {"server_settings": PG_SERVER_SETTINGS}
+        # No pool_pre_ping: on asyncpg it is BEGIN, an empty query and ROLLBACK (three round
+        # trips) on every checkout, i.e. on every request. _pg_checkout's free check replaces
+        # it for a connection whose socket the server closed (a restart, an idle timeout).
+        if pooled:
+            kwargs.update(pool_size=10, max_overflow=10)
+        else:
+            kwargs["poolclass"] = NullPool
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    elif pooled:
+        event.listen(engine.sync_engine, "checkout", _pg_checkout)
     return engine
+
+
+def _pg_checkout(dbapi_conn, _record, _proxy) -> None:
+    """Hand out no pooled connection that is already closed; the pool opens a new one.
+
+    asyncpg notices a closed socket (the server restarted or ended the backend) on the
+    event loop without a query; SQLAlchemy retries the checkout on DisconnectionError.
+    """
+    driver = getattr(dbapi_conn, "_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

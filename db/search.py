@@ -10,8 +10,9 @@ fragments of 3+ characters; it cannot answer 1–2 characters, and LIKE against 
 trigram table is broken for CJK on this version, so a 1–2 character CJK query uses LIKE
 on the base tables (customer, contact). On PostgreSQL the table `customer_trgm` holds
 the same text with a pg_trgm GIN index, which answers the same 3+ character fragments
-(ILIKE); 1–2 character queries take the same LIKE branch as on SQLite, so both backends
-give the same hits in the same order. Latin letters are matched as prefixes of the
+(ILIKE, or LIKE for terms without case; the index first, see _pg_fragments); 1–2 character
+queries take the same LIKE branch as on SQLite (per visibility range, _pg_like_branch), so
+both backends give the same hits in the same order. Latin letters are matched as prefixes of the
 stored pinyin (`shanghai`) and pinyin initials (`shhd`) through their indexes.
 
 Cost (issue 17): the SQL is a fraction of a millisecond for most queries; building, hashing
@@ -47,7 +48,7 @@ from db.customers import CustomerRow, customer_row_select, customer_rows
 from db.engine import sql_in_thread
 from db.models import Contact, Customer
 from db.reads import per_actor, rows
-from db.visibility import visible_customers
+from db.visibility import visible_customer_parts, visible_customers
 from domain.customers import parse_customer_number
 from domain.enums import Role
 from domain.names import has_cjk
@@ -154,6 +155,16 @@ class SearchShape:
     latin_prefix: bool
     fragments: int
     like_terms: int
+    # Per term of `fragments` or `like_terms`: whether it has letters with case. PostgreSQL
+    # matches the others with LIKE, which costs a fraction of ILIKE (no case folding of
+    # every text read) and finds the same rows: a text character can only fold to a
+    # character with case.
+    cased: tuple[bool, ...] = ()
+
+
+def _has_case(term: str) -> bool:
+    """Whether a term has a character that case folding changes (ILIKE differs from LIKE)."""
+    return term.lower() != term or term.upper() != term
 
 
 def search_shape(plan: SearchPlan) -> SearchShape:
@@ -166,6 +177,7 @@ def search_shape(plan: SearchPlan) -> SearchShape:
         latin_prefix=bool(plan.latin_prefix),
         fragments=len(plan.fragments),
         like_terms=len(plan.like_terms),
+        cased=tuple(_has_case(t) for t in plan.fragments or plan.like_terms),
     )
 
 
@@ -220,6 +232,13 @@ def search_branches(
             stmt = stmt.order_by(*(order if isinstance(order, tuple) else (order,)))
         out.append(stmt.limit(limit))
 
+    def pg_like(col, i: int, name: str):
+        """PostgreSQL: the term's pattern by ILIKE (as SQLite's LIKE ignores ASCII case), or
+        by LIKE when the term has no letters with case (the same rows, far less work)."""
+        pattern = bindparam(f"{name}_{i}", type_=String())
+        cased = shape.cased[i] if i < len(shape.cased) else True
+        return col.ilike(pattern, escape="\\") if cased else col.like(pattern, escape="\\")
+
     if shape.number:
         # A complete customer number names one customer: nothing else is worth looking for.
         add(RANK_EXACT, Customer.number == bindparam("p_number"))
@@ -251,14 +270,7 @@ def search_branches(
             order=customer_fts.c.rowid.desc(),
         )
     elif shape.fragments and dialect == "postgresql":
-        # pg_trgm: the GIN index of customer_trgm (migration 0011) answers ILIKE over the
-        # same text as customer_fts; newest first, as above.
-        add(
-            RANK_FRAGMENT,
-            *(customer_trgm.c.doc.ilike(f, escape="\\") for f in frags),
-            source=customer_trgm.join(Customer, Customer.id == customer_trgm.c.id),
-            order=customer_trgm.c.id.desc(),
-        )
+        _pg_fragments(shape, add, pg_like, limit)
     elif shape.fragments:
         # Other databases: the same fragments by LIKE on the base table.
         cols = (Customer.name, Customer.number, Customer.phone, Customer.name_pinyin)
@@ -267,29 +279,21 @@ def search_branches(
     if shape.like_terms:
         # No ORDER BY: the covering index ix_customer_like is scanned (for a rep or a team
         # only their part of it) and the scan stops at the first `limit` matches.
-        # SQLite's LIKE ignores ASCII case; PostgreSQL's needs ILIKE for the same hits.
+        # SQLite's LIKE ignores ASCII case; PostgreSQL takes ILIKE for the same hits, or LIKE
+        # for a term without letters that have case (pg_like).
         def like(col, i: int):
-            pattern = bindparam(f"p_like_{i}", type_=String())
             if dialect == "postgresql":
-                return col.ilike(pattern, escape="\\")
-            return col.like(pattern, escape="\\")
+                return pg_like(col, i, "p_like")
+            return col.like(bindparam(f"p_like_{i}", type_=String()), escape="\\")
 
         conds = [
             or_(like(Customer.name, i), like(Customer.contact_name, i))
             for i in range(shape.like_terms)
         ]
-        # PostgreSQL has no index for these (trigrams need 3 characters) and reads them
-        # all; it takes the first `limit` in the order SQLite's index scan meets them, so a
-        # query matching more than `limit` customers keeps the same ones on both.
-        order = None
         if dialect == "postgresql":
-            order = (
-                Customer.team_id.asc().nulls_first(),
-                Customer.owner_id.asc().nulls_first(),
-                Customer.name.collate("C"),
-                Customer.contact_name.collate("C"),
-            )
-        add(RANK_FRAGMENT, *conds, order=order)
+            out.append(_pg_like_branch(conds, actor, limit))
+        else:
+            add(RANK_FRAGMENT, *conds)
         if shape.like_terms == 1:
             add(
                 RANK_FRAGMENT,
@@ -301,6 +305,85 @@ def search_branches(
                 else None,
             )
     return out
+
+
+# A fragment found in at most this many customers is read from the GIN index (a bitmap scan)
+# and sorted; a more frequent one by walking customer_trgm newest first until `limit`
+# visible customers match. One statement holds both; the count decides which one runs.
+TRGM_FEW = 1000
+
+
+def _pg_fragments(shape: SearchShape, add, pg_like, limit: int) -> None:
+    """PostgreSQL: 3+ character fragments from customer_trgm's pg_trgm GIN index (0011).
+
+    The same text as SQLite's customer_fts, newest first. Left to itself the planner picks
+    between the GIN index and the newest-first walk from an estimate of how many rows match
+    a pattern, which is off by 100x either way for the rare fragments people type (a
+    phone's digits, a name): measured on the 100,000-customer bench data, a 4-digit counter
+    lookup walked all 100,000 rows (~200 ms) where the index answers in ~1 ms. So the
+    statement asks the index for up to TRGM_FEW matches first (a MATERIALIZED CTE, read
+    once) and walks only when there were that many; either way the hits are the newest
+    `limit` visible matches.
+    """
+    doc = customer_trgm.c.doc
+    conds = [pg_like(doc, i, "p_frag") for i in range(shape.fragments)]
+    few = (
+        select(customer_trgm.c.id)
+        .where(*conds)
+        .limit(TRGM_FEW)
+        .cte("trgm_few")
+        .prefix_with("MATERIALIZED")
+    )
+    found = select(func.count()).select_from(few).scalar_subquery()
+    add(
+        RANK_FRAGMENT,
+        found < TRGM_FEW,
+        source=few.join(Customer, Customer.id == few.c.id),
+        order=few.c.id.desc(),
+    )
+    add(
+        RANK_FRAGMENT,
+        found >= TRGM_FEW,
+        *conds,
+        source=customer_trgm.join(Customer, Customer.id == customer_trgm.c.id),
+        order=customer_trgm.c.id.desc(),
+    )
+
+
+def _pg_like_branch(conds: list, actor: Actor, limit: int) -> Select:
+    """PostgreSQL: the 1-2 character LIKE branch, each visible range of ix_customer_like read
+    on its own.
+
+    No index answers these (trigrams need 3 characters), so every visible entry is read;
+    for a rep the rule's OR made that all of the team's (~10,000 in the bench data), the
+    two ranges (own customers, pool) are a third of it. The first `limit` are taken in the
+    order SQLite's index scan meets them (team, owner with the pool first, name, contact
+    name), so a query matching more than `limit` customers keeps the same ones on both.
+    """
+    cols = (Customer.id, Customer.team_id, Customer.owner_id, Customer.name, Customer.contact_name)
+    parts = [
+        select(*cols)
+        .where(*conds, part)
+        .order_by(
+            Customer.team_id.asc().nulls_first(),
+            Customer.owner_id.asc().nulls_first(),
+            Customer.name.collate("C"),
+            Customer.contact_name.collate("C"),
+        )
+        .limit(limit)
+        for part in visible_customer_parts(actor)
+    ]
+    hits = (parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])).subquery("like_hits")
+    return (
+        select(hits.c.id.label("id"), literal(RANK_FRAGMENT).label("rank"))
+        .order_by(
+            hits.c.team_id.asc().nulls_first(),
+            hits.c.owner_id.asc().nulls_first(),
+            hits.c.name.collate("C"),
+            hits.c.contact_name.collate("C"),
+        )
+        .limit(limit)
+    )
 
 
 def _search_select(shape: SearchShape, actor: Actor, limit: int, dialect: str) -> Select | None:

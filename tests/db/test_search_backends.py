@@ -8,6 +8,7 @@ every row below is checked on both. Ranking: exact number/phone, last four digit
 import pytest
 from sqlalchemy import select, text
 
+from db import search
 from db.customers import contact_add
 from db.models import User
 from db.search import customer_search, search_branches, search_index_rebuild, search_plan
@@ -107,17 +108,19 @@ async def test_a_rebuilt_index_answers_as_the_triggers_kept_it(db, admin):
 async def test_postgresql_answers_fragments_from_the_trigram_index(db, admin, backend):
     if backend.name != "postgresql":
         pytest.skip("PostgreSQL's plan: runs in the --db=postgresql run")
-    branches = search_branches(search_plan("华东机械"), admin, 20, "postgresql")
-    assert any(
-        "customer_trgm.doc ILIKE" in str(b.compile(dialect=db.bind.dialect)) for b in branches
-    )
+    # Terms without letters with case are matched with LIKE (the same rows), others ILIKE.
+    for term, op in (("华东机械", "LIKE"), ("huadong", "ILIKE"), ("8000", "LIKE")):
+        branches = search_branches(search_plan(term), admin, 20, "postgresql")
+        assert any(
+            f"customer_trgm.doc {op}" in str(b.compile(dialect=db.bind.dialect)) for b in branches
+        ), term
     await db.execute(text("ANALYZE customer_trgm"))
     await db.execute(text("SET LOCAL enable_seqscan = off"))  # eight rows: else it just reads them
-    for term in ("华东机械", "huadong", "8000"):
+    for term, op in (("华东机械", "LIKE"), ("huadong", "ILIKE"), ("8000", "LIKE")):
         plan = "\n".join(
             (
                 await db.execute(
-                    text("EXPLAIN SELECT id FROM customer_trgm WHERE doc ILIKE :p"),
+                    text(f"EXPLAIN SELECT id FROM customer_trgm WHERE doc {op} :p"),
                     {"p": f"%{term}%"},
                 )
             ).scalars()
@@ -142,3 +145,39 @@ async def test_with_more_hits_than_shown_both_show_the_same_ones(db, admin):
     # The first 20 matches by name (as SQLite's index holds them), then ranked as always.
     tests = [f"测试华东{i:02d}" for i in range(16, -1, -1)]
     assert found == ["华东电子", "华东机械", *tests, "上海华东机械有限公司"]
+
+
+async def test_a_reps_short_query_sees_own_and_pool_and_the_same_twenty(db):
+    """A rep's 1–2 character query: own customers and the team's pool, never another rep's,
+    and with more than 20 matches the same 20 on both backends (the pool's first, by name)."""
+    team = await make.team(db)
+    rep = await make.user(db, name="李雷", role="rep", team=team)
+    other = await make.user(db, name="韩梅梅", role="rep", team=team)
+    for i in range(12):
+        await make.customer(db, via_form=True, name=f"池测试{i:02d}", team=team)
+    for i in range(12):
+        await make.customer(db, via_form=True, name=f"甲测试{i:02d}", team=team, owner=rep)
+    for i in range(5):
+        await make.customer(db, via_form=True, name=f"乙测试{i:02d}", team=team, owner=other)
+    await db.commit()
+    found = [h.name for h in await customer_search(db, actor=make.actor(rep), q="测试")]
+    # The first 20 LIKE matches: the pool (12, by name), then the rep's own (8); then ranked
+    # as always (same length: the newer first).
+    own = [f"甲测试{i:02d}" for i in range(7, -1, -1)]
+    pool = [f"池测试{i:02d}" for i in range(11, -1, -1)]
+    assert found == own + pool
+
+
+@pytest.fixture
+def few_trigram_hits(monkeypatch):
+    """Make PostgreSQL walk customer_trgm for any fragment with 2+ matches (the path of a
+    fragment found in TRGM_FEW customers or more), with fresh statements before and after."""
+    monkeypatch.setattr(search, "TRGM_FEW", 2)
+    search._statements.cache_clear()
+    yield
+    search._statements.cache_clear()
+
+
+@pytest.mark.parametrize(("q", "expected"), CASES, ids=[q for q, _ in CASES])
+async def test_frequent_fragments_give_the_same_hits(db, admin, few_trigram_hits, q, expected):
+    assert [h.name for h in await customer_search(db, actor=admin, q=q)] == expected
