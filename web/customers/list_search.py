@@ -74,7 +74,7 @@ class CustomerListController(Controller):
         if page is None:
             raise NotFoundException()
         c = page.customer
-        filled = {**c.model_dump(), "tags": c.tags}
+        filled = c._mapping
         context = {
             "active": "customers",
             "page": page,
