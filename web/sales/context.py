@@ -20,6 +20,15 @@ DECISIONS_SHOWN_DAYS = 7
 TODAY_APPROVALS = 10
 
 
+def stage_steps(stage: Stage) -> list[tuple[str, str]]:
+    """The stage steps of the panel: each stage's name and "current", "done" or ""."""
+    at = STAGE_ORDER.index(stage)
+    return [
+        (labels.stage(st), "current" if i == at else "done" if i < at else "")
+        for i, st in enumerate(STAGE_ORDER)
+    ]
+
+
 async def sales_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
     """The stage control, the pending notice and the History of a customer (3 queries)."""
     stage, status = Stage(customer.stage), Status(customer.status)
@@ -31,7 +40,7 @@ async def sales_panel_context(db: AsyncSession, *, actor: Actor, customer: Custo
             "customer_id": customer.id,
             "stage": stage,
             "status": status,
-            "stages": STAGE_ORDER,
+            "steps": stage_steps(stage),  # worked out here, not per step in the template
             "back": back,
             "ahead": ahead,
             "targets": stage_targets(current=stage, status=status),
