@@ -253,7 +253,8 @@ async def test_board_is_one_aggregate_query_plus_one_for_cards(db, world):
 
 async def test_the_pages_pending_request_comes_with_its_history(db, world):
     c, req = await won_to_lost_request(db, world)
-    # Older requests, already decided: the History has more of them than its limit shows.
+    # Decided requests, one older and two stamped later than the pending one (a clock put
+    # right): with a small limit the History's rows miss the pending request.
     for i in range(3):
         db.add(
             ApprovalRequest(
@@ -262,10 +263,10 @@ async def test_the_pages_pending_request_comes_with_its_history(db, world):
                 team_id=world["team"].id,
                 payload={"comment": f"第{i}次"},
                 requested_by=world["rep"].id,
-                requested_at=NOW - timedelta(days=3 - i),
+                requested_at=NOW + timedelta(days=i - 1),
                 state="rejected",
                 decided_by=world["boss"].id,
-                decided_at=NOW - timedelta(days=2 - i),
+                decided_at=NOW + timedelta(days=i - 1, hours=1),
             )
         )
     await db.commit()
