@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.lean_bench [--before DIR] [--rounds 5] [--seconds 3]
                                          [--conc 1] [--customers N --visits M]
                                          [--workers N] [--only 'customer,Today']
+                                         [--postgres]
     .venv/bin/python -m bench.lean_bench --compression [--rounds 200]
 
 Starts one `kehu serve` process of this tree, and with `--before DIR` a second one of
@@ -15,6 +16,9 @@ Today, the counter lookup and recording a visit (POST). Per cell it records req/
 ratio to that server's floor of the same round, and the server's own CPU time per request
 (utime + stime of the process from /proc over the cell, divided by the requests), which
 the client's CPU and other work on the machine disturb far less than req/s does.
+With `--postgres` both servers use the same dataset in the bench's PostgreSQL cluster
+(bench/data/pg, started and built by `bench.run`'s machinery); the database server's own
+CPU is then not in the figures.
 
 It prints the median of each over the rounds (and the spread of the ratio), so a noisy
 round on a shared machine does not decide the result.
@@ -38,8 +42,8 @@ from urllib.parse import quote
 import brotli
 import httpx
 
-from bench.common import Server, cpu_ticks, machine, sql
-from bench.run import HX, ensure_sqlite, load, pick_cast, record_visits
+from bench.common import PgCluster, Server, cpu_ticks, machine, sql
+from bench.run import DATA, HX, ensure_postgres, ensure_sqlite, load, pick_cast, record_visits
 from bench.visit_bench import keys_found
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -150,10 +154,11 @@ def report(runs: dict[str, list[dict[str, Sample]]]) -> list[str]:
     lines = [
         "| what | "
         + " | ".join(
-            f"{lab}: req/s | {lab}: × floor (min–max) | {lab}: CPU ms/req" for lab in labels
+            f"{lab}: req/s | {lab}: × floor (min–max) | {lab}: CPU ms/req | {lab}: p99 / p50"
+            for lab in labels
         )
         + (" | × floor after/before | CPU after/before |" if len(labels) == 2 else " |"),
-        "|---|" + "---:|" * (3 * len(labels) + (2 if len(labels) == 2 else 0)),
+        "|---|" + "---:|" * (4 * len(labels) + (2 if len(labels) == 2 else 0)),
     ]
     for name in names:
         cols = []
@@ -169,10 +174,12 @@ def report(runs: dict[str, list[dict[str, Sample]]]) -> list[str]:
             med[lab] = (ratio, cpu)
             errors = sum(s.errors for s in samples)
             spread = f"{min(ratios):.4f}–{max(ratios):.4f}" if ratios else "-"
+            p50, p99 = _median([s.p50_ms for s in samples]), _median([s.p99_ms for s in samples])
             cols += [
                 f"{rps:.0f}" + (f" ({errors} errors)" if errors else ""),
                 f"{ratio:.4f} ({spread})",
                 f"{cpu:.2f}",
+                f"{p99 / p50:.1f}× ({p50:.0f} / {p99:.0f} ms)" if p50 else "-",
             ]
         if len(labels) == 2:
             (rb, cb), (ra, ca) = med[labels[0]], med[labels[1]]
@@ -259,15 +266,26 @@ def main() -> None:
     parser.add_argument(
         "--compression", action="store_true", help="print the brotli/gzip bytes-vs-CPU table"
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="the dataset in the bench's PostgreSQL cluster"
+    )
     args = parser.parse_args()
     only = tuple(w for w in args.only.split(",") if w)
     print(f"machine: {machine()}")
     print(f"uptime at start: {_uptime()}", flush=True)
-    url, _meta = ensure_sqlite(args.customers, args.visits, rebuild=False)
-    path = Path(url.split(":///", 1)[1])
+    cluster = None
+    if args.postgres:
+        if why := PgCluster.unavailable():
+            raise SystemExit(f"PostgreSQL unavailable: {why}")
+        cluster = PgCluster(DATA / "pg").start()
+        url, _meta = ensure_postgres(cluster, args.customers, args.visits, rebuild=False)
+        where: dict = {"url": url}
+    else:
+        url, _meta = ensure_sqlite(args.customers, args.visits, rebuild=False)
+        where = {"db_path": Path(url.split(":///", 1)[1])}
     cast = pick_cast(url)
     if args.compression:
-        with Server(path) as srv:
+        with Server(**where) as srv:
             bodies = fetch_bodies(srv, cast, srv.sign_in(cast.rep))
         print("\n".join(compression_table(bodies, max(args.rounds, 50))))
         print(f"uptime at end: {_uptime()}")
@@ -275,8 +293,8 @@ def main() -> None:
     servers: dict[str, Server] = {}
     if args.before:
         env = {"PYTHONPATH": str(args.before.resolve())}
-        servers["before"] = Server(path, env=env, workers=args.workers)
-    servers["after" if args.before else "this tree"] = Server(path, workers=args.workers)
+        servers["before"] = Server(**where, env=env, workers=args.workers)
+    servers["after" if args.before else "this tree"] = Server(**where, workers=args.workers)
     started = time.perf_counter()
     runs: dict[str, list[dict[str, Sample]]] = {label: [] for label in servers}
     for srv in servers.values():
@@ -310,6 +328,8 @@ def main() -> None:
     finally:
         for srv in servers.values():
             srv.__exit__(None, None, None)
+        if cluster is not None:
+            cluster.stop()
     print(f"uptime at end: {_uptime()}")
     print(
         f"{args.rounds} rounds × {args.seconds:g} s per cell at {args.conc} client(s), "

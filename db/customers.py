@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.audit import audit_add
@@ -12,6 +12,7 @@ from db.custom_fields import custom_field_defs_active
 from db.models import Contact, Customer, StageChange, Team, User
 from db.outcomes import cadence_get
 from db.reads import per_actor
+from db.reads import rows as read_rows
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.cadence import next_follow_up
@@ -411,22 +412,33 @@ async def customer_update(
 
 @dataclass(frozen=True)
 class CustomerPage:
-    """Everything the customer page shows, loaded up front."""
+    """Everything the customer page shows, loaded up front (rows, no ORM objects)."""
 
-    customer: Customer
+    # The customer's columns by name (c.name, c.tags, c.custom ...), as a read-only row.
+    customer: Row
     owner_name: str | None
     team_name: str
-    contacts: list[Contact]
+    contacts: list[Row]
     fields: list[CustomFieldDef]
 
 
+_CUSTOMERS = Customer.__table__
+_OWNER_NAME = "p_owner_name"  # labels that no customer column has
+_TEAM_NAME = "p_team_name"
+
+
 def _customer_page_select(actor: Actor) -> Select:
-    """The customer page's first SELECT for a kind of actor (built once each, see db.reads)."""
+    """The customer page's first SELECT for a kind of actor (built once each, see db.reads).
+
+    Columns, not a Customer entity: the page only reads the values, and loading an ORM
+    object (identity map, instance state, attribute instrumentation) cost more than the
+    statement (issue 17).
+    """
     return (
-        select(Customer, User.name, Team.name)
-        .join(Team, Team.id == Customer.team_id)
-        .outerjoin(User, User.id == Customer.owner_id)
-        .where(Customer.id == bindparam("p_customer_id"), visible_customers(actor))
+        select(_CUSTOMERS, User.name.label(_OWNER_NAME), Team.name.label(_TEAM_NAME))
+        .join(Team, Team.id == _CUSTOMERS.c.team_id)
+        .outerjoin(User, User.id == _CUSTOMERS.c.owner_id)
+        .where(_CUSTOMERS.c.id == bindparam("p_customer_id"), visible_customers(actor))
     )
 
 
@@ -438,18 +450,20 @@ async def customer_page(
 ) -> CustomerPage | None:
     """Load a customer with owner, team, contacts and custom field definitions (3 queries).
 
-    The customer stays an ORM object (the page and its forms read it as one); its SELECT is
-    built once per kind of actor.
+    Every statement is built once (the customer's per kind of actor) and runs as Core on
+    the session's connection; the customer and its contacts come back as rows.
     """
+    if session.new or session.dirty:
+        await session.flush()  # as the ORM's autoflush did: Core on the connection does not
     stmt, params = _customer_page(actor)
-    row = (await session.execute(stmt, {**params, "p_customer_id": customer_id})).first()
-    if row is None:
+    found = await read_rows(session, stmt, {**params, "p_customer_id": customer_id})
+    if not found:
         return None
-    customer, owner_name, team_name = row
+    row = found[0]
     return CustomerPage(
-        customer=customer,
-        owner_name=owner_name,
-        team_name=team_name,
+        customer=row,
+        owner_name=getattr(row, _OWNER_NAME),
+        team_name=getattr(row, _TEAM_NAME),
         contacts=await contact_list(session, customer_id=customer_id),
         fields=await custom_field_defs_active(session),
     )
@@ -581,14 +595,19 @@ async def customer_team_choices(session: AsyncSession) -> list[tuple[int, str]]:
 
 # Built once: the customer page lists the contacts on every view.
 _CONTACT_LIST = (
-    select(Contact).where(Contact.customer_id == bindparam("p_customer_id")).order_by(Contact.id)
+    select(Contact.__table__)
+    .where(Contact.__table__.c.customer_id == bindparam("p_customer_id"))
+    .order_by(Contact.__table__.c.id)
 )
 
 
-async def contact_list(session: AsyncSession, *, customer_id: int) -> list[Contact]:
-    """Return a customer's contacts in the order they were added."""
-    found = await session.execute(_CONTACT_LIST, {"p_customer_id": customer_id})
-    return list(found.scalars())
+async def contact_list(session: AsyncSession, *, customer_id: int) -> list[Row]:
+    """Return a customer's contacts in the order they were added, as rows (Core).
+
+    The customer page and the contacts list only read them; contact_get loads the one
+    contact a form changes as an ORM object.
+    """
+    return list(await read_rows(session, _CONTACT_LIST, {"p_customer_id": customer_id}))
 
 
 async def contact_get(

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.audit import audit_add, audit_insert
 from db.engine import upsert, write_gate
 from db.models import Customer, PoolClaimCount, PoolEvent, PoolSetting, User
+from db.reads import rows as read_rows
 from db.types import utcnow
 from db.visibility import visible_customers
 from domain.enums import Level
@@ -357,9 +358,15 @@ _POOL_HISTORY = _pool_history_select()
 
 
 async def pool_history(session: AsyncSession, *, customer_id: int) -> list[PoolHistoryLine]:
-    """The customer's ownership changes through the pool, newest first."""
-    rows = (await session.execute(_POOL_HISTORY, {"p_customer_id": customer_id})).all()
-    return [PoolHistoryLine(*r) for r in rows]
+    """The customer's ownership changes through the pool, newest first.
+
+    Core on the session's connection (db.reads), not the ORM session's execute: the
+    customer page runs it on every view.
+    """
+    if session.new:
+        await session.flush()  # Core on the connection does not autoflush
+    found = await read_rows(session, _POOL_HISTORY, {"p_customer_id": customer_id})
+    return [PoolHistoryLine(*r) for r in found]
 
 
 async def pool_count(session: AsyncSession, *, actor: Actor) -> int:

@@ -636,10 +636,31 @@ _MOVES_OF_CUSTOMER = (
 )
 
 
+@dataclass(frozen=True)
+class SalesHistory:
+    """A customer's History lines and its pending request (read from the same rows)."""
+
+    pending: RequestView | None
+    entries: list[HistoryEntry]
+
+
 async def history_list(
     session: AsyncSession, *, customer_id: int, limit: int = 50
 ) -> list[HistoryEntry]:
     """The customer's stage/status changes, approvals, owner changes, newest first (3 queries)."""
+    return (await sales_history(session, customer_id=customer_id, limit=limit)).entries
+
+
+async def sales_history(
+    session: AsyncSession, *, customer_id: int, limit: int = 50
+) -> SalesHistory:
+    """The History of a customer and its pending request, for the customer page (3 queries).
+
+    At most one request of a customer is pending (ux_approval_customer_pending) and none
+    can be asked while it is, so it is the newest of the History's requests: it is taken
+    from those rows instead of a query of its own. Only when the History's limit cut the
+    requests short is it looked up (approval_pending_for_customer).
+    """
     if session.new:
         # Core on the connection does not autoflush: a move added just now must show.
         await session.flush()
@@ -661,8 +682,11 @@ async def history_list(
             )
         )
     requests = await rows(session, _REQUESTS_OF_CUSTOMER, params)
+    pending: RequestView | None = None
     for row in requests:
         r = _request_view(row)
+        if r.state == ApprovalState.PENDING.value and pending is None:
+            pending = r
         entries.append(
             HistoryEntry(
                 at=r.requested_at,
@@ -707,7 +731,9 @@ async def history_list(
         "requested": 2,
     }
     entries.sort(key=lambda e: (e.at, -order[e.event]), reverse=True)
-    return entries[:limit]
+    if pending is None and len(requests) >= limit:
+        pending = await approval_pending_for_customer(session, customer_id=customer_id)
+    return SalesHistory(pending=pending, entries=entries[:limit])
 
 
 # --- the pipeline board --------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from sqlalchemy import (
     Date,
     Float,
+    Insert,
     Integer,
     String,
     bindparam,
@@ -687,17 +688,43 @@ async def visit_count(session: AsyncSession, *, customer_id: int | None = None) 
     return (await session.execute(stmt)).scalar_one()
 
 
+def _recently_viewed_upsert(insert) -> Insert:
+    """The upsert of one (user, customer, time) view in a dialect, for executemany."""
+    table = RecentlyViewed.__table__
+    stmt = insert(table).values(
+        user_id=bindparam("p_user_id"),
+        customer_id=bindparam("p_customer_id"),
+        viewed_at=bindparam("p_viewed_at"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["user_id", "customer_id"], set_={"viewed_at": stmt.excluded.viewed_at}
+    )
+
+
+# Built once per dialect: building the upsert (its `excluded` columns) and compiling a new
+# multi-row VALUES for every batch size was most of the customer page's view log write.
+_RECENTLY_VIEWED_UPSERT = {
+    "sqlite": _recently_viewed_upsert(sqlite.insert),
+    "postgresql": _recently_viewed_upsert(postgresql.insert),
+}
+
+
 async def recently_viewed_upsert(
     session: AsyncSession, views: Mapping[tuple[int, int], datetime]
 ) -> None:
-    """Remember several (user id, customer id) views at their times, in one statement."""
-    stmt = _insert(session)(RecentlyViewed).values(
-        [{"user_id": u, "customer_id": c, "viewed_at": at} for (u, c), at in views.items()]
+    """Remember several (user id, customer id) views at their times (one prebuilt upsert)."""
+    params = [
+        {"p_user_id": u, "p_customer_id": c, "p_viewed_at": at} for (u, c), at in views.items()
+    ]
+    if not params:
+        return
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # as session.execute would have: pending rows first
+    conn = await session.connection()
+    # One view executes as a plain statement, several as an executemany batch.
+    await conn.execute(
+        _RECENTLY_VIEWED_UPSERT[_dialect(session)], params[0] if len(params) == 1 else params
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["user_id", "customer_id"], set_={"viewed_at": stmt.excluded.viewed_at}
-    )
-    await session.execute(stmt)
 
 
 async def visit_setting_get(session: AsyncSession) -> int:

@@ -12,11 +12,13 @@ from db.sales import (
     PendingApproval,
     PipelineFilter,
     approval_decide,
+    approval_pending_for_customer,
     approval_request_add,
     approvals_pending_list,
     history_list,
     pipeline_cards,
     pipeline_totals,
+    sales_history,
     sales_rules_get,
     sales_rules_save,
     stage_move,
@@ -247,3 +249,39 @@ async def test_board_is_one_aggregate_query_plus_one_for_cards(db, world):
         now=NOW,
     )
     assert {t.stage: t.count for t in pool if t.count} == {"negotiation": 1}
+
+
+async def test_the_pages_pending_request_comes_with_its_history(db, world):
+    c, req = await won_to_lost_request(db, world)
+    # Decided requests, one older and two stamped later than the pending one (a clock put
+    # right): with a small limit the History's rows miss the pending request.
+    for i in range(3):
+        db.add(
+            ApprovalRequest(
+                kind=ApprovalKind.POOL_RELEASE,
+                customer_id=c.id,
+                team_id=world["team"].id,
+                payload={"comment": f"第{i}次"},
+                requested_by=world["rep"].id,
+                requested_at=NOW + timedelta(days=i - 1),
+                state="rejected",
+                decided_by=world["boss"].id,
+                decided_at=NOW + timedelta(days=i - 1, hours=1),
+            )
+        )
+    await db.commit()
+    expected = await approval_pending_for_customer(db, customer_id=c.id)
+    assert expected is not None and expected.id == req.id
+    for limit in (1, 2, 50):
+        history = await sales_history(db, customer_id=c.id, limit=limit)
+        assert history.pending == expected
+        assert history.entries == await history_list(db, customer_id=c.id, limit=limit)
+    await approval_decide(
+        db,
+        request=await reload(db, ApprovalRequest, req.id),
+        approve=False,
+        decided_by=world["boss"].id,
+    )
+    await db.commit()
+    for limit in (1, 50):
+        assert (await sales_history(db, customer_id=c.id, limit=limit)).pending is None

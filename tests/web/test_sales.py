@@ -58,6 +58,25 @@ async def test_customer_page_shows_the_stage_control_and_history(client, db):
     assert "Created at stage Lead" in tree.css_first("#sales-history").text()
 
 
+async def test_the_stage_steps_mark_the_stages_done_and_the_current_one(client, db):
+    _team, rep, *_rest, c = await world(db)
+    row = await fresh(db, c.id)
+    row.stage = "proposal"
+    await db.commit()
+    await sign_in(client, db, rep)
+    steps = html(await client.get(f"/customers/{c.id}")).css("#sales-panel .stage-step")
+    assert [s.text(strip=True) for s in steps][:4] == [
+        "Lead",
+        "First contact",
+        "Needs confirmed",
+        "Proposal",
+    ]
+    states = [s.attributes["class"].removeprefix("stage-step").strip() for s in steps]
+    assert states == ["is-done"] * 3 + ["is-current"] + [""] * 3
+    assert [s.attributes.get("aria-current") for s in steps].count("step") == 1
+    assert steps[3].attributes["aria-current"] == "step"
+
+
 async def test_moving_forward_without_js_is_kept_in_the_history(client, db):
     _team, rep, *_rest, c = await world(db)
     await sign_in(client, db, rep)

@@ -17,6 +17,7 @@ from web.core import labels
 from web.core.guards import require_user
 from web.core.htmx import fragment_or_redirect, is_fragment_request, render
 from web.customers.access import customer_or_404
+from web.customers.contacts import blank_contact_fields
 from web.customers.filters import list_context
 from web.customers.form import input_name
 from web.sales.context import sales_panel_context
@@ -74,7 +75,7 @@ class CustomerListController(Controller):
         if page is None:
             raise NotFoundException()
         c = page.customer
-        filled = {**c.model_dump(), "tags": c.tags}
+        filled = c._mapping
         context = {
             "active": "customers",
             "page": page,
@@ -86,6 +87,7 @@ class CustomerListController(Controller):
             "contacts": page.contacts,
             "contact_values": {},
             "contact_errors": {},
+            "contact_blank": blank_contact_fields,
             **await visit_panel_context(db, actor=actor, customer=c),
             **await sales_panel_context(db, actor=actor, customer=c),
         }

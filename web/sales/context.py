@@ -6,11 +6,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Customer
 from db.sales import (
-    approval_pending_for_customer,
     approvals_decided_for,
     approvals_pending_count,
     approvals_pending_list,
-    history_list,
+    sales_history,
 )
 from domain.enums import STAGE_ORDER, Role, Stage, Status
 from domain.sales import may_change_sales, stage_neighbours, stage_targets
@@ -21,24 +20,34 @@ DECISIONS_SHOWN_DAYS = 7
 TODAY_APPROVALS = 10
 
 
+def stage_steps(stage: Stage) -> list[tuple[str, str]]:
+    """The stage steps of the panel: each stage's name and "current", "done" or ""."""
+    at = STAGE_ORDER.index(stage)
+    return [
+        (labels.stage(st), "current" if i == at else "done" if i < at else "")
+        for i, st in enumerate(STAGE_ORDER)
+    ]
+
+
 async def sales_panel_context(db: AsyncSession, *, actor: Actor, customer: Customer) -> dict:
     """The stage control, the pending notice and the History of a customer (3 queries)."""
     stage, status = Stage(customer.stage), Status(customer.status)
     back, ahead = stage_neighbours(current=stage, status=status)
-    pending = await approval_pending_for_customer(db, customer_id=customer.id)
+    history = await sales_history(db, customer_id=customer.id)
+    pending = history.pending
     return {
         "sales": {
             "customer_id": customer.id,
             "stage": stage,
             "status": status,
-            "stages": STAGE_ORDER,
+            "steps": stage_steps(stage),  # worked out here, not per step in the template
             "back": back,
             "ahead": ahead,
             "targets": stage_targets(current=stage, status=status),
             "pending": pending,
             "may_change": may_change_sales(actor.role) and pending is None,
             "may_withdraw": pending is not None and pending.requested_by == actor.id,
-            "history": await history_list(db, customer_id=customer.id),
+            "history": history.entries,
         }
     }
 
