@@ -106,7 +106,7 @@ def url_without_options(url: str) -> tuple[str, bool]:
     return parsed.difference_update_query([POOL_OPTION]).render_as_string(False), pooled
 
 
-# JSON columns keep Chinese as UTF-8, not as \\uXXXX escapes: a third of the size, and
+# JSON columns keep Chinese as UTF-8, not as \uXXXX escapes: a third of the size, and
 # decoded 2.6x faster (an import reads 100,000 stored rows back: docs/BENCHMARKS.md,
 # "Import and export"). Readers see the same values; rows written earlier stay readable.
 _json_dumps = partial(json.dumps, ensure_ascii=False)

@@ -79,9 +79,11 @@ class WebSession(SQLModel, table=True):
 class Customer(SQLModel, table=True):
     """A company or a person the business sells to."""
 
-    # ix_customer_like also answers (team_id, owner_id) seeks; 0017 dropped the index of
-    # those two alone (docs/BENCHMARKS.md, "Import and export": the plans).
+    # Each index here is used by a hot query plan on SQLite or PostgreSQL (checked against
+    # dropping them: docs/BENCHMARKS.md, "Import and export"); keep this list and the
+    # migrations in step (tests/db/test_imports_indexes.py).
     __table_args__ = (
+        Index("ix_customer_team_owner", "team_id", "owner_id"),
         Index("ix_customer_owner_next", "owner_id", "next_follow_up_on"),
         Index("ix_customer_team_next", "team_id", "next_follow_up_on"),
         # Added by 0002 for search and the customer list.

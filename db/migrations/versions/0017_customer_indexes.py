@@ -1,4 +1,4 @@
-"""Cheaper customer inserts: one search-index write per imported customer, one index fewer.
+"""Cheaper customer inserts: one search-index write per imported customer.
 
 Revision ID: 0017_customer_indexes
 Revises: 0016_search_index
@@ -12,9 +12,11 @@ triggers (customer, contact) leave the search index alone, and the writer writes
 customers' index rows itself, once, before it removes the row again. No other writer ever
 sees the gate open (it is never committed); updates and deletes are never gated.
 
-`ix_customer_team_owner` (team_id, owner_id) goes: `ix_customer_like` (team_id,
-owner_id, name, contact_name) starts with the same columns and answers the same seeks
-(query plans before and after in docs/BENCHMARKS.md).
+The customer table's B-tree indexes stay as they are: dropping the candidates
+(ix_customer_team_owner, the name/pinyin/initials keys with or without team_id) changed
+the plans of search, Today, the customer list or the pipeline for the worse on one
+backend or the other, and they cost an import little (docs/BENCHMARKS.md, "Import and
+export": the plans and the measurements).
 """
 
 # ruff: noqa: S608  (the SQL below is built from constants only)
@@ -79,18 +81,16 @@ def _triggers(gated: bool) -> list[str]:
 
 
 def upgrade() -> None:
-    """Add the gate, gate the two insert triggers, drop ix_customer_team_owner."""
+    """Add the gate and gate the two insert triggers."""
     op.create_table(
         "search_index_gate", sa.Column("id", sa.Integer(), primary_key=True, nullable=False)
     )
     for sql in _triggers(gated=True):
         op.execute(sql)
-    op.drop_index("ix_customer_team_owner", table_name="customer")
 
 
 def downgrade() -> None:
-    """Put the index and the ungated triggers back, drop the gate."""
-    op.create_index("ix_customer_team_owner", "customer", ["team_id", "owner_id"])
+    """Put the ungated triggers back, drop the gate."""
     for sql in _triggers(gated=False):
         op.execute(sql)
     op.drop_table("search_index_gate")
