@@ -7,7 +7,17 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from itertools import islice
 
-from sqlalchemy import bindparam, delete, func, insert, literal_column, null, select, update
+from sqlalchemy import (
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import defer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +40,7 @@ from db.models import (
     ImportRow,
     ImportSetting,
     RecentlyViewed,
+    SearchIndexGate,
     StageChange,
     TransferSetting,
     Visit,
@@ -444,6 +455,25 @@ async def import_run_batch(
 
 _CUSTOMERS = Customer.__table__
 _CONTACTS = Contact.__table__
+_GATE = SearchIndexGate.__table__
+# One search-index row per new customer, with the same text as the triggers of migrations
+# 0002 (SQLite's customer_fts) and 0011 (PostgreSQL's customer_trgm_refresh) write.
+_FTS_ROWS = text(
+    """INSERT INTO customer_fts (rowid, name, number, phone, pinyin, initials, contacts)
+SELECT c.id, c.name, c.number, c.phone, c.name_pinyin, c.name_initials,
+  trim(c.contact_name || ' ' || coalesce(
+    (SELECT group_concat(k.name, ' ') FROM contact k WHERE k.customer_id = c.id), ''))
+FROM customer c WHERE c.id IN :ids"""
+).bindparams(bindparam("ids", expanding=True))
+
+
+async def _search_rows_insert(session: AsyncSession, ids: list[int]) -> None:
+    """Write the search-index rows of customers inserted while the gate was open."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await session.execute(_FTS_ROWS, {"ids": ids})
+        return
+    refresh = func.customer_trgm_refresh(_CUSTOMERS.c.id)
+    await session.execute(select(func.count(refresh)).where(_CUSTOMERS.c.id.in_(ids)))
 
 
 async def _new_values(
@@ -490,6 +520,10 @@ async def _customers_insert(
     )
     for v, number in zip(values, numbers, strict=True):
         v["number"] = number
+    # The insert triggers would write each customer's search-index row, and its contact's
+    # trigger the same row again: with the gate open they leave it, and the batch's rows
+    # are written once, after the contacts (migration 0017).
+    await session.execute(insert(_GATE), {"id": 1})
     # A plain executemany (one single-row statement, prepared once), then the ids by the
     # numbers just reserved: a multi-row INSERT ... RETURNING has a different text for each
     # batch's count of new customers, and SQLite keeps each compiled in its statement cache.
@@ -504,6 +538,8 @@ async def _customers_insert(
     contacts = await _contacts_insert_many(
         session, [(cid, check.contact) for _o, check, _v, cid in created if check.contact], now
     )
+    await _search_rows_insert(session, list(ids.values()))
+    await session.execute(delete(_GATE))
     await session.execute(
         insert(StageChange.__table__),
         [

@@ -79,6 +79,9 @@ class WebSession(SQLModel, table=True):
 class Customer(SQLModel, table=True):
     """A company or a person the business sells to."""
 
+    # Each index here is used by a hot query plan on SQLite or PostgreSQL (checked against
+    # dropping them: docs/BENCHMARKS.md, "Import and export"); keep this list and the
+    # migrations in step (tests/db/test_imports_indexes.py).
     __table_args__ = (
         Index("ix_customer_team_owner", "team_id", "owner_id"),
         Index("ix_customer_owner_next", "owner_id", "next_follow_up_on"),
@@ -419,6 +422,15 @@ class AuditRedactionGate(SQLModel, table=True):
     """While a row is here (inside one transaction), audit details may be redacted."""
 
     __tablename__ = "audit_redaction_gate"
+
+    id: int = Field(primary_key=True)
+
+
+class SearchIndexGate(SQLModel, table=True):
+    """While a row is here (inside one transaction), new customers and contacts do not
+    write the search index: the writer (a bulk import) writes their rows itself, once."""
+
+    __tablename__ = "search_index_gate"
 
     id: int = Field(primary_key=True)
 
