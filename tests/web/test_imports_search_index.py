@@ -1,5 +1,6 @@
 """An import writes each new customer's search-index row once, as the triggers would have."""
 
+import pytest
 from sqlalchemy import func, select, text
 
 from db.models import Customer, SearchIndexGate
@@ -60,3 +61,18 @@ async def test_imported_customers_are_found_by_contact_pinyin_and_number(client,
     assert await names("shhd") == ["上海华东机械有限公司"]
     assert await names(shanghai.number[-5:]) == ["上海华东机械有限公司"]
     assert "上海华东机械有限公司" in await names("华东机械")
+
+
+@pytest.mark.sqlite_only("PRAGMA cache_size is SQLite's page cache")
+async def test_an_import_leaves_no_pooled_connection_with_its_big_page_cache(client, db, signed_in):
+    await _imported(client, db, signed_in, rows=ROWS)
+    engine = db.bind
+    # Every connection the pool holds (the batches' too) is handed out at once here.
+    conns = [await engine.connect() for _ in range(engine.pool.size())]
+    try:
+        sizes = {(await c.exec_driver_sql("PRAGMA cache_size")).scalar_one() for c in conns}
+    finally:
+        for c in conns:
+            await c.close()
+    # The default of 2 MB: a worker keeps no 32 MB cache per connection after an import.
+    assert sizes == {-2000}
