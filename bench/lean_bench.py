@@ -42,9 +42,8 @@ from urllib.parse import quote
 import brotli
 import httpx
 
-from bench.common import PgCluster, Server, cpu_ticks, machine, sql
+from bench.common import PgCluster, Server, count_idempotency_keys, cpu_ticks, machine, sql
 from bench.run import DATA, HX, ensure_postgres, ensure_sqlite, load, pick_cast, record_visits
-from bench.visit_bench import keys_found
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -133,8 +132,8 @@ def measure(
         return result
 
     result, cpu = _cell(srv, visits)
-    found = keys_found(srv.db_path, acked)
-    errors = result.errors + (len(acked) - found)  # an acknowledged visit missing is an error
+    missing, _doubled = count_idempotency_keys(srv.url, acked)  # either backend
+    errors = result.errors + missing  # an acknowledged visit missing is an error
     out["record visit (rep, POST)"] = Sample(
         result.rps, floor.rps, cpu, errors, result.p50_ms, result.p99_ms
     )
