@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import AuditEvent
+from db.reads import flushed_connection
 from db.types import UTCDateTime, utcnow
 
 # Built once, on the table (Core): hot paths (a visit, a batch of page views) skip the ORM
@@ -52,9 +53,7 @@ async def audit_insert(session: AsyncSession, events: Sequence[Mapping[str, obje
 
     One prebuilt INSERT for all of them, in the caller's transaction; no ORM objects.
     """
-    if session.new or session.dirty or session.deleted:
-        await session.flush()  # as session.execute would have: pending rows first
-    await audit_insert_on(await session.connection(), events)
+    await audit_insert_on(await flushed_connection(session), events)
 
 
 async def audit_insert_on(conn: AsyncConnection, events: Sequence[Mapping[str, object]]) -> None:

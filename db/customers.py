@@ -11,7 +11,7 @@ from db.audit import audit_add
 from db.custom_fields import custom_field_defs_active
 from db.models import Contact, Customer, StageChange, Team, User
 from db.outcomes import cadence_get
-from db.reads import per_actor
+from db.reads import flushed_connection, per_actor
 from db.reads import rows as read_rows
 from db.types import utcnow
 from db.visibility import visible_customers
@@ -453,8 +453,7 @@ async def customer_page(
     Every statement is built once (the customer's per kind of actor) and runs as Core on
     the session's connection; the customer and its contacts come back as rows.
     """
-    if session.new or session.dirty:
-        await session.flush()  # as the ORM's autoflush did: Core on the connection does not
+    await flushed_connection(session)  # as the ORM's autoflush did; Core reads do not
     stmt, params = _customer_page(actor)
     found = await read_rows(session, stmt, {**params, "p_customer_id": customer_id})
     if not found:

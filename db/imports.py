@@ -46,6 +46,7 @@ from db.models import (
     Visit,
 )
 from db.outcomes import cadence_get
+from db.reads import dialect
 from db.types import utcnow
 from domain.cadence import next_follow_up
 from domain.contacts import ContactInput
@@ -438,7 +439,7 @@ async def import_run_batch(
     values = await _new_values(session, job, new, today=today)
     await asyncio.sleep(0)  # a visit that came in meanwhile takes the gate first
     await write_gate(session)
-    sqlite = session.bind is not None and session.bind.dialect.name == "sqlite"
+    sqlite = dialect(session) == "sqlite"
     if sqlite:
         await session.execute(_BATCH_CACHE)
     mode = DuplicateMode(job.duplicate_mode)
@@ -484,7 +485,7 @@ FROM customer c WHERE c.id IN :ids"""
 
 async def _search_rows_insert(session: AsyncSession, ids: list[int]) -> None:
     """Write the search-index rows of customers inserted while the gate was open."""
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    if dialect(session) == "sqlite":
         await session.execute(_FTS_ROWS, {"ids": ids})
         return
     refresh = func.customer_trgm_refresh(_CUSTOMERS.c.id)

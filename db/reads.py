@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.enums import Role
@@ -22,6 +23,22 @@ from domain.users import Actor
 
 ACTOR_ID = "p_actor_id"
 ACTOR_TEAM = "p_actor_team"
+
+
+def dialect(session: AsyncSession) -> str:
+    """The session's database dialect name ("sqlite" or "postgresql")."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def flushed_connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, after flushing what the ORM holds pending.
+
+    Core statements on the connection skip the ORM's autoflush; a writer that runs them
+    after ORM changes in the same transaction needs those rows written first.
+    """
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
 
 
 async def rows(session: AsyncSession, stmt: Any, params: dict[str, Any]) -> Sequence[Row]:

@@ -35,7 +35,7 @@ from db.models import (
     VisitSetting,
 )
 from db.outcomes import cadence_get
-from db.reads import per_actor, rows
+from db.reads import dialect, flushed_connection, per_actor, rows
 from db.types import UTCDateTime, utcnow
 from db.visibility import visible_customers
 from domain.cadence import follow_up_after, follow_up_with_action
@@ -252,14 +252,9 @@ _CUSTOMER_VISITED = (
 )
 
 
-def _dialect(session: AsyncSession) -> str:
-    """The session's database dialect name ("sqlite" or "postgresql")."""
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 def _insert(session: AsyncSession):
     """The dialect's INSERT that supports ON CONFLICT."""
-    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
 
 
 @dataclass(frozen=True)
@@ -392,7 +387,7 @@ async def visit_record(
         "p_key": key,
     }
     await write_gate(session)
-    visit_id = (await conn.execute(_VISIT_INSERT[_dialect(session)], params)).scalar_one_or_none()
+    visit_id = (await conn.execute(_VISIT_INSERT[dialect(session)], params)).scalar_one_or_none()
     if visit_id is None:
         return await _recorded_before(session, actor=actor, customer_id=customer_id, key=key)
     cadence = {p.level: p.cadence_days} if p.cadence_days is not None else None
@@ -718,12 +713,10 @@ async def recently_viewed_upsert(
     ]
     if not params:
         return
-    if session.new or session.dirty or session.deleted:
-        await session.flush()  # as session.execute would have: pending rows first
-    conn = await session.connection()
+    conn = await flushed_connection(session)
     # One view executes as a plain statement, several as an executemany batch.
     await conn.execute(
-        _RECENTLY_VIEWED_UPSERT[_dialect(session)], params[0] if len(params) == 1 else params
+        _RECENTLY_VIEWED_UPSERT[dialect(session)], params[0] if len(params) == 1 else params
     )
 
 
