@@ -1,8 +1,9 @@
 """Several `kehu serve` worker processes: what one process used to keep in memory works across them.
 
 These tests start real servers (`kehu serve --workers 2`, a subprocess) on a SQLite file.
-To make a request go to one particular worker, the other is paused (SIGSTOP) for the
-moment: a paused process cannot accept, so the running one takes the connection.
+Each worker listens on its own SO_REUSEPORT socket and the kernel picks one per new
+connection, so to send requests to one particular worker a test opens connections until one
+lands on it (the worker that holds the server end, read from /proc) and keeps that one.
 """
 
 import asyncio
@@ -86,6 +87,27 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _tcp_inode(server_port: int, client_port: int) -> int | None:
+    """The socket inode of the server end of a 127.0.0.1 connection, from /proc/net/tcp."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+        if int(local, 16) == server_port and int(remote, 16) == client_port:
+            return int(fields[9])
+    return None
+
+
+def _socket_links(pid: int) -> set[str]:
+    """What the open file descriptors of a process point at (e.g. "socket:[123]")."""
+    links = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.add(os.readlink(fd))
+        except OSError:
+            continue  # closed meanwhile
+    return links
+
+
 class Workers:
     """`kehu serve --workers 2` on a SQLite file, with its log and its workers' pids."""
 
@@ -151,17 +173,35 @@ class Workers:
         self.wait_started(new)
         return new
 
+    def worker_of(self, client_port: int) -> int | None:
+        """The worker process holding the server end of the connection from `client_port`."""
+        inode = _tcp_inode(self.port, client_port)
+        for pid in _children(self.proc.pid):
+            if inode is not None and f"socket:[{inode}]" in _socket_links(pid):
+                return pid
+        return None
+
     @contextmanager
-    def only(self, pid: int) -> Iterator[None]:
-        """Let only this worker accept connections for the block (the others are paused)."""
-        paused = [p for p in _children(self.proc.pid) if p != pid]
-        for p in paused:
-            os.kill(p, signal.SIGSTOP)
+    def client_on(self, pid: int, **options) -> Iterator[httpx.Client]:
+        """A keep-alive HTTP client whose one connection that worker serves."""
+        client = self._client_on(pid, **options)
         try:
-            yield
+            yield client
         finally:
-            for p in paused:
-                os.kill(p, signal.SIGCONT)
+            client.close()
+
+    def _client_on(self, pid: int, **options) -> httpx.Client:
+        """Open connections until one lands on that worker; the client that holds it."""
+        for _ in range(200):
+            client = httpx.Client(
+                base_url=self.origin, timeout=30, limits=httpx.Limits(max_connections=1), **options
+            )
+            answer = client.get("/healthz")
+            port = answer.extensions["network_stream"].get_extra_info("client_addr")[1]
+            if self.worker_of(port) == pid:
+                return client
+            client.close()
+        raise AssertionError(f"no connection landed on worker {pid}")
 
     def stop(self) -> None:
         """Stop the server and its workers."""
@@ -329,13 +369,12 @@ def test_a_killed_workers_import_is_marked_stopped_and_the_page_says_why(server)
 def test_the_flood_guard_counts_sign_in_requests_across_workers(server):
     first, second = _children(server.proc.pid)
     answers = []
-    for worker, guesses in ((first, range(5)), (second, range(5, 10))):
-        with server.only(worker):
-            for i in guesses:  # a new connection each time: this worker accepts it
-                answers.append(httpx.get(f"{server.origin}/enroll/guess{i}", timeout=10))
-    assert [r.status_code for r in answers] == [404] * 10
-    with server.only(first):
-        refused = httpx.get(f"{server.origin}/enroll/guess10", timeout=10)
+    with server.client_on(first) as one, server.client_on(second) as other:
+        for client, guesses in ((one, range(5)), (other, range(5, 10))):
+            for i in guesses:
+                answers.append(client.get(f"/enroll/guess{i}"))
+        assert [r.status_code for r in answers] == [404] * 10
+        refused = one.get("/enroll/guess10")
     assert refused.status_code == 429  # the 11th of 10 a minute, whichever worker counted
 
 
@@ -348,11 +387,13 @@ def test_recently_viewed_on_today_lists_a_page_another_worker_served(server):
     )  # not due: Today lists a due customer among the follow-ups instead
     cookie = _session(server.db_path, rep)
     first, second = _children(server.proc.pid)
-    with server.only(first):
-        assert httpx.get(f"{server.origin}/customers/{customer}", cookies=cookie).status_code == 200
-    time.sleep(0.2)  # a person's tap; the view is written right after the page was answered
-    with server.only(second):
-        today = html(httpx.get(f"{server.origin}/", cookies=cookie))
+    with (
+        server.client_on(first, cookies=cookie) as one,
+        server.client_on(second, cookies=cookie) as other,
+    ):
+        assert one.get(f"/customers/{customer}").status_code == 200
+        time.sleep(0.2)  # a person's tap; the view is written right after the page was answered
+        today = html(other.get("/"))
     heading = today.css_first("#recent-heading")
     assert heading is not None
     section = heading.parent
@@ -392,6 +433,43 @@ def test_the_daily_pool_return_runs_once_with_two_workers(tmp_path):
     assert all(n == 1 for _cid, n in returns)
     [(day,)] = _query(path, "SELECT last_day FROM pool_lease")
     assert day is not None
+
+
+async def _busy_round(srv: "Workers", connections: int, requests: int) -> list[int | None]:
+    """Open `connections` at once, send `requests` on each (all in flight together).
+
+    Returns the worker that serves each connection, looked up before they are closed.
+    """
+    opened = [await asyncio.open_connection("127.0.0.1", srv.port) for _ in range(connections)]
+    ask = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    async def use(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(requests):
+            writer.write(ask)
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200")
+            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))
+            await reader.readexactly(length)
+
+    try:
+        await asyncio.gather(*(use(r, w) for r, w in opened))
+        return [srv.worker_of(w.get_extra_info("sockname")[1]) for _r, w in opened]
+    finally:
+        for _r, w in opened:
+            w.close()
+
+
+def test_connections_opened_together_are_spread_over_the_workers(server):
+    # Like 16 phones (or a proxy's upstream pool) on a busy server: uvicorn's shared listening
+    # socket let the worker that was awake take the whole burst (16 of 16 bench connections on
+    # one worker in 3 rounds of 4), leaving the other's CPU idle while the first one's clients
+    # queued. With a socket per worker the kernel spreads them.
+    first, second = _children(server.proc.pid)
+    held = []
+    for _round in range(3):
+        held += asyncio.run(_busy_round(server, 16, 20))
+    assert held.count(first) + held.count(second) == 48, held
+    assert min(held.count(first), held.count(second)) >= 12, held  # binomial: ~1 in 4,000
 
 
 def test_serve_runs_the_given_number_of_worker_processes(server):

@@ -90,6 +90,21 @@ def _keep_freed_heap() -> None:
         pass  # not glibc: nothing to tune
 
 
+def _freeze_startup_heap() -> None:
+    """Move the objects a worker built at start-up out of the garbage collector's sight.
+
+    The app, its templates, the pinyin table and SQLAlchemy's metadata are ~170,000 objects
+    that live as long as the worker; every full collection walked them all and stopped the
+    worker for 90-110 ms (bench, 2 workers, customer pages: four such pauses in 10 s, each
+    stalling every request in flight). Frozen, a full collection walks ~20,000 objects in
+    5-8 ms. Collected first, so that no start-up garbage is frozen with them.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _check_tls_files(args: argparse.Namespace, settings: Settings) -> None:
     """Exit with one line unless --tls-cert and --tls-key are both absent or load as a pair."""
     import ssl
@@ -172,6 +187,7 @@ def worker_app():
 
     app = create_app(_settings())
     install_reclaim_schedule(app)
+    _freeze_startup_heap()
     return app
 
 
@@ -181,6 +197,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from db.demo import database_is_empty, seed_demo
     from domain.pinyin_table import ensure_table as ensure_pinyin_table
+    from web.cli.workers import CAN_BALANCE, serve_workers
 
     settings = _settings()
     _check_tls_files(args, settings)
@@ -204,8 +221,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
     # An import string and a factory: with several workers uvicorn spawns each one, and
     # every worker builds its own app (engine, sessions, schedules) in worker_app().
-    uvicorn.run(
-        "web.cli.main:worker_app",
+    options = dict(
         factory=True,
         workers=workers,
         host=args.host,
@@ -218,6 +234,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         http="httptools",
         **_tls_and_proxy_options(args, settings),
     )
+    if workers > 1 and CAN_BALANCE:
+        serve_workers(uvicorn.Config("web.cli.main:worker_app", **options))
+    else:
+        uvicorn.run("web.cli.main:worker_app", **options)
 
 
 def cmd_user_add(args: argparse.Namespace) -> None:
