@@ -152,14 +152,19 @@ def create_app(settings: Settings) -> Litestar:
         ],
         # Every route's declared policy (web/core/access.py); no entry: refused.
         guards=[access_guard],
-        # Dynamic HTML: brotli 5, measured again against 1-4 and gzip (docs/BENCHMARKS.md, "A
-        # leaner request", `bench.lean_bench --compression`): on a 24.8 KB customer page 5.2
-        # KB in ~0.24 ms against 6.8 KB in ~0.06 ms at 1 (4 is worse on both counts than
-        # the pair); the 0.18 ms is under 2 % of that page's CPU and did not show in-process
-        # beside the run-to-run noise, while 1.6 KB more per page does on a rep's weak 4G.
-        # A visit's ~0.5 KB answer costs ~0.02 ms at any quality. gzip 6 for the rest.
+        # Dynamic HTML: brotli 3 with a 256 KB window. Isolated, quality 5 cost ~0.25 ms on a
+        # 24.8 KB customer page; inside a loaded worker (caches shared with everything else)
+        # it cost ~0.65 ms, quality 3 ~0.24 ms (counted per call in 2 workers at 16 clients),
+        # and in interleaved rounds the page's CPU fell 6.28 -> 6.04 ms (docs/BENCHMARKS.md,
+        # "Compression inside a loaded worker"). The page grows 5.2 -> 6.2 KB; both fit the
+        # first TCP flight (10 segments), so a fresh connection on a weak network waits no
+        # extra round trip. A visit's ~0.5 KB answer is the same at any quality. gzip 6 else.
         compression_config=CompressionConfig(
-            backend="brotli", brotli_gzip_fallback=True, brotli_quality=5, gzip_compress_level=6
+            backend="brotli",
+            brotli_gzip_fallback=True,
+            brotli_quality=3,
+            brotli_lgwin=18,
+            gzip_compress_level=6,
         ),
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(
