@@ -7,7 +7,9 @@ halves the throughput and makes one worker's clients wait for all of them (docs/
 Here every worker binds its own SO_REUSEPORT socket, so the kernel spreads new connections over
 the workers that are listening (and a killed worker's socket leaves the group until its
 replacement binds a new one). The parent binds the address too, without listening, so a port in
-use still fails at start-up and the port stays taken between worker restarts.
+use still fails at start-up and the port stays taken between worker restarts. Linux lets only
+processes of the same user join a port's SO_REUSEPORT group, so run Kehu as its own user
+(deploy/kehu.service does).
 """
 
 import socket
