@@ -14,11 +14,10 @@ request may cost for a throughput, e.g. 2 CPUs at 0.02× a 19,000/s floor = 380/
 
 import argparse
 import os
-import time
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import PgCluster, Server, default_workers, machine
+from bench.common import PgCluster, Server, cpu_ticks, default_workers, machine
 from bench.run import CONC, DATA, HX, ensure_postgres, ensure_sqlite, load, pick_cast
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -26,11 +25,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def process_cpu(pid: int | str) -> float:
     """CPU seconds (user + system, all threads) a process has used; 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return cpu_ticks(int(pid)) / TICK
 
 
 def postgres_cpu() -> float:
@@ -58,12 +53,10 @@ def measure(srv: Server, name: str, paths: list[str], cookies: dict, headers, se
     load(srv.origin, paths, concurrency=CONC, seconds=3, cookies=cookies, headers=headers)
     pids = srv.worker_pids()
     workers0, pg0, own0 = sum(map(process_cpu, pids)), postgres_cpu(), own_cpu()
-    start = time.perf_counter()
     result = load(
         srv.origin, paths, concurrency=CONC, seconds=seconds, cookies=cookies, headers=headers
     )  # fmt: skip
-    answered = result.rps * (time.perf_counter() - start)
-    per = 1000 / answered
+    per = 1000 / result.requests
     workers = (sum(map(process_cpu, pids)) - workers0) * per
     pg, own = (postgres_cpu() - pg0) * per, (own_cpu() - own0) * per
     total = workers + pg + own
