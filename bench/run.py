@@ -143,6 +143,7 @@ def ensure_postgres(
     if meta and not cluster.createdb(name):
         print(f"reusing PostgreSQL database {name} (built in {meta['load_seconds']:.0f} s)")
         upgrade(url)
+        prewarm(url)
         return url, meta
     cluster.dropdb(name)
     cluster.createdb(name)
@@ -150,6 +151,22 @@ def ensure_postgres(
     meta = _load(url, customers, visits)
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1))
     return url, meta
+
+
+def prewarm(url: str) -> None:
+    """Read the database's tables and indexes into PostgreSQL's buffers before measuring.
+
+    A cluster started on files the OS had dropped from its page cache (this VM reclaims idle
+    pages) served 37 customer pages/s with a p99 of 1.2 s in its first cells, and 180/s a
+    minute later: the first cells measured the disk. A running server has them in memory.
+    """
+    sql(url, "CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+    [(pages,)] = sql(
+        url,
+        "SELECT coalesce(sum(pg_prewarm(c.oid)), 0) FROM pg_class c"
+        " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 'm')",
+    )
+    print(f"prewarmed {pages * 8 / 1024:.0f} MB of tables and indexes", flush=True)
 
 
 @dataclass
