@@ -156,7 +156,7 @@ def create_app(settings: Settings) -> Litestar:
         # 24.8 KB customer page; inside a loaded worker (caches shared with everything else)
         # it cost ~0.65 ms, quality 3 ~0.24 ms (counted per call in 2 workers at 16 clients),
         # and in interleaved rounds the page's CPU fell 6.28 -> 6.04 ms (docs/BENCHMARKS.md,
-        # "Compression inside a loaded worker"). The page grows 5.2 -> 6.2 KB; both fit the
+        # "Brotli inside a loaded worker"). The page grows 5.2 -> 6.2 KB; both fit the
         # first TCP flight (10 segments), so a fresh connection on a weak network waits no
         # extra round trip. A visit's ~0.5 KB answer is the same at any quality. gzip 6 else.
         compression_config=CompressionConfig(
